@@ -1,0 +1,108 @@
+#pragma once
+// The application: settings, routes, and the runtime that serves them.
+//
+//   int main(int argc, char** argv) {
+//     samsa::App app;
+//     app.setup([](samsa::Settings& config) {
+//       config.client_id = "my_app";
+//       config.automatically_mark_as_consumed = false;
+//     });
+//     app.routes([](samsa::Routes& routes) {
+//       routes.consumer_group("events", [](samsa::ConsumerGroupRoute& group) {
+//         group.topic("user_events").consumer<EventsConsumer>();
+//       });
+//     });
+//     return app.run(argc, argv);   // server | info | topics create
+//   }
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samsa/instrumentation.hpp"
+#include "samsa/logger.hpp"
+#include "samsa/routing.hpp"
+#include "samsa/settings.hpp"
+
+namespace samsa {
+
+/// Exit codes of serve() and of `server`.
+enum ExitCode : int {
+  kExitOk = 0,
+  /// A setting, a route or the command line is invalid; nothing was consumed.
+  kExitConfig = 2,
+  /// The graceful shutdown took longer than shutdown_timeout: what was marked was
+  /// committed, jobs still running were abandoned.
+  kExitShutdownTimeout = 3,
+  /// A consumer group failed fatally (e.g. a fatal librdkafka error).
+  kExitFatal = 4,
+  /// A second signal stopped the process at once.
+  kExitForced = 130,
+};
+
+struct ServeOptions {
+  /// Serve only these consumer groups (all when empty).
+  std::vector<std::string> consumer_groups;
+  /// Bootstrap servers; overrides settings.kafka["bootstrap.servers"] when not empty.
+  std::string brokers;
+  /// Install SIGINT/SIGTERM handlers that stop gracefully (second signal: at once).
+  bool handle_signals = false;
+};
+
+class App {
+ public:
+  App();
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Runs `block` on the settings. May be called more than once.
+  App& setup(const std::function<void(Settings&)>& block);
+  /// Runs `draw` on the routes. May be called more than once.
+  App& routes(const std::function<void(Routes&)>& draw);
+  Routes& routes() { return routes_; }
+  Settings& settings() { return settings_; }
+  const Settings& settings() const { return settings_; }
+
+  /// Replaces the logger (before serve()).
+  App& logger(std::shared_ptr<Logger> logger);
+  Logger& logger() const { return *logger_; }
+  /// The event bus; subscribe before serve().
+  Monitor& monitor() { return monitor_; }
+
+  /// Checks settings and routes; throws SettingsError / RoutingError naming every problem.
+  void validate(const ServeOptions& options = {}) const;
+
+  /// Serves the routes until stop() (or a signal with handle_signals). Blocks the calling
+  /// thread. Validates first: an invalid setting throws before anything connects.
+  /// Returns an ExitCode: kExitOk after a graceful shutdown (jobs finished, before_stop
+  /// run, offsets committed synchronously, group left), kExitShutdownTimeout when that
+  /// took longer than shutdown_timeout, kExitFatal on a fatal Kafka error.
+  int serve(const ServeOptions& options = {});
+
+  /// Asks serve() to shut down gracefully. Thread-safe; returns at once. A second call
+  /// while shutting down does nothing (the second *signal* stops the process).
+  void stop();
+  /// True between the start of serve() and the end of its shutdown.
+  bool running() const { return running_.load(); }
+
+  /// The command line every Samsa app gets: `server`, `info`, `topics create`. See --help.
+  int run(int argc, char** argv);
+
+ private:
+  Settings settings_;
+  Routes routes_;
+  std::shared_ptr<Logger> logger_;
+  Monitor monitor_;
+  std::atomic<bool> running_{false};
+  struct Runtime;
+  std::unique_ptr<Runtime> runtime_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_requested_ = false;
+};
+
+}  // namespace samsa

@@ -1,0 +1,54 @@
+#pragma once
+// One event bus for what happens inside Samsa, for metrics, tracing and checkers (the
+// verifiable consumer prints these as Kafka's VerifiableConsumer does).
+//
+// Threads: listeners are called synchronously on the thread where the event happens
+// (listener, worker or librdkafka callback served by the listener); they must be quick
+// and thread-safe, and must not throw.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace samsa {
+
+enum class EventType {
+  partitions_assigned,  ///< after the assignment was applied
+  partitions_revoked,   ///< before the partitions are given up (after revoked() and the commit)
+  batch_consumed,       ///< consume() returned without error; `offsets` has the batch's first offset, `count` its size
+  consume_failed,       ///< consume() threw; `error` has the message, `offsets` the failed batch's first offset
+  offsets_committed,    ///< a commit finished (any origin); `error` empty on success
+  shutdown_started,
+  shutdown_finished,
+};
+
+struct TopicPartitionOffset {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+};
+
+struct Event {
+  EventType type;
+  std::string consumer_group;
+  std::vector<TopicPartitionOffset> offsets;
+  std::size_t count = 0;
+  std::string error;
+};
+
+class Monitor {
+ public:
+  using Listener = std::function<void(const Event&)>;
+  /// Adds a listener. Call before App::serve; not thread-safe against publish.
+  void subscribe(Listener listener) { listeners_.push_back(std::move(listener)); }
+  void publish(const Event& event) const {
+    for (const auto& l : listeners_) l(event);
+  }
+  bool empty() const { return listeners_.empty(); }
+
+ private:
+  std::vector<Listener> listeners_;
+};
+
+}  // namespace samsa

@@ -1,0 +1,68 @@
+#pragma once
+// The per-partition offset arithmetic of Samsa, with no I/O and no threads.
+//
+// Contract (DESIGN.md, "The offset model"):
+//  - A mark is cumulative: `mark_through(o)` declares every offset <= o handled, and the
+//    committable offset becomes o + 1 (Kafka commits "the next offset to read").
+//  - Marks never move backwards: marking an older offset changes nothing.
+//  - Out-of-order completion is representable: offsets registered with `track()` can be
+//    completed in any order with `complete()`, and the committable offset is the end of
+//    the contiguous run of completed offsets (the "watermark"). Gaps in the offset
+//    sequence (compaction, transaction markers) are fine because only tracked offsets
+//    count, never arithmetic on integers.
+//  - `first_unmarked()` is the rewind target after an error: the first offset whose
+//    handling was not declared, so nothing unhandled is ever skipped.
+//
+// Not thread-safe: the owner (runtime::Partition) serialises access.
+#include <cstdint>
+#include <deque>
+
+namespace samsa {
+
+class OffsetTracker {
+ public:
+  /// Means "no offset": nothing marked yet, or no position known.
+  static constexpr std::int64_t kNone = -1;
+
+  /// Starts tracking from `first_offset`, the first offset delivered after an assignment
+  /// or a seek. Keeps any mark already made (a mark is never forgotten by a rewind).
+  void start_at(std::int64_t first_offset);
+  bool started() const { return first_ != kNone; }
+
+  /// Declares every offset <= `offset` handled. Returns true when this moved the mark.
+  bool mark_through(std::int64_t offset);
+
+  /// Registers an offset handed out for out-of-order processing (ascending order).
+  void track(std::int64_t offset);
+  /// Declares one tracked offset handled; the watermark moves over the contiguous prefix.
+  /// Completing an offset that was not tracked (or is already below the mark) is a no-op.
+  void complete(std::int64_t offset);
+  /// Offsets tracked and not yet covered by the watermark.
+  std::size_t in_flight() const { return pending_.size(); }
+
+  /// The offset to commit (last handled + 1), or kNone when nothing was marked.
+  std::int64_t committable() const { return marked_; }
+  /// Where processing must resume after an error: the committable offset when something
+  /// was marked since start, else the first delivered offset; kNone before any delivery.
+  std::int64_t first_unmarked() const;
+
+  /// Bookkeeping of what was handed to librdkafka / the broker, so that each store or
+  /// commit happens only when the mark moved past it.
+  bool needs_store() const { return marked_ != kNone && marked_ > stored_; }
+  void set_stored(std::int64_t offset) { if (offset > stored_) stored_ = offset; }
+  std::int64_t stored() const { return stored_; }
+
+ private:
+  struct Pending {
+    std::int64_t offset;
+    bool done;
+  };
+  void advance_over_completed();
+
+  std::int64_t first_ = kNone;
+  std::int64_t marked_ = kNone;
+  std::int64_t stored_ = kNone;
+  std::deque<Pending> pending_;
+};
+
+}  // namespace samsa

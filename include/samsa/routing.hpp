@@ -1,0 +1,121 @@
+#pragma once
+// Routes: consumer groups, each with topics routed to a consumer class. Pure data, no I/O.
+//
+//   app.routes([](samsa::Routes& routes) {
+//     routes.consumer_group("events", [](samsa::ConsumerGroupRoute& group) {
+//       group.automatically_mark_as_consumed(false);
+//       group.topic("user_events").consumer<EventsConsumer>();
+//     });
+//   });
+//
+// Settings inherit app -> consumer group -> topic; `effective()` resolves them.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samsa/consumer.hpp"
+#include "samsa/message.hpp"
+#include "samsa/settings.hpp"
+
+namespace samsa {
+
+using ConsumerFactory = std::function<std::unique_ptr<Consumer>()>;
+
+class TopicRoute {
+ public:
+  explicit TopicRoute(std::string name) : name_(std::move(name)) {}
+
+  /// Routes the topic to consumer class C (default-constructed once per partition).
+  template <class C>
+  TopicRoute& consumer() {
+    static_assert(std::is_base_of_v<Consumer, C>, "a consumer derives from samsa::Consumer");
+    factory_ = [] { return std::unique_ptr<Consumer>(std::make_unique<C>()); };
+    return *this;
+  }
+  /// Routes the topic to consumers made by `factory` (called once per assigned partition).
+  TopicRoute& consumer(ConsumerFactory factory) { factory_ = std::move(factory); return *this; }
+  TopicRoute& deserializer(Deserializer d) { deserializer_ = std::move(d); return *this; }
+
+  TopicRoute& automatically_mark_as_consumed(bool v) { overrides_.automatically_mark_as_consumed = v; return *this; }
+  TopicRoute& batch_fetching(bool v) { overrides_.batch_fetching = v; return *this; }
+  TopicRoute& pause_timeout(std::chrono::milliseconds v) { overrides_.pause_timeout = v; return *this; }
+  TopicRoute& pause_max_timeout(std::chrono::milliseconds v) { overrides_.pause_max_timeout = v; return *this; }
+  TopicRoute& pause_with_exponential_backoff(bool v) { overrides_.pause_with_exponential_backoff = v; return *this; }
+  /// Any override by name (see Overrides::set).
+  TopicRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }
+  /// For `topics create`: how to create the topic.
+  TopicRoute& partitions(int n) { partitions_ = n; return *this; }
+  TopicRoute& replication_factor(int n) { replication_factor_ = n; return *this; }
+
+  const std::string& name() const { return name_; }
+  const ConsumerFactory& factory() const { return factory_; }
+  const Deserializer& deserializer() const { return deserializer_; }
+  const Overrides& overrides() const { return overrides_; }
+  int partitions() const { return partitions_; }
+  int replication_factor() const { return replication_factor_; }
+
+ private:
+  std::string name_;
+  ConsumerFactory factory_;
+  Deserializer deserializer_ = json_deserializer;
+  Overrides overrides_;
+  int partitions_ = 1;
+  int replication_factor_ = 1;
+};
+
+class ConsumerGroupRoute {
+ public:
+  explicit ConsumerGroupRoute(std::string name) : name_(std::move(name)) {}
+
+  /// The route of `topic` in this group, created on first use.
+  TopicRoute& topic(const std::string& name);
+  ConsumerGroupRoute& topic(const std::string& name, const std::function<void(TopicRoute&)>& draw);
+
+  ConsumerGroupRoute& automatically_mark_as_consumed(bool v) { overrides_.automatically_mark_as_consumed = v; return *this; }
+  ConsumerGroupRoute& batch_fetching(bool v) { overrides_.batch_fetching = v; return *this; }
+  ConsumerGroupRoute& max_messages(int v) { overrides_.max_messages = v; return *this; }
+  ConsumerGroupRoute& max_wait_time(std::chrono::milliseconds v) { overrides_.max_wait_time = v; return *this; }
+  ConsumerGroupRoute& initial_offset(InitialOffset v) { overrides_.initial_offset = v; return *this; }
+  /// A librdkafka property for this group's consumer only.
+  ConsumerGroupRoute& kafka(const std::string& key, const std::string& value) { overrides_.kafka[key] = value; return *this; }
+  ConsumerGroupRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }
+
+  const std::string& name() const { return name_; }
+  const std::vector<std::unique_ptr<TopicRoute>>& topics() const { return topics_; }
+  const TopicRoute* find(const std::string& topic) const;
+  const Overrides& overrides() const { return overrides_; }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<TopicRoute>> topics_;
+  Overrides overrides_;
+};
+
+class Routes {
+ public:
+  /// The consumer group `name`, created on first use.
+  ConsumerGroupRoute& consumer_group(const std::string& name);
+  Routes& consumer_group(const std::string& name, const std::function<void(ConsumerGroupRoute&)>& draw);
+
+  const std::vector<std::unique_ptr<ConsumerGroupRoute>>& groups() const { return groups_; }
+  const ConsumerGroupRoute* find(const std::string& group) const;
+
+  /// Every problem of the routes, one sentence each (empty when valid):
+  /// no groups, a topic without a consumer, topic-level overrides that only make sense per
+  /// group, invalid values.
+  std::vector<std::string> problems() const;
+
+ private:
+  std::vector<std::unique_ptr<ConsumerGroupRoute>> groups_;
+};
+
+/// The effective settings of a consumer group (app, then group overrides).
+TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group);
+/// The effective settings of a topic (app, then group, then topic overrides).
+TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group, const TopicRoute& topic);
+/// The librdkafka properties of a consumer group (app's, then the group's).
+std::map<std::string, std::string> effective_kafka(const Settings& app, const ConsumerGroupRoute& group);
+
+}  // namespace samsa

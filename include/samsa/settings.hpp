@@ -1,0 +1,117 @@
+#pragma once
+// Settings of a Samsa app, and how they inherit: app -> consumer group -> topic.
+//
+// Every setting can be set in C++ (typed fields) or by name from text (`set("max_messages",
+// "500")`, used by config files, the command line and environment variables). Setting by
+// name rejects an unknown name or a value of the wrong type at once with a SettingsError
+// naming the key and the reason; `validate()` checks ranges and is run again before
+// anything connects, so a bad setting stops start-up before a single message is consumed.
+//
+// librdkafka properties are passed through untouched in `kafka`; they are checked by
+// librdkafka itself when the consumer is built (again before anything is consumed), and a
+// few properties that Samsa must own (enable.auto.offset.store, ...) are refused.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace samsa {
+
+/// Where a consumer group with no committed offset starts (librdkafka's auto.offset.reset).
+enum class InitialOffset { earliest, latest };
+
+/// The settings that can be overridden per consumer group and per topic. Unset fields
+/// inherit from the level above.
+struct Overrides {
+  std::optional<bool> automatically_mark_as_consumed;
+  std::optional<bool> batch_fetching;
+  std::optional<int> max_messages;
+  std::optional<std::chrono::milliseconds> max_wait_time;
+  std::optional<InitialOffset> initial_offset;
+  std::optional<std::chrono::milliseconds> pause_timeout;
+  std::optional<std::chrono::milliseconds> pause_max_timeout;
+  std::optional<bool> pause_with_exponential_backoff;
+  /// librdkafka properties (consumer-group level only: one librdkafka consumer serves a group).
+  std::map<std::string, std::string> kafka;
+
+  /// Sets one override by name, e.g. ("batch_fetching", "false") or ("kafka.fetch.wait.max.ms",
+  /// "100"). Throws SettingsError for an unknown name or a value of the wrong type.
+  void set(std::string_view key, std::string_view value);
+};
+
+/// The effective settings of one topic route, after inheritance. Produced by resolve().
+struct TopicSettings {
+  bool automatically_mark_as_consumed = true;
+  bool batch_fetching = true;
+  int max_messages = 100;
+  std::chrono::milliseconds max_wait_time{1000};
+  InitialOffset initial_offset = InitialOffset::earliest;
+  std::chrono::milliseconds pause_timeout{1000};
+  std::chrono::milliseconds pause_max_timeout{30000};
+  bool pause_with_exponential_backoff = true;
+
+  /// The back-off before retry number `attempt` (1-based) after an error in consume.
+  std::chrono::milliseconds pause_for_attempt(int attempt) const;
+};
+
+/// App-wide settings: what `App::setup` hands to the user's block.
+struct Settings {
+  // Defaults inherited by every consumer group and topic (see Overrides).
+  bool automatically_mark_as_consumed = true;
+  /// true: consume() gets each polled batch of a partition; false: one message per call.
+  bool batch_fetching = true;
+  /// Most messages one poll collects (over all partitions of a consumer group).
+  int max_messages = 100;
+  /// Longest a poll waits for the first message.
+  std::chrono::milliseconds max_wait_time{1000};
+  InitialOffset initial_offset = InitialOffset::earliest;
+  /// Back-off after an error in consume: pause_timeout, doubled per retry when exponential,
+  /// at most pause_max_timeout.
+  std::chrono::milliseconds pause_timeout{1000};
+  std::chrono::milliseconds pause_max_timeout{30000};
+  bool pause_with_exponential_backoff = true;
+
+  /// librdkafka properties for every consumer group, e.g. kafka["bootstrap.servers"].
+  std::map<std::string, std::string> kafka;
+  std::string client_id = "samsa";
+  /// Worker threads shared by all consumer groups; jobs of one partition never overlap.
+  int concurrency = 5;
+  /// How long a graceful shutdown may take before Samsa commits what is marked and exits
+  /// with a non-zero code.
+  std::chrono::milliseconds shutdown_timeout{60000};
+  /// How often `Consumer::tick` runs for each live consumer.
+  std::chrono::milliseconds tick_interval{5000};
+  /// "eager" (default) or "cooperative-sticky" (librdkafka's partition.assignment.strategy).
+  std::string rebalance_protocol = "eager";
+
+  /// Sets one setting by name (the names of the fields above; "kafka.<property>" for a
+  /// librdkafka property). Throws SettingsError naming the key for an unknown name or a
+  /// value that does not parse as the setting's type. Durations are milliseconds or carry a
+  /// unit: "250ms", "5s", "2m".
+  void set(std::string_view key, std::string_view value);
+
+  /// Every problem found, one sentence each naming the key; empty when valid.
+  std::vector<std::string> problems() const;
+  /// Throws SettingsError listing problems() when there are any.
+  void validate() const;
+
+  /// The inherited part, the base of resolve().
+  TopicSettings topic_defaults() const;
+
+  /// All setting names accepted by set(), for messages and `info`.
+  static const std::vector<std::string>& names();
+};
+
+/// Applies `overrides` on top of `base`.
+TopicSettings resolve(const TopicSettings& base, const Overrides& overrides);
+/// The problems of an Overrides block, one sentence each, prefixed with `where`.
+std::vector<std::string> problems(const Overrides& overrides, std::string_view where);
+
+/// librdkafka properties that Samsa sets itself and refuses from users, with the reason.
+const std::map<std::string, std::string>& reserved_kafka_properties();
+
+std::string_view to_string(InitialOffset offset);
+
+}  // namespace samsa

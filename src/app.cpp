@@ -1,0 +1,180 @@
+#include "samsa/app.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+
+#include "app_info.hpp"
+#include "runtime/listener.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/worker_pool.hpp"
+#include "samsa/errors.hpp"
+#include "samsa/version.hpp"
+
+namespace samsa {
+
+using std::chrono::milliseconds;
+
+// What serve() runs. Destroyed by ~App: the listeners join first (each may wait for a
+// job still running after a shutdown timeout), then the pool.
+struct App::Runtime {
+  std::unique_ptr<runtime::WorkerPool> pool;
+  std::vector<std::unique_ptr<runtime::Listener>> listeners;
+  ~Runtime() {
+    listeners.clear();
+    pool.reset();
+  }
+};
+
+App::App() : logger_(make_default_logger()) {}
+
+App::~App() { runtime_.reset(); }
+
+App& App::setup(const std::function<void(Settings&)>& block) {
+  block(settings_);
+  return *this;
+}
+
+App& App::routes(const std::function<void(Routes&)>& draw) {
+  draw(routes_);
+  return *this;
+}
+
+App& App::logger(std::shared_ptr<Logger> logger) {
+  logger_ = std::move(logger);
+  return *this;
+}
+
+void App::validate(const ServeOptions& options) const {
+  settings_.validate();
+  auto problems = routes_.problems();
+  for (const auto& g : options.consumer_groups)
+    if (!routes_.find(g))
+      problems.push_back("consumer group '" + g + "' is not routed (see `info` for the routes)");
+  if (!problems.empty()) {
+    std::ostringstream msg;
+    msg << "invalid routes:";
+    for (const auto& p : problems) msg << "\n  - " << p;
+    throw RoutingError(msg.str());
+  }
+}
+
+void App::stop() {
+  std::lock_guard lock(stop_mu_);
+  stop_requested_ = true;
+  stop_cv_.notify_all();
+}
+
+int App::serve(const ServeOptions& options) {
+  validate(options);
+  if (running_.exchange(true)) throw Error("App::serve is already running");
+  {
+    std::lock_guard lock(stop_mu_);
+    stop_requested_ = false;
+  }
+  // Anything thrown before the listeners run (e.g. a librdkafka property librdkafka
+  // rejects) leaves the app as it was: nothing consumed, nothing committed.
+  struct Running {
+    std::atomic<bool>& flag;
+    ~Running() { flag = false; }
+  } running_guard{running_};
+
+  std::string brokers = options.brokers;
+  if (brokers.empty())
+    if (const char* env = std::getenv("KAFKA_BROKERS")) brokers = env;
+
+  runtime_.reset();
+  runtime_ = std::make_unique<Runtime>();
+  Runtime* rt = runtime_.get();
+  std::vector<const ConsumerGroupRoute*> groups;
+  for (const auto& g : routes_.groups())
+    if (options.consumer_groups.empty() ||
+        std::find(options.consumer_groups.begin(), options.consumer_groups.end(), g->name()) !=
+            options.consumer_groups.end())
+      groups.push_back(g.get());
+
+  rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
+  for (const auto* g : groups)
+    rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
+                                                                *logger_, monitor_));
+
+  logger_->info(fmt::format("samsa {} on librdkafka {}: serving {} consumer group(s), {} workers",
+                            kVersion, librdkafka_version(), groups.size(), settings_.concurrency));
+  for (const auto* g : groups) logger_->info(detail::describe_group(settings_, *g, brokers));
+
+  std::unique_ptr<runtime::SignalGuard> signals;
+  if (options.handle_signals)
+    signals = std::make_unique<runtime::SignalGuard>([this](int sig) {
+      logger_->info(fmt::format("received signal {}: shutting down gracefully (a second signal "
+                                "stops at once)", sig));
+      stop();
+    });
+
+  for (auto& l : rt->listeners) l->start();
+
+  // Wait for stop() or for a listener that ended by itself (fatal error).
+  {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_requested_) {
+      bool any_finished = false;
+      for (auto& l : rt->listeners) any_finished |= l->finished();
+      if (any_finished) break;
+      stop_cv_.wait_for(lock, milliseconds(100));
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  logger_->info(fmt::format("shutting down: stop fetching, finish the jobs in flight, before_stop, "
+                            "commit, leave the group (at most {} ms)", settings_.shutdown_timeout.count()));
+  if (!monitor_.empty()) monitor_.publish({EventType::shutdown_started, {}, {}, 0, {}});
+  for (auto& l : rt->listeners) l->request_stop();
+
+  int code = kExitOk;
+  for (auto& l : rt->listeners) {
+    auto left = settings_.shutdown_timeout -
+                std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+    if (!l->wait_finished(std::max(left, milliseconds(0)))) {
+      logger_->error(fmt::format("consumer group {}: shutdown did not finish within shutdown_timeout "
+                                 "({} ms); committing what is marked and giving up on the jobs still running",
+                                 l->name(), settings_.shutdown_timeout.count()));
+      l->commit_marked_now();
+      code = kExitShutdownTimeout;
+    } else if (l->exit_code() != kExitOk && code == kExitOk) {
+      code = l->exit_code();
+    }
+  }
+  if (!monitor_.empty()) monitor_.publish({EventType::shutdown_finished, {}, {}, 0, {}});
+  logger_->info(fmt::format("shut down with exit code {}", code));
+  return code;
+}
+
+namespace detail {
+
+std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, const std::string& brokers) {
+  const TopicSettings gs = effective(app, g);
+  auto kafka = effective_kafka(app, g);
+  if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
+  std::string out = fmt::format(
+      "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} "
+      "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms",
+      g.name(), gs.max_messages, gs.max_wait_time.count(), to_string(gs.initial_offset),
+      app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(), app.tick_interval.count());
+  for (const auto& [k, v] : kafka) {
+    bool secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos;
+    out += fmt::format("\n    kafka.{}={}", k, secret ? "[hidden]" : v);
+  }
+  for (const auto& t : g.topics()) {
+    const TopicSettings ts = effective(app, g, *t);
+    out += fmt::format(
+        "\n  topic '{}': automatically_mark_as_consumed={} batch_fetching={} pause_timeout={}ms "
+        "pause_max_timeout={}ms pause_with_exponential_backoff={}",
+        t->name(), ts.automatically_mark_as_consumed, ts.batch_fetching, ts.pause_timeout.count(),
+        ts.pause_max_timeout.count(), ts.pause_with_exponential_backoff);
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace samsa

@@ -1,0 +1,113 @@
+// App::run: the command line every Samsa app gets.
+#include <CLI/CLI.hpp>
+#include <spdlog/fmt/fmt.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "app_info.hpp"
+#include "samsa/admin.hpp"
+#include "samsa/app.hpp"
+#include "samsa/errors.hpp"
+#include "samsa/version.hpp"
+
+namespace samsa {
+namespace {
+
+std::string brokers_or_env(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("KAFKA_BROKERS")) return env;
+  return {};
+}
+
+void apply_sets(Settings& settings, const std::vector<std::string>& sets) {
+  for (const auto& kv : sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      throw SettingsError("--set '" + kv + "': expected KEY=VALUE, e.g. --set max_messages=500");
+    settings.set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+}
+
+}  // namespace
+
+int App::run(int argc, char** argv) {
+  CLI::App cli{"A Samsa consumer application (samsa " + std::string(kVersion) + ")"};
+  cli.require_subcommand(1);
+  std::string brokers;
+  std::vector<std::string> groups, sets;
+
+  auto* server = cli.add_subcommand("server", "Consume the routed topics until SIGINT/SIGTERM");
+  server->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
+  server->add_option("--consumer-group", groups, "Serve only this consumer group (repeatable)");
+  server->add_option("--set", sets, "Override a setting, KEY=VALUE (repeatable), e.g. max_messages=500");
+
+  auto* info = cli.add_subcommand("info", "Print the routes and the effective settings");
+  info->add_option("--brokers", brokers, "Bootstrap servers to show");
+  info->add_option("--set", sets, "Override a setting, KEY=VALUE (repeatable)");
+
+  auto* topics = cli.add_subcommand("topics", "Manage the routed topics");
+  topics->require_subcommand(1);
+  auto* create = topics->add_subcommand("create", "Create the routed topics that do not exist");
+  create->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? kExitOk : kExitConfig;
+  }
+
+  try {
+    apply_sets(settings_, sets);
+    brokers = brokers_or_env(brokers);
+    if (*server) {
+      ServeOptions options;
+      options.brokers = brokers;
+      options.consumer_groups = groups;
+      options.handle_signals = true;
+      int code = serve(options);
+      if (code == kExitShutdownTimeout) {
+        // Jobs are still running and cannot be joined: leave without waiting for them.
+        std::fflush(nullptr);
+        std::_Exit(code);
+      }
+      return code;
+    }
+    if (*info) {
+      validate();
+      std::cout << "samsa " << kVersion << " on librdkafka " << librdkafka_version() << "\n";
+      for (const auto& g : routes_.groups())
+        std::cout << detail::describe_group(settings_, *g, brokers) << "\n";
+      return kExitOk;
+    }
+    if (*create) {
+      validate();
+      if (brokers.empty()) {
+        auto it = settings_.kafka.find("bootstrap.servers");
+        if (it != settings_.kafka.end()) brokers = it->second;
+      }
+      if (brokers.empty())
+        throw SettingsError("no brokers: pass --brokers or set KAFKA_BROKERS");
+      std::vector<admin::TopicSpec> specs;
+      for (const auto& g : routes_.groups())
+        for (const auto& t : g->topics())
+          specs.push_back({t->name(), t->partitions(), t->replication_factor()});
+      admin::create_topics(brokers, specs);
+      for (const auto& s : specs) std::cout << "topic " << s.name << ": ready\n";
+      return kExitOk;
+    }
+  } catch (const SettingsError& e) {
+    std::cerr << "samsa: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const RoutingError& e) {
+    std::cerr << "samsa: " << e.what() << "\n";
+    return kExitConfig;
+  } catch (const std::exception& e) {
+    std::cerr << "samsa: " << e.what() << "\n";
+    return kExitFatal;
+  }
+  return kExitOk;
+}
+
+}  // namespace samsa

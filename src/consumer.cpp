@@ -1,0 +1,47 @@
+#include "samsa/consumer.hpp"
+
+#include <stdexcept>
+
+#include "runtime/listener.hpp"
+#include "runtime/partition.hpp"
+
+namespace samsa {
+namespace {
+const Messages kNoMessages;
+}
+
+const Messages& Consumer::messages() const { return messages_ ? *messages_ : kNoMessages; }
+
+bool Consumer::mark_as_consumed(const Message& message) {
+  if (message.partition() != partition_->partition() || message.topic() != partition_->topic())
+    throw std::invalid_argument("mark_as_consumed: message of " + message.topic() + "/" +
+                                std::to_string(message.partition()) + " given to the consumer of " +
+                                partition_->topic() + "/" + std::to_string(partition_->partition()));
+  return partition_->mark(message.offset());
+}
+
+bool Consumer::mark_as_consumed_sync(const Message& message) {
+  if (!mark_as_consumed(message)) return false;
+  auto err = partition_->listener().commit_partition_sync(*partition_);
+  if (kafka::is_ownership_lost(err)) partition_->disown();
+  return partition_->owned();
+}
+
+bool Consumer::commit_offsets() {
+  partition_->listener().commit_async();
+  return partition_->owned();
+}
+
+bool Consumer::commit_offsets_sync() {
+  auto err = partition_->listener().commit_all_sync();
+  if (kafka::is_ownership_lost(err)) partition_->disown();
+  return partition_->owned();
+}
+
+const std::string& Consumer::topic() const { return partition_->topic(); }
+std::int32_t Consumer::partition() const { return partition_->partition(); }
+const std::string& Consumer::consumer_group() const { return partition_->listener().name(); }
+bool Consumer::owned() const { return partition_->owned(); }
+Logger& Consumer::logger() const { return partition_->listener().logger(); }
+
+}  // namespace samsa

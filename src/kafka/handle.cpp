@@ -1,0 +1,78 @@
+#include "kafka/handle.hpp"
+
+#include <algorithm>
+#include <climits>
+
+namespace samsa::kafka {
+
+ConfPtr make_conf(const std::map<std::string, std::string>& properties) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  for (const auto& [key, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK)
+      throw SettingsError("setting 'kafka." + key + "': " + errstr +
+                          " (see librdkafka's CONFIGURATION.md for the properties and their types)");
+  }
+  return conf;
+}
+
+KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf) {
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (!rk) throw KafkaError(std::string("cannot create a Kafka client: ") + errstr, -1, false);
+  conf.release();  // rd_kafka_new took ownership
+  return KafkaPtr(rk);
+}
+
+KafkaPtr make_admin_client(const std::string& brokers,
+                           const std::map<std::string, std::string>& props,
+                           rd_kafka_type_t type) {
+  auto all = props;
+  all["bootstrap.servers"] = brokers;
+  all.emplace("client.id", "samsa-admin");
+  return make_client(type, make_conf(all));
+}
+
+ListPtr make_list(int size) { return ListPtr(rd_kafka_topic_partition_list_new(size)); }
+
+KafkaError error(const std::string& what, rd_kafka_resp_err_t err) {
+  return KafkaError(what + ": " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) + ")",
+                    static_cast<int>(err), is_retriable_commit_error(err));
+}
+
+bool is_ownership_lost(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
+    case RD_KAFKA_RESP_ERR__STATE:
+    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_retriable_commit_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int to_ms(std::chrono::milliseconds d) {
+  return static_cast<int>(std::clamp<long long>(d.count(), 0, INT_MAX));
+}
+
+}  // namespace samsa::kafka

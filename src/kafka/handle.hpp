@@ -1,0 +1,75 @@
+#pragma once
+// RAII around the librdkafka C API. This folder is the only place that includes
+// <librdkafka/...>; everything above it sees Samsa types.
+//
+// Ownership rules that bite (DESIGN.md): a leaked rd_kafka_topic_partition_list_t or
+// rd_kafka_message_t holds references that make rd_kafka_destroy() hang forever, so each
+// lives in one of the unique_ptr types below.
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "samsa/errors.hpp"
+
+namespace samsa::kafka {
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+struct ListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const { rd_kafka_event_destroy(e); }
+};
+
+using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+/// Builds a configuration from properties. Throws SettingsError naming the property and
+/// librdkafka's reason for an unknown property or a bad value.
+ConfPtr make_conf(const std::map<std::string, std::string>& properties);
+
+/// Creates a client (producer or consumer) from `conf` (consumed). Throws KafkaError.
+KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
+
+/// A short-lived client for admin work and tests: bootstrap.servers = brokers, plus props.
+KafkaPtr make_admin_client(const std::string& brokers,
+                           const std::map<std::string, std::string>& props = {},
+                           rd_kafka_type_t type = RD_KAFKA_PRODUCER);
+
+ListPtr make_list(int size = 0);
+
+/// A KafkaError with librdkafka's name and description of `err`, prefixed with `what`.
+KafkaError error(const std::string& what, rd_kafka_resp_err_t err);
+
+/// True for the errors that mean this member no longer owns its partitions.
+bool is_ownership_lost(rd_kafka_resp_err_t err);
+
+/// True for the errors a commit may hit transiently (coordinator moving, loading).
+bool is_retriable_commit_error(rd_kafka_resp_err_t err);
+
+/// Milliseconds for librdkafka's int timeouts, clamped.
+int to_ms(std::chrono::milliseconds d);
+
+}  // namespace samsa::kafka

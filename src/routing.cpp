@@ -1,0 +1,88 @@
+#include "samsa/routing.hpp"
+
+#include <algorithm>
+
+namespace samsa {
+
+TopicRoute& ConsumerGroupRoute::topic(const std::string& name) {
+  for (auto& t : topics_)
+    if (t->name() == name) return *t;
+  topics_.push_back(std::make_unique<TopicRoute>(name));
+  return *topics_.back();
+}
+
+ConsumerGroupRoute& ConsumerGroupRoute::topic(const std::string& name,
+                                              const std::function<void(TopicRoute&)>& draw) {
+  draw(topic(name));
+  return *this;
+}
+
+const TopicRoute* ConsumerGroupRoute::find(const std::string& topic) const {
+  for (const auto& t : topics_)
+    if (t->name() == topic) return t.get();
+  return nullptr;
+}
+
+ConsumerGroupRoute& Routes::consumer_group(const std::string& name) {
+  for (auto& g : groups_)
+    if (g->name() == name) return *g;
+  groups_.push_back(std::make_unique<ConsumerGroupRoute>(name));
+  return *groups_.back();
+}
+
+Routes& Routes::consumer_group(const std::string& name,
+                               const std::function<void(ConsumerGroupRoute&)>& draw) {
+  draw(consumer_group(name));
+  return *this;
+}
+
+const ConsumerGroupRoute* Routes::find(const std::string& group) const {
+  for (const auto& g : groups_)
+    if (g->name() == group) return g.get();
+  return nullptr;
+}
+
+std::vector<std::string> Routes::problems() const {
+  std::vector<std::string> out;
+  if (groups_.empty()) out.push_back("no consumer group is routed: add one with routes.consumer_group(...)");
+  for (const auto& g : groups_) {
+    const std::string gw = "consumer group '" + g->name() + "': ";
+    if (g->name().empty()) out.push_back("a consumer group has an empty name");
+    if (g->topics().empty()) out.push_back(gw + "routes no topic");
+    auto gp = samsa::problems(g->overrides(), gw);
+    out.insert(out.end(), gp.begin(), gp.end());
+    for (const auto& t : g->topics()) {
+      const std::string tw = gw + "topic '" + t->name() + "': ";
+      if (!t->factory()) out.push_back(tw + "has no consumer: add .consumer<YourConsumer>()");
+      if (!t->deserializer()) out.push_back(tw + "has an empty deserializer");
+      const Overrides& o = t->overrides();
+      // One librdkafka consumer polls for the whole group: these cannot differ per topic.
+      if (o.max_messages) out.push_back(tw + "max_messages: set it on the consumer group, not a topic");
+      if (o.max_wait_time) out.push_back(tw + "max_wait_time: set it on the consumer group, not a topic");
+      if (o.initial_offset) out.push_back(tw + "initial_offset: set it on the consumer group, not a topic");
+      if (!o.kafka.empty()) out.push_back(tw + "kafka properties: set them on the consumer group, not a topic");
+      auto tp = samsa::problems(o, tw);
+      out.insert(out.end(), tp.begin(), tp.end());
+      if (t->partitions() < 1) out.push_back(tw + "partitions: must be at least 1");
+    }
+  }
+  return out;
+}
+
+TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group) {
+  return resolve(app.topic_defaults(), group.overrides());
+}
+
+TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group,
+                        const TopicRoute& topic) {
+  return resolve(effective(app, group), topic.overrides());
+}
+
+std::map<std::string, std::string> effective_kafka(const Settings& app,
+                                                   const ConsumerGroupRoute& group) {
+  auto out = app.kafka;
+  for (const auto& [k, v] : group.overrides().kafka) out[k] = v;
+  return out;
+}
+
+}  // namespace samsa

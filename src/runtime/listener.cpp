@@ -1,0 +1,549 @@
+#include "runtime/listener.hpp"
+
+#include <pthread.h>
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+
+#include "samsa/app.hpp"
+
+namespace samsa::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string describe(const rd_kafka_topic_partition_list_t* list, bool with_offsets = false) {
+  // "user_events[0,1,2] other[0]" or with offsets "user_events/0@15 ..."
+  std::string out;
+  std::string last_topic;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (with_offsets) {
+      if (!out.empty()) out += ' ';
+      out += fmt::format("{}/{}@{}", e.topic, e.partition, e.offset);
+      continue;
+    }
+    if (last_topic != e.topic) {
+      if (!out.empty()) out += "] ";
+      out += fmt::format("{}[{}", e.topic, e.partition);
+      last_topic = e.topic;
+    } else {
+      out += fmt::format(",{}", e.partition);
+    }
+  }
+  if (!with_offsets && !out.empty()) out += ']';
+  return out.empty() ? "nothing" : out;
+}
+
+std::vector<TopicPartitionOffset> to_offsets(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartitionOffset> out;
+  out.reserve(list ? list->cnt : 0);
+  for (int i = 0; list && i < list->cnt; ++i)
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  return out;
+}
+
+}  // namespace
+
+Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
+                   const std::string& brokers, WorkerPool& pool, Logger& logger,
+                   const Monitor& monitor)
+    : settings_(settings),
+      group_(group),
+      group_settings_(effective(settings, group)),
+      pool_(pool),
+      logger_(logger),
+      monitor_(monitor) {
+  auto props = effective_kafka(settings, group);
+  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
+  if (props["bootstrap.servers"].empty())
+    throw SettingsError(
+        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
+        "config.kafka[\"bootstrap.servers\"]");
+  cooperative_ = settings.rebalance_protocol == "cooperative-sticky";
+  props["group.id"] = group.name();
+  props.emplace("client.id", settings.client_id);
+  // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
+  props["enable.auto.offset.store"] = "false";
+  props.emplace("enable.auto.commit", "true");
+  props["auto.offset.reset"] = std::string(to_string(group_settings_.initial_offset));
+  props["partition.assignment.strategy"] = cooperative_ ? "cooperative-sticky" : "range,roundrobin";
+  props["enable.partition.eof"] = "false";
+
+  auto conf = kafka::make_conf(props);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Listener::rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &Listener::commit_cb);
+  rd_kafka_conf_set_error_cb(conf.get(), &Listener::error_cb);
+  rd_kafka_conf_set_log_cb(conf.get(), &Listener::log_cb);
+  rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));
+  // One queue for messages, rebalances, commit results and errors: all served by poll.
+  rd_kafka_poll_set_consumer(rk_.get());
+}
+
+Listener::~Listener() {
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(partitions_mu_);
+    partitions_.clear();
+  }
+  rk_.reset();
+}
+
+void Listener::start() {
+  auto topics = kafka::make_list(static_cast<int>(group_.topics().size()));
+  for (const auto& t : group_.topics())
+    rd_kafka_topic_partition_list_add(topics.get(), t->name().c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
+    throw kafka::error("consumer group " + name() + ": cannot subscribe", err);
+  next_tick_ = Clock::now() + settings_.tick_interval;
+  thread_ = std::thread([this] { run(); });
+  pthread_setname_np(thread_.native_handle(), ("samsa-" + name()).substr(0, 15).c_str());
+}
+
+void Listener::request_stop() { stop_.store(true); }
+
+bool Listener::wait_finished(milliseconds timeout) {
+  std::unique_lock lock(finished_mu_);
+  return finished_cv_.wait_for(lock, timeout, [&] { return finished_.load(); });
+}
+
+void Listener::run() {
+  try {
+    loop();
+  } catch (const std::exception& e) {
+    logger_.error(fmt::format("consumer group {}: listener failed: {}", name(), e.what()));
+    exit_code_ = kExitFatal;
+  }
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    logger_.error(fmt::format("consumer group {}: shutdown failed: {}", name(), e.what()));
+    exit_code_ = kExitFatal;
+  }
+  {
+    std::lock_guard lock(finished_mu_);
+    finished_ = true;
+  }
+  finished_cv_.notify_all();
+}
+
+void Listener::loop() {
+  while (!stop_.load()) {
+    // The seed's before_poll/after_poll: around each poll, even one that returns nothing.
+    for (const auto& [key, p] : partitions_) p->run_hook(&Consumer::before_poll, "before_poll");
+    collect(group_settings_.max_messages, group_settings_.max_wait_time);
+    for (const auto& [key, p] : partitions_) p->run_hook(&Consumer::after_poll, "after_poll");
+    dispatch_and_wait();
+    store_all();
+    if (Clock::now() >= next_tick_) {
+      run_hooks(live_partitions(), &Consumer::tick, "tick");
+      next_tick_ = Clock::now() + settings_.tick_interval;
+    }
+    resume_due();
+  }
+}
+
+void Listener::collect(int max_messages, milliseconds max_wait) {
+  const auto deadline = Clock::now() + max_wait;
+  int n = 0;
+  while (n < max_messages && !stop_.load()) {
+    // Wait for the first message (in slices, to notice stop); then take only what is
+    // already queued, so a batch never waits for more data than librdkafka has.
+    int timeout = 0;
+    if (n == 0) {
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      timeout = static_cast<int>(std::min<long long>(left.count(), 100));
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeout);
+    if (!m) {
+      if (n > 0) break;
+      continue;
+    }
+    if (m->err) {
+      handle_consumer_error(m);
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    Partition* p = lookup(m);
+    if (!p || p->paused) {
+      // Not ours any more, or rewound and paused: it will be delivered again.
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    p->add(m);
+    if (!p->active) {
+      p->active = true;
+      active_.push_back(p);
+    }
+    ++n;
+  }
+}
+
+Partition* Listener::lookup(const rd_kafka_message_t* m) {
+  const std::pair<const void*, std::int32_t> key{m->rkt, m->partition};
+  auto it = fast_.find(key);
+  if (it != fast_.end()) return it->second;
+  auto pit = partitions_.find({rd_kafka_topic_name(m->rkt), m->partition});
+  if (pit == partitions_.end()) return nullptr;
+  fast_.emplace(key, pit->second.get());
+  return pit->second.get();
+}
+
+void Listener::handle_consumer_error(const rd_kafka_message_t* m) {
+  const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+  switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+      return;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+      if (!warned_topics_[topic]) {
+        warned_topics_[topic] = true;
+        logger_.warn(fmt::format(
+            "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
+            "with `<app> topics create` or your usual tooling",
+            name(), topic));
+      }
+      return;
+    default:
+      logger_.error(fmt::format("consumer group {}: consumer error{}: {}", name(),
+                                topic.empty() ? "" : " on " + topic, rd_kafka_message_errstr(m)));
+  }
+}
+
+void Listener::dispatch_and_wait() {
+  if (active_.empty()) return;
+  for (Partition* p : active_) pool_.submit(jobs_, [p] { p->run_batch(); });
+  wait_jobs("consume");
+  for (Partition* p : active_) {
+    p->clear_batch();
+    p->active = false;
+    if (p->failed()) pause_and_rewind(*p);
+  }
+  active_.clear();
+}
+
+void Listener::wait_jobs(const char* what) {
+  // librdkafka cannot see a stuck job (the listener does not poll meanwhile, but #4176 on
+  // < 2.1 also hides it when other queues are polled), so say it ourselves.
+  const auto started = Clock::now();
+  auto warn_after = milliseconds(150000);
+  char buf[32];
+  size_t sz = sizeof buf;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", buf, &sz) == RD_KAFKA_CONF_OK)
+    warn_after = milliseconds(std::atol(buf) / 2);
+  bool warned = false;
+  while (!jobs_.wait_for(milliseconds(200))) {
+    auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+    if (!warned && elapsed >= warn_after) {
+      warned = true;
+      logger_.warn(fmt::format(
+          "consumer group {}: {} jobs have run for {} ms; past max.poll.interval.ms librdkafka "
+          "leaves the group and the partitions are reassigned (their marks are refused)",
+          name(), what, elapsed.count()));
+    }
+  }
+}
+
+void Listener::run_hooks(const std::vector<Partition*>& parts, void (Consumer::*hook)(),
+                         const char* hook_name) {
+  if (parts.empty()) return;
+  for (Partition* p : parts) pool_.submit(jobs_, [p, hook, hook_name] { p->run_hook(hook, hook_name); });
+  wait_jobs(hook_name);
+}
+
+void Listener::pause_and_rewind(Partition& p) {
+  const std::int64_t target = p.first_unmarked();
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = target;
+  if (auto err = rd_kafka_pause_partitions(rk_.get(), list.get()))
+    logger_.error(fmt::format("{}/{}: pause failed: {}", p.topic(), p.partition(), rd_kafka_err2str(err)));
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
+    logger_.error(fmt::format("{}/{}: rewind to offset {} failed: {}", p.topic(), p.partition(),
+                              target, rd_kafka_error_string(error)));
+    rd_kafka_error_destroy(error);
+  } else if (list->elems[0].err) {
+    logger_.error(fmt::format("{}/{}: rewind to offset {} failed: {}", p.topic(), p.partition(),
+                              target, rd_kafka_err2str(list->elems[0].err)));
+  }
+  const auto backoff = p.settings().pause_for_attempt(p.attempt());
+  p.paused = true;
+  p.resume_at = Clock::now() + backoff;
+  logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}",
+                           name(), p.topic(), p.partition(), backoff.count(), target));
+}
+
+void Listener::resume_due() {
+  const auto now = Clock::now();
+  for (const auto& [key, p] : partitions_) {
+    if (!p->paused || now < p->resume_at) continue;
+    auto list = kafka::make_list(1);
+    rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition());
+    if (auto err = rd_kafka_resume_partitions(rk_.get(), list.get()))
+      logger_.error(fmt::format("{}/{}: resume failed: {}", p->topic(), p->partition(), rd_kafka_err2str(err)));
+    p->paused = false;
+    logger_.info(fmt::format("consumer group {}: {}/{} resumed", name(), p->topic(), p->partition()));
+  }
+}
+
+void Listener::store_all() {
+  for (Partition* p : live_partitions()) p->store();
+}
+
+std::vector<Partition*> Listener::live_partitions() {
+  std::lock_guard lock(partitions_mu_);
+  std::vector<Partition*> out;
+  out.reserve(partitions_.size());
+  for (const auto& [key, p] : partitions_) out.push_back(p.get());
+  return out;
+}
+
+// ---- Commits ----
+
+rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list) {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    err = rd_kafka_commit(rk_.get(), list, 0);
+    if (!err)
+      for (int i = 0; i < list->cnt && !err; ++i) err = list->elems[i].err;
+    // REBALANCE_IN_PROGRESS cannot clear while this thread holds up the poll loop; the
+    // marks stay stored and are committed when the partitions are revoked.
+    if (!err || !kafka::is_retriable_commit_error(err) ||
+        err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
+      break;
+    std::this_thread::sleep_for(milliseconds(100 << attempt));
+  }
+  return err;
+}
+
+rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
+  p.store();
+  const std::int64_t offset = p.committable();
+  if (offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = offset;
+  return commit_list_sync(list.get());
+}
+
+rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* only) {
+  auto list = kafka::make_list();
+  {
+    std::unique_lock lock(partitions_mu_, std::defer_lock);
+    std::vector<Partition*> all;
+    if (!only) {
+      lock.lock();
+      for (const auto& [key, p] : partitions_) all.push_back(p.get());
+    }
+    for (Partition* p : only ? *only : all) {
+      p->store();
+      const std::int64_t offset = p->committable();
+      if (offset >= 0)
+        rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition())->offset = offset;
+    }
+  }
+  if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  return commit_list_sync(list.get());
+}
+
+void Listener::commit_async() {
+  store_all();
+  auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    logger_.warn(fmt::format("consumer group {}: asynchronous commit not started: {}", name(),
+                             rd_kafka_err2str(err)));
+}
+
+void Listener::commit_marked_now() {
+  auto err = commit_all_sync();
+  if (err)
+    logger_.error(fmt::format("consumer group {}: final commit of the marked offsets failed: {}",
+                              name(), rd_kafka_err2str(err)));
+  else
+    logger_.warn(fmt::format("consumer group {}: committed the marked offsets", name()));
+}
+
+// ---- Rebalance ----
+
+void Listener::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static_cast<Listener*>(opaque)->on_rebalance(err, parts);
+}
+
+void Listener::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  fast_.clear();
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    assign(parts);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    revoke(parts);
+  } else {
+    logger_.error(fmt::format("consumer group {}: rebalance failed: {}", name(), rd_kafka_err2str(err)));
+    revoke(parts);
+  }
+}
+
+void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
+  std::vector<Partition*> created;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& e = parts->elems[i];
+    const TopicRoute* route = group_.find(e.topic);
+    if (!route) continue;
+    try {
+      auto p = std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition);
+      created.push_back(p.get());
+      std::lock_guard lock(partitions_mu_);
+      partitions_[{e.topic, e.partition}] = std::move(p);
+    } catch (const std::exception& ex) {
+      // Without a consumer its messages are dropped unmarked (never committed): stop
+      // rather than leave the partition stuck.
+      logger_.error(fmt::format("consumer group {}: cannot create the consumer for {}/{}: {}; stopping",
+                                name(), e.topic, e.partition, ex.what()));
+      exit_code_ = kExitFatal;
+      stop_ = true;
+    }
+  }
+  run_hooks(created, &Consumer::initialized, "initialized");
+  if (cooperative_) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), parts)) {
+      logger_.error(fmt::format("consumer group {}: incremental assign failed: {}", name(), rd_kafka_error_string(error)));
+      rd_kafka_error_destroy(error);
+    }
+  } else if (auto err = rd_kafka_assign(rk_.get(), parts)) {
+    logger_.error(fmt::format("consumer group {}: assign failed: {}", name(), rd_kafka_err2str(err)));
+  }
+  logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
+                           describe(parts), partitions_.size()));
+  if (observed()) publish({EventType::partitions_assigned, name(), to_offsets(parts), 0, {}});
+}
+
+void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
+  const bool lost = rd_kafka_assignment_lost(rk_.get());
+  std::vector<Partition*> going;
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = partitions_.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it != partitions_.end()) going.push_back(it->second.get());
+  }
+  // A batch collected in this poll for a revoked partition is dropped unhandled and
+  // unmarked: the next owner receives it from the committed offset.
+  for (Partition* p : going) {
+    if (p->active) {
+      p->clear_batch();
+      p->active = false;
+      active_.erase(std::find(active_.begin(), active_.end(), p));
+    }
+  }
+  if (lost)
+    for (Partition* p : going) p->disown();
+  run_hooks(going, &Consumer::revoked, "revoked");
+  if (!lost) {
+    if (auto err = commit_all_sync(&going))
+      logger_.error(fmt::format("consumer group {}: commit of revoked partitions failed: {}; the "
+                                "next owner re-delivers from the last committed offset",
+                                name(), rd_kafka_err2str(err)));
+  } else {
+    logger_.warn(fmt::format("consumer group {}: partitions lost ({}): marks since the last commit "
+                             "could not be committed; the next owner re-delivers them",
+                             name(), describe(parts)));
+  }
+  auto paused = kafka::make_list();
+  for (Partition* p : going) {
+    p->disown();
+    if (p->paused) rd_kafka_topic_partition_list_add(paused.get(), p->topic().c_str(), p->partition());
+  }
+  if (paused->cnt) rd_kafka_resume_partitions(rk_.get(), paused.get());
+  {
+    std::lock_guard lock(partitions_mu_);
+    for (Partition* p : going) partitions_.erase({p->topic(), p->partition()});
+  }
+  if (cooperative_) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
+      logger_.error(fmt::format("consumer group {}: incremental unassign failed: {}", name(), rd_kafka_error_string(error)));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(rk_.get(), nullptr);
+  }
+  logger_.info(fmt::format("consumer group {}: revoked {} ({} partitions owned)", name(),
+                           describe(parts), partitions_.size()));
+  if (observed()) publish({EventType::partitions_revoked, name(), to_offsets(parts), 0, {}});
+}
+
+void Listener::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  static_cast<Listener*>(opaque)->on_commit(err, offsets);
+}
+
+void Listener::on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was due
+  if (err) {
+    std::string msg = fmt::format("consumer group {}: commit of {} failed: {}", name(),
+                                  offsets ? describe(offsets, true) : "offsets", rd_kafka_err2str(err));
+    if (kafka::is_ownership_lost(err) || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
+      logger_.warn(msg + " (ownership changing; the next owner re-delivers from the last commit)");
+    else
+      logger_.error(msg);
+  } else if (logger_.level() <= LogLevel::debug && offsets) {
+    logger_.debug(fmt::format("consumer group {}: committed {}", name(), describe(offsets, true)));
+  }
+  if (observed())
+    publish({EventType::offsets_committed, name(), to_offsets(offsets), 0,
+             err ? rd_kafka_err2str(err) : std::string()});
+}
+
+void Listener::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<Listener*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    self->logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", self->name(), buf));
+    self->exit_code_ = kExitFatal;
+    self->stop_ = true;
+    return;
+  }
+  self->on_error(err, reason);
+}
+
+void Listener::on_error(int err, const char* reason) {
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+    logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying, and "
+                              "nothing is marked or committed meanwhile",
+                              name(), reason));
+  else
+    logger_.warn(fmt::format("consumer group {}: {}: {}", name(), rd_kafka_err2name(code), reason));
+}
+
+void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto* self = static_cast<Listener*>(rd_kafka_opaque(rk));
+  if (!self) return;
+  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+  LogLevel l = level <= 3 ? LogLevel::error : level == 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
+  if (l < self->logger_.level()) return;
+  self->logger_.write(l, fmt::format("librdkafka {}: {}", fac, buf));
+}
+
+// ---- Shutdown ----
+
+void Listener::shutdown() {
+  auto parts = live_partitions();
+  logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
+                           name(), parts.size()));
+  run_hooks(parts, &Consumer::before_stop, "before_stop");
+  if (auto err = commit_all_sync())
+    logger_.error(fmt::format("consumer group {}: final commit failed: {}", name(), rd_kafka_err2str(err)));
+  else
+    logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));
+  logger_.info(fmt::format("consumer group {}: leaving the group", name()));
+  // Runs the revoke callback (revoked(), commit) for what is still assigned. On librdkafka
+  // < 2.1 close can hang after partitions were lost (#4187): App's shutdown_timeout bounds it.
+  if (auto err = rd_kafka_consumer_close(rk_.get()))
+    logger_.warn(fmt::format("consumer group {}: close: {}", name(), rd_kafka_err2str(err)));
+  {
+    std::lock_guard lock(partitions_mu_);
+    partitions_.clear();
+  }
+  logger_.info(fmt::format("consumer group {}: stopped", name()));
+}
+
+}  // namespace samsa::runtime

@@ -1,0 +1,135 @@
+#pragma once
+// The listener of one consumer group: one librdkafka consumer, one thread that polls it,
+// the rebalance callbacks, the dispatch of batches to the worker pool, the pause/back-off
+// of failed partitions, ticks, and the group's part of the graceful shutdown.
+//
+// The loop (listener thread):
+//   before_poll hooks -> poll a batch (up to max_messages, waiting at most max_wait_time
+//   for the first message) -> after_poll hooks -> one job per partition with messages ->
+//   wait for all of them -> pause and rewind failed partitions -> store marks -> tick
+//   when due -> resume partitions whose back-off elapsed.
+// Rebalance callbacks run inside the poll, so no job is ever in flight when partitions are
+// revoked: revoked() runs, the marks of the revoked partitions are committed
+// synchronously, and only then are they given up.
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "kafka/handle.hpp"
+#include "runtime/partition.hpp"
+#include "runtime/worker_pool.hpp"
+#include "samsa/instrumentation.hpp"
+#include "samsa/logger.hpp"
+#include "samsa/routing.hpp"
+
+namespace samsa::runtime {
+
+class Listener {
+ public:
+  /// Builds the librdkafka consumer (throws SettingsError for a bad librdkafka property,
+  /// before anything connects). Does not start the thread.
+  Listener(const Settings& settings, const ConsumerGroupRoute& group, const std::string& brokers,
+           WorkerPool& pool, Logger& logger, const Monitor& monitor);
+  /// Joins the thread (which may wait for a stuck job to return).
+  ~Listener();
+
+  /// Subscribes and starts the listener thread.
+  void start();
+  /// Asks the loop to stop and run the graceful shutdown. Thread-safe, returns at once.
+  void request_stop();
+  /// True once the thread finished its shutdown (or failed).
+  bool finished() const { return finished_.load(); }
+  /// Blocks until finished() or `timeout`; returns finished().
+  bool wait_finished(std::chrono::milliseconds timeout);
+  /// kExitOk, or kExitFatal after a fatal Kafka error.
+  int exit_code() const { return exit_code_.load(); }
+
+  /// The shutdown-timeout path, from another thread while the listener is stuck: store
+  /// and commit synchronously whatever is marked. Blocks for a broker round trip.
+  void commit_marked_now();
+
+  // For Partition and Consumer.
+  rd_kafka_t* handle() const { return rk_.get(); }
+  const std::string& name() const { return group_.name(); }
+  Logger& logger() const { return logger_; }
+  bool observed() const { return !monitor_.empty(); }
+  void publish(const Event& e) const { monitor_.publish(e); }
+
+  /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors for a
+  /// few seconds. Returns the final error (NO_ERROR on success or when nothing is marked).
+  rd_kafka_resp_err_t commit_partition_sync(Partition& p);
+  /// Stores every partition's marks and commits them synchronously (all when `only` is
+  /// null). Returns the commit's error.
+  rd_kafka_resp_err_t commit_all_sync(const std::vector<Partition*>* only = nullptr);
+  /// Stores every partition's marks and asks librdkafka for an asynchronous commit.
+  void commit_async();
+
+ private:
+  void run();
+  void loop();
+  void shutdown();
+  void collect(int max_messages, std::chrono::milliseconds max_wait);
+  void handle_consumer_error(const rd_kafka_message_t* m);
+  Partition* lookup(const rd_kafka_message_t* m);
+  void dispatch_and_wait();
+  void wait_jobs(const char* what);
+  void run_hooks(const std::vector<Partition*>& parts, void (Consumer::*hook)(), const char* name);
+  void pause_and_rewind(Partition& p);
+  void resume_due();
+  void store_all();
+  std::vector<Partition*> live_partitions();
+
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts);
+  void on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
+  void on_error(int err, const char* reason);
+  rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list);
+
+  static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
+  static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
+  static void error_cb(rd_kafka_t*, int, const char*, void*);
+  static void log_cb(const rd_kafka_t*, int, const char*, const char*);
+
+  const Settings& settings_;
+  const ConsumerGroupRoute& group_;
+  const TopicSettings group_settings_;
+  WorkerPool& pool_;
+  Logger& logger_;
+  const Monitor& monitor_;
+  kafka::KafkaPtr rk_;
+  bool cooperative_ = false;
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<int> exit_code_{0};
+  std::mutex finished_mu_;
+  std::condition_variable finished_cv_;
+
+  // Mutated on the listener thread only (rebalance callbacks); other threads read under
+  // partitions_mu_.
+  std::mutex partitions_mu_;
+  std::map<std::pair<std::string, std::int32_t>, std::unique_ptr<Partition>> partitions_;
+  struct KeyHash {
+    std::size_t operator()(const std::pair<const void*, std::int32_t>& k) const {
+      return std::hash<const void*>()(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  // Listener thread only: message -> partition, by librdkafka topic handle.
+  std::unordered_map<std::pair<const void*, std::int32_t>, Partition*, KeyHash> fast_;
+  std::vector<Partition*> active_;  // partitions with a batch, listener thread only
+  JobGroup jobs_;
+  std::chrono::steady_clock::time_point next_tick_;
+  std::map<std::string, bool> warned_topics_;
+};
+
+}  // namespace samsa::runtime

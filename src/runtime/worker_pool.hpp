@@ -1,0 +1,58 @@
+#pragma once
+// The worker threads shared by every consumer group of an app.
+//
+// Jobs are submitted in a JobGroup; the submitter waits for its group. The listener of a
+// consumer group submits at most one job per partition to a group and waits for all of
+// them before it polls again, so the jobs of one partition never overlap and stay in
+// order (Karafka's model for non-long-running jobs).
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace samsa::runtime {
+
+/// Counts the unfinished jobs of one submitter.
+class JobGroup {
+ public:
+  /// Blocks until every job submitted in this group finished.
+  void wait();
+  /// Waits at most `timeout`; returns true when every job finished.
+  bool wait_for(std::chrono::milliseconds timeout);
+  std::size_t pending() const;
+
+ private:
+  friend class WorkerPool;
+  void add();
+  void done();
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t pending_ = 0;
+};
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  /// Finishes the queued jobs, then joins the threads.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  /// Queues `job` in `group`. `job` must not throw (the runtime wraps user code).
+  void submit(JobGroup& group, std::function<void()> job);
+  std::size_t size() const { return threads_.size(); }
+
+ private:
+  void work();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<JobGroup*, std::function<void()>>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace samsa::runtime
