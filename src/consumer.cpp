@@ -20,8 +20,22 @@ bool Consumer::mark_as_consumed(const Message& message) {
   return partition_->mark(message.offset());
 }
 
+bool Consumer::mark_as_consumed(std::int64_t offset) {
+  if (offset < 0) throw std::invalid_argument("mark_as_consumed: negative offset " + std::to_string(offset));
+  return partition_->mark(offset);
+}
+
 bool Consumer::mark_as_consumed_sync(const Message& message) {
   if (!mark_as_consumed(message)) return false;
+  return commit_marked_sync();
+}
+
+bool Consumer::mark_as_consumed_sync(std::int64_t offset) {
+  if (!mark_as_consumed(offset)) return false;
+  return commit_marked_sync();
+}
+
+bool Consumer::commit_marked_sync() {
   auto err = partition_->listener().commit_partition_sync(*partition_);
   if (kafka::is_ownership_lost(err)) partition_->disown();
   return partition_->owned();

@@ -90,9 +90,21 @@ class App {
   bool running() const { return running_.load(); }
 
   /// The command line every Samsa app gets: `server`, `info`, `topics create`. See --help.
+  /// Returns the exit code for main().
   int run(int argc, char** argv);
 
+  /// Adds an app-specific option to run()'s command line (e.g. "--db"), accepted before or
+  /// after the subcommand. `target` keeps its value when the option is absent.
+  App& option(const std::string& flag, std::string& target, const std::string& help);
+  App& option(const std::string& flag, int& target, const std::string& help);
+
  private:
+  struct CliOption {
+    std::string flag, help;
+    std::string* text = nullptr;
+    int* number = nullptr;
+  };
+  std::vector<CliOption> cli_options_;
   Settings settings_;
   Routes routes_;
   std::shared_ptr<Logger> logger_;

@@ -67,12 +67,17 @@ class Consumer {
   /// partition (then nothing is marked). Throws std::invalid_argument for a message of
   /// another partition.
   bool mark_as_consumed(const Message& message);
+  /// The same by offset, for a message no longer in hand (a buffer keeps offsets, since a
+  /// Message is a view valid only during consume()): declares `offset` of this consumer's
+  /// partition, and everything before it, handled.
+  bool mark_as_consumed(std::int64_t offset);
 
   /// Like mark_as_consumed, then commits this partition's offset synchronously (blocks
   /// for a broker round trip; transient coordinator errors are retried for a few seconds).
   /// Returns false when ownership was lost (the commit was refused: UNKNOWN_MEMBER_ID,
   /// ILLEGAL_GENERATION, ASSIGNMENT_LOST, _STATE). Karafka's mark_as_consumed!.
   bool mark_as_consumed_sync(const Message& message);
+  bool mark_as_consumed_sync(std::int64_t offset);
 
   /// Hands the marks to librdkafka and asks for a commit without waiting. Returns false
   /// when the partition is no longer owned.
@@ -90,6 +95,7 @@ class Consumer {
 
  private:
   friend struct detail::ConsumerAccess;
+  bool commit_marked_sync();
   runtime::Partition* partition_ = nullptr;
   const Messages* messages_ = nullptr;
 };

@@ -52,6 +52,16 @@ int App::run(int argc, char** argv) {
   auto* create = topics->add_subcommand("create", "Create the routed topics that do not exist");
   create->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
 
+  for (auto& o : cli_options_) {
+    if (o.text) cli.add_option(o.flag, *o.text, o.help)->capture_default_str();
+    if (o.number) cli.add_option(o.flag, *o.number, o.help)->capture_default_str();
+  }
+  // App options may follow the subcommand: `app server --brokers B --db x.db`.
+  server->fallthrough();
+  info->fallthrough();
+  create->fallthrough();
+  topics->fallthrough();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -108,6 +118,16 @@ int App::run(int argc, char** argv) {
     return kExitFatal;
   }
   return kExitOk;
+}
+
+App& App::option(const std::string& flag, std::string& target, const std::string& help) {
+  cli_options_.push_back({flag, help, &target, nullptr});
+  return *this;
+}
+
+App& App::option(const std::string& flag, int& target, const std::string& help) {
+  cli_options_.push_back({flag, help, nullptr, &target});
+  return *this;
 }
 
 }  // namespace samsa
