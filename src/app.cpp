@@ -70,11 +70,12 @@ void App::stop() {
 
 int App::serve(const ServeOptions& options) {
   validate(options);
-  if (running_.exchange(true)) throw Error("App::serve is already running");
   {
+    // Before running_ is set, so that a stop() by anyone who saw running() is kept.
     std::lock_guard lock(stop_mu_);
     stop_requested_ = false;
   }
+  if (running_.exchange(true)) throw Error("App::serve is already running");
   // Anything thrown before the listeners run (e.g. a librdkafka property librdkafka
   // rejects) leaves the app as it was: nothing consumed, nothing committed.
   struct Running {

@@ -8,7 +8,7 @@ DeserializationError::DeserializationError(const std::string& topic, std::int32_
                                            std::int64_t offset, const std::string& reason)
     : Error("cannot deserialize the message at " + topic + "/" + std::to_string(partition) +
             "@" + std::to_string(offset) + ": " + reason +
-            " (the partition is paused and retried; fix the producer or the deserializer)"),
+            " (fix the producer, or route a deserializer that accepts it)"),
       partition_(partition),
       offset_(offset) {}
 

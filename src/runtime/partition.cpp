@@ -78,14 +78,17 @@ void Partition::clear_batch() {
   views_.clear();
 }
 
-void Partition::fail(const std::exception* e, std::int64_t offset, const char* where) {
+void Partition::fail(const std::exception* e, std::int64_t offset, std::size_t count) {
   failed_ = true;
   ++attempt_;
   std::string what = e ? e->what() : "an exception not derived from std::exception";
   listener_.logger().error(fmt::format(
-      "consumer group {}: {} failed on {}/{} at offset {}: {} (attempt {}; nothing of it is "
-      "marked automatically; the partition pauses and retries from the first unmarked message)",
-      listener_.name(), where, topic_, partition_, offset, what, attempt_));
+      "consumer group {}: consume failed on {}/{} ({} offset {}): {} (attempt {}; nothing "
+      "of it is marked automatically; the partition pauses, then resumes from the first "
+      "unmarked message)",
+      listener_.name(), topic_, partition_,
+      count == 1 ? std::string("the message at") : fmt::format("the batch of {} messages from", count),
+      offset, what, attempt_));
   if (listener_.observed())
     listener_.publish({EventType::consume_failed, listener_.name(), {{topic_, partition_, offset}}, 0, what});
 }
@@ -122,9 +125,9 @@ void Partition::run_batch() {
     if (listener_.observed())
       listener_.publish({EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}});
   } catch (const std::exception& e) {
-    fail(&e, current, "consume");
+    fail(&e, current, settings_.batch_fetching ? all.size() : 1);
   } catch (...) {
-    fail(nullptr, current, "consume");
+    fail(nullptr, current, settings_.batch_fetching ? all.size() : 1);
   }
   detail::ConsumerAccess::set_messages(c, nullptr);
   store();

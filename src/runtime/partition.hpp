@@ -80,7 +80,7 @@ class Partition {
   bool active = false;
 
  private:
-  void fail(const std::exception* e, std::int64_t offset, const char* where);
+  void fail(const std::exception* e, std::int64_t offset, std::size_t count);
 
   Listener& listener_;
   const TopicRoute& route_;

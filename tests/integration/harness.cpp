@@ -1,0 +1,133 @@
+#include "harness.hpp"
+
+#include <cstdlib>
+#include <random>
+
+namespace samsa::test {
+
+Broker& Broker::get() {
+  static Broker broker;
+  return broker;
+}
+
+Broker::Broker() {
+  if (const char* env = std::getenv("SAMSA_TEST_BROKERS"); env && *env) {
+    bootstrap_ = env;
+  } else {
+    embedded_ = std::make_unique<testing::EmbeddedBroker>(1);
+    bootstrap_ = embedded_->bootstrap_servers();
+  }
+}
+
+void Broker::create_topic(const std::string& topic, int partitions) {
+  if (embedded_)
+    embedded_->create_topic(topic, partitions);
+  else
+    admin::create_topics(bootstrap_, {{topic, partitions, 1}});
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::string name = prefix;
+  if (auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
+    name += "-";
+    name += info->name();
+  }
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') c = '-';
+  return name + "-" + std::to_string(rng() % 1000000000);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+std::map<std::string, std::string> fast_kafka() {
+  return {{"bootstrap.servers", Broker::get().bootstrap()},
+          {"session.timeout.ms", "6000"},
+          {"heartbeat.interval.ms", "500"},
+          {"auto.commit.interval.ms", "200"},
+          {"fetch.wait.max.ms", "50"},
+          {"topic.metadata.refresh.interval.ms", "1000"}};
+}
+
+std::int64_t committed(const std::string& group, const std::string& topic, int partition) {
+  return admin::committed_offset(Broker::get().bootstrap(), group, topic, partition);
+}
+
+void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions) {
+  admin::produce_events(Broker::get().bootstrap(), topic, first, count, partitions);
+}
+
+std::vector<std::int64_t> Probe::offsets(std::int32_t partition) const {
+  std::lock_guard lock(mu);
+  std::vector<std::int64_t> out;
+  for (const auto& d : deliveries)
+    if (d.partition == partition) out.push_back(d.offset);
+  return out;
+}
+
+void RecordingConsumer::consume() {
+  {
+    std::lock_guard lock(probe_.mu);
+    probe_.batch_sizes.push_back(messages().size());
+    for (const auto& m : messages()) probe_.deliveries.push_back({m.partition(), m.offset()});
+  }
+  if (consume_) consume_(*this);
+  probe_.consumed += static_cast<int>(messages().size());
+}
+
+Running::Running(App& app, ServeOptions options) : app_(app) {
+  thread_ = std::thread([this, options] {
+    try {
+      code_ = app_.serve(options);
+    } catch (const std::exception& e) {
+      error_ = e.what();
+      code_ = -2;
+    }
+    done_ = true;
+  });
+  // serve() validates and builds the consumers before it can be stopped.
+  eventually([&] { return app_.running() || done_.load(); }, 10s);
+}
+
+Running::~Running() {
+  if (thread_.joinable()) stop();
+}
+
+int Running::stop() {
+  app_.stop();
+  if (thread_.joinable()) thread_.join();
+  if (!error_.empty()) ADD_FAILURE() << "serve() threw: " << error_;
+  return code_;
+}
+
+std::optional<int> Running::wait(std::chrono::milliseconds timeout) {
+  if (!eventually([&] { return done_.load(); }, timeout)) return std::nullopt;
+  thread_.join();
+  return code_;
+}
+
+TestApp::TestApp(std::string t, std::string g, RecordingConsumer::Behaviour consume,
+                 RecordingConsumer::Behaviour before_stop, RecordingConsumer::Behaviour tick)
+    : topic(std::move(t)), group(std::move(g)) {
+  app.setup([](Settings& s) {
+    s.kafka = fast_kafka();
+    s.max_wait_time = 200ms;
+    s.shutdown_timeout = 30s;
+    s.tick_interval = 200ms;
+    s.concurrency = 2;
+    s.pause_timeout = 100ms;
+    s.pause_max_timeout = 400ms;
+  });
+  group_route().topic(topic).consumer([this, consume, before_stop, tick] {
+    return std::unique_ptr<Consumer>(std::make_unique<RecordingConsumer>(probe, consume, before_stop, tick));
+  });
+}
+
+}  // namespace samsa::test

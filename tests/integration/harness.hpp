@@ -1,0 +1,156 @@
+#pragma once
+// What the integration tests share: the broker under test, unique names, an app running
+// on a background thread, a recording consumer, and reading offsets back from the broker.
+//
+// The broker: real Apache Kafka when SAMSA_TEST_BROKERS is set (make test starts one with
+// scripts/kafka-local), else an embedded broker started once per test binary. Every test
+// gets its own topic and consumer group, so tests never see each other's data.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "samsa/samsa.hpp"
+#include "samsa/testing/embedded_broker.hpp"
+
+namespace samsa::test {
+
+using namespace std::chrono_literals;
+
+class Broker {
+ public:
+  static Broker& get();
+  const std::string& bootstrap() const { return bootstrap_; }
+  bool embedded() const { return embedded_ != nullptr; }
+  testing::EmbeddedBroker& mock() { return *embedded_; }
+  void create_topic(const std::string& topic, int partitions);
+
+ private:
+  Broker();
+  std::unique_ptr<testing::EmbeddedBroker> embedded_;
+  std::string bootstrap_;
+};
+
+/// "<prefix>-<test name>-<random>": unique per test and per run.
+std::string unique_name(const std::string& prefix);
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 60s);
+
+/// librdkafka settings for fast tests: short sessions, frequent auto-commits.
+std::map<std::string, std::string> fast_kafka();
+
+/// The committed offset of group/topic/partition read back from the broker (-1: none).
+std::int64_t committed(const std::string& group, const std::string& topic, int partition = 0);
+
+/// Produces `count` JSON events {"id": first..} round robin over `partitions` partitions.
+void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions = 1);
+
+/// What consumers saw, shared by every instance of a test's consumers.
+struct Probe {
+  struct Delivery {
+    std::int32_t partition;
+    std::int64_t offset;
+  };
+  mutable std::mutex mu;
+  std::vector<Delivery> deliveries;           // every consume() message, in order
+  std::vector<std::size_t> batch_sizes;       // size of each consume() call
+  std::map<std::string, int> hooks;           // hook name -> calls
+  std::atomic<int> consumed{0};
+
+  void record_hook(const std::string& name) {
+    std::lock_guard lock(mu);
+    ++hooks[name];
+  }
+  int hook_calls(const std::string& name) const {
+    std::lock_guard lock(mu);
+    auto it = hooks.find(name);
+    return it == hooks.end() ? 0 : it->second;
+  }
+  std::vector<std::int64_t> offsets(std::int32_t partition) const;
+  std::size_t count_deliveries() const {
+    std::lock_guard lock(mu);
+    return deliveries.size();
+  }
+};
+
+/// A consumer that records into a Probe and runs the test's behaviour. Its marking methods
+/// are public so behaviours can call them.
+class RecordingConsumer : public Consumer {
+ public:
+  using Behaviour = std::function<void(RecordingConsumer&)>;
+  RecordingConsumer(Probe& probe, Behaviour consume, Behaviour before_stop = {}, Behaviour tick = {})
+      : probe_(probe), consume_(std::move(consume)), before_stop_(std::move(before_stop)), tick_(std::move(tick)) {}
+
+  void consume() override;
+  void initialized() override { probe_.record_hook("initialized"); }
+  void after_fetch() override { probe_.record_hook("after_fetch"); }
+  void before_poll() override { probe_.record_hook("before_poll"); }
+  void after_poll() override { probe_.record_hook("after_poll"); }
+  void revoked() override { probe_.record_hook("revoked"); }
+  void before_stop() override {
+    probe_.record_hook("before_stop");
+    if (before_stop_) before_stop_(*this);
+  }
+  void tick() override {
+    probe_.record_hook("tick");
+    if (tick_) tick_(*this);
+  }
+
+  using Consumer::commit_offsets;
+  using Consumer::commit_offsets_sync;
+  using Consumer::mark_as_consumed;
+  using Consumer::mark_as_consumed_sync;
+  using Consumer::messages;
+  using Consumer::owned;
+  using Consumer::partition;
+  using Consumer::topic;
+
+  /// Per-instance state for behaviours (e.g. a buffer of offsets).
+  std::vector<std::int64_t> buffer;
+  int failures = 0;
+
+ private:
+  Probe& probe_;
+  Behaviour consume_, before_stop_, tick_;
+};
+
+/// Runs app.serve() on a thread; stop() asks for a graceful shutdown and returns the
+/// exit code. The destructor stops a still-running app.
+class Running {
+ public:
+  explicit Running(App& app, ServeOptions options = {});
+  ~Running();
+  int stop();
+  /// Waits for serve() to return by itself (e.g. after a fatal error); returns its code.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+
+ private:
+  App& app_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  int code_ = -1;
+  std::string error_;
+};
+
+/// An app with fast test settings, one group `group` with `topic` routed to a
+/// RecordingConsumer.
+struct TestApp {
+  // Declared before the app: ~App waits for jobs still running, which use the probe.
+  Probe probe;
+  std::string topic, group;
+  App app;
+  TestApp(std::string topic, std::string group, RecordingConsumer::Behaviour consume = {},
+          RecordingConsumer::Behaviour before_stop = {}, RecordingConsumer::Behaviour tick = {});
+  ConsumerGroupRoute& group_route() { return app.routes().consumer_group(group); }
+  TopicRoute& topic_route() { return group_route().topic(topic); }
+};
+
+}  // namespace samsa::test
