@@ -1,0 +1,467 @@
+// samsa: the command-line tool. Runs the embedded broker, produces test events, and shows a
+// consumer group's committed offsets and lag.
+//
+//   samsa broker   [--port P] [--partitions N] [--topic NAME]...
+//   samsa produce  --brokers B --topic T --count N [--partitions P] [--first F] [--payload-bytes S]
+//   samsa offsets  --brokers B --group G [--topic T]...
+//
+// Only Samsa's public headers here: librdkafka stays behind the library.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <list>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "samsa/admin.hpp"
+#include "samsa/errors.hpp"
+#include "samsa/testing/embedded_broker.hpp"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+/// A problem with the command line or the local environment (exit code 2).
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// ---------------------------------------------------------------------------------------
+// TCP relay for `samsa broker --port P`.
+//
+// librdkafka 2.0.2's mock cluster listens on ephemeral ports and cannot be told which one,
+// so a fixed port is a listener that forwards every connection to the mock broker. Clients
+// only bootstrap through it: the metadata they get back names the mock's own address,
+// which is reachable on the same loopback interface.
+
+class FixedPortRelay {
+ public:
+  /// Binds 127.0.0.1:port now, so that a port in use is reported before anything starts.
+  explicit FixedPortRelay(int port) : port_(port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (listen_fd_ < 0) throw UsageError("cannot open a socket: " + errno_text(errno));
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 128) != 0) {
+      int err = errno;
+      ::close(listen_fd_);
+      if (err == EADDRINUSE)
+        throw UsageError("port " + std::to_string(port) +
+                         " is already in use on 127.0.0.1 (is another broker running? pick "
+                         "another --port, or leave it out for an ephemeral one)");
+      throw UsageError("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " +
+                       errno_text(err));
+    }
+    if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+      ::close(listen_fd_);
+      throw UsageError("cannot create a pipe: " + errno_text(errno));
+    }
+  }
+
+  FixedPortRelay(const FixedPortRelay&) = delete;
+  FixedPortRelay& operator=(const FixedPortRelay&) = delete;
+
+  ~FixedPortRelay() {
+    stop();
+    ::close(listen_fd_);
+    ::close(stop_pipe_[0]);
+    ::close(stop_pipe_[1]);
+  }
+
+  /// Starts forwarding to `target` ("HOST:PORT", the first broker of the bootstrap list).
+  void start(const std::string& target) {
+    upstream_ = resolve(target);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    char c = 0;
+    [[maybe_unused]] auto n = ::write(stop_pipe_[1], &c, 1);
+    thread_.join();
+  }
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static constexpr std::size_t kBufferLimit = 1 << 20;
+
+  struct Side {
+    int fd = -1;
+    std::string pending;  // read from the other side, not yet written to this one
+  };
+  struct Connection {
+    Side client, broker;
+    bool dead = false;
+  };
+
+  sockaddr_storage resolve(const std::string& target) {
+    auto first = target.substr(0, target.find(','));
+    auto colon = first.rfind(':');
+    if (colon == std::string::npos)
+      throw UsageError("unexpected embedded broker address '" + target + "'");
+    std::string host = first.substr(0, colon), port = first.substr(colon + 1);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0 || !res)
+      throw UsageError("cannot resolve the embedded broker's address '" + first +
+                       "': " + gai_strerror(rc));
+    sockaddr_storage out{};
+    std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+    upstream_len_ = res->ai_addrlen;
+    ::freeaddrinfo(res);
+    return out;
+  }
+
+  static void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+  void accept_one() {
+    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (client < 0) return;
+    int broker = ::socket(upstream_.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // A blocking connect is fine: the target is on the loopback interface.
+    if (broker < 0 ||
+        ::connect(broker, reinterpret_cast<const sockaddr*>(&upstream_), upstream_len_) != 0) {
+      if (broker >= 0) ::close(broker);
+      ::close(client);
+      return;
+    }
+    set_nonblocking(broker);
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::setsockopt(broker, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Connection c;
+    c.client.fd = client;
+    c.broker.fd = broker;
+    connections_.push_back(std::move(c));
+  }
+
+  // Reads what `from` has into `to.pending`; false when the connection is over.
+  static bool pump_in(Side& from, Side& to) {
+    char buf[65536];
+    for (;;) {
+      if (to.pending.size() >= kBufferLimit) return true;
+      ssize_t n = ::recv(from.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        to.pending.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n == 0) return false;
+      return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    }
+  }
+
+  // Writes `side.pending` to its socket as far as it goes; false when the connection is over.
+  static bool pump_out(Side& side) {
+    while (!side.pending.empty()) {
+      ssize_t n = ::send(side.fd, side.pending.data(), side.pending.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        side.pending.erase(0, static_cast<std::size_t>(n));
+        continue;
+      }
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    }
+    return true;
+  }
+
+  static short wanted(const Side& self, const Side& other) {
+    short ev = 0;
+    if (other.pending.size() < kBufferLimit) ev |= POLLIN;
+    if (!self.pending.empty()) ev |= POLLOUT;
+    return ev;
+  }
+
+  void run() {
+    std::vector<pollfd> fds;
+    for (;;) {
+      fds.clear();
+      fds.push_back({stop_pipe_[0], POLLIN, 0});
+      fds.push_back({listen_fd_, POLLIN, 0});
+      for (auto& c : connections_) {
+        fds.push_back({c.client.fd, wanted(c.client, c.broker), 0});
+        fds.push_back({c.broker.fd, wanted(c.broker, c.client), 0});
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[0].revents) break;
+      if (fds[1].revents & POLLIN) accept_one();
+      std::size_t i = 2;
+      for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+        if (i + 1 >= fds.size()) break;  // accepted in this round: not polled yet
+        auto& c = *it;
+        short rc = fds[i++].revents, rb = fds[i++].revents;
+        bool ok = true;
+        if (rc & (POLLIN | POLLHUP | POLLERR)) ok = pump_in(c.client, c.broker) && ok;
+        if (rb & (POLLIN | POLLHUP | POLLERR)) ok = pump_in(c.broker, c.client) && ok;
+        ok = pump_out(c.broker) && ok;
+        ok = pump_out(c.client) && ok;
+        c.dead = !ok;
+      }
+      for (auto it = connections_.begin(); it != connections_.end();) {
+        if (!it->dead) {
+          ++it;
+          continue;
+        }
+        ::close(it->client.fd);
+        ::close(it->broker.fd);
+        it = connections_.erase(it);
+      }
+    }
+    for (auto& c : connections_) {
+      ::close(c.client.fd);
+      ::close(c.broker.fd);
+    }
+    connections_.clear();
+  }
+
+  int port_;
+  int listen_fd_ = -1;
+  int stop_pipe_[2] = {-1, -1};
+  socklen_t upstream_len_ = 0;
+  sockaddr_storage upstream_{};
+  std::list<Connection> connections_;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Subcommands
+
+int run_broker(std::optional<int> port, int partitions, const std::vector<std::string>& requested) {
+  std::vector<std::string> topics;  // in the order given, without repeats
+  for (const auto& t : requested)
+    if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+
+  // Signals are taken by sigwait below; block them before any thread (librdkafka's, the
+  // relay's) starts, so that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::optional<FixedPortRelay> relay;
+  if (port) relay.emplace(*port);
+
+  samsa::testing::EmbeddedBroker broker(1);
+  for (const auto& topic : topics) broker.create_topic(topic, partitions);
+  std::string bootstrap = broker.bootstrap_servers();
+  if (relay) {
+    relay->start(bootstrap);
+    bootstrap = relay->address();
+  }
+
+  std::cout << "bootstrap: " << bootstrap << std::endl;
+  for (const auto& topic : topics)
+    std::cout << "topic: " << topic << " (" << partitions << " partitions)" << std::endl;
+  std::cout << "embedded broker running (librdkafka mock cluster: in memory, other topics are "
+               "auto-created with 4 partitions); stop with Ctrl-C or SIGTERM"
+            << std::endl;
+
+  int sig = 0;
+  while (sigwait(&signals, &sig) != 0) {
+  }
+  if (relay) relay->stop();
+  std::cerr << "samsa broker: stopping (" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ")"
+            << std::endl;
+  return 0;
+}
+
+int run_produce(const std::string& brokers, const std::string& topic, std::int64_t count,
+                int partitions, std::int64_t first, std::size_t payload_bytes,
+                std::chrono::seconds timeout) {
+  // A quick look first: an unreachable cluster fails here within 10 s.
+  int existing = samsa::admin::partition_count(brokers, topic, std::chrono::seconds(10));
+  if (existing == 0) {
+    samsa::admin::create_topics(brokers, {{topic, partitions, 1}}, std::chrono::seconds(30));
+    existing = samsa::admin::partition_count(brokers, topic, std::chrono::seconds(10));
+    if (existing == 0)
+      throw samsa::Error("topic '" + topic + "' was created but does not show in the metadata of " +
+                         brokers + " yet; try again");
+  }
+  samsa::admin::produce_events(brokers, topic, first, count, existing, payload_bytes, timeout);
+  std::cout << "produced " << count << " events to " << topic << std::endl;
+  return 0;
+}
+
+int run_offsets(const std::string& brokers, const std::string& group,
+                const std::vector<std::string>& topics, std::chrono::seconds timeout) {
+  auto rows = samsa::admin::group_offsets(brokers, group, topics, timeout);
+  std::vector<std::vector<std::string>> table;
+  table.push_back({"TOPIC", "PARTITION", "COMMITTED", "END", "LAG"});
+  for (const auto& r : rows)
+    table.push_back({r.topic, std::to_string(r.partition),
+                     r.committed >= 0 ? std::to_string(r.committed) : "-", std::to_string(r.end),
+                     std::to_string(r.lag)});
+  std::vector<std::size_t> width(table[0].size(), 0);
+  for (const auto& row : table)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  for (const auto& row : table) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << '\n';
+  }
+  std::cout.flush();
+  if (rows.empty())
+    std::cerr << "samsa offsets: group '" << group << "' has no committed offsets"
+              << (topics.empty() ? "" : " on these topics") << std::endl;
+  return 0;
+}
+
+const CLI::Validator kNonNegative(
+    [](std::string& value) -> std::string {
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+        return "must be a whole number >= 0, not '" + value + "'";
+      return {};
+    },
+    "N>=0");
+
+std::string require_brokers(const std::string& brokers) {
+  if (brokers.empty())
+    throw UsageError("no broker address: pass --brokers HOST:PORT or set KAFKA_BROKERS");
+  return brokers;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"samsa: run the embedded Kafka broker, produce test events, inspect a consumer "
+               "group's offsets"};
+  app.name("samsa");
+  app.require_subcommand(1);
+
+  // broker
+  auto* broker = app.add_subcommand(
+      "broker", "Run the embedded broker (librdkafka's in-memory mock cluster) in the foreground "
+                "until SIGINT/SIGTERM. Prints 'bootstrap: HOST:PORT' first.");
+  std::optional<int> broker_port;
+  int broker_partitions = 4;
+  std::vector<std::string> broker_topics;
+  broker->add_option("--port", broker_port, "Listen on 127.0.0.1:PORT (default: ephemeral)")
+      ->check(CLI::Range(1, 65535));
+  broker->add_option("--partitions", broker_partitions, "Partitions of the --topic topics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  broker->add_option("--topic", broker_topics, "Create this topic at start (repeatable)")
+      ->take_all();
+
+  // produce
+  auto* produce = app.add_subcommand(
+      "produce", "Produce JSON events {\"id\":N,\"created_at_ms\":...} and wait for delivery");
+  std::string produce_brokers, produce_topic;
+  std::int64_t produce_count = 0, produce_first = 0;
+  int produce_partitions = 4;
+  std::size_t produce_payload = 0;
+  int produce_timeout = 120;
+  produce->add_option("--brokers", produce_brokers, "Bootstrap servers HOST:PORT[,...]")
+      ->envname("KAFKA_BROKERS");
+  produce->add_option("--topic", produce_topic, "Topic to write to")->required();
+  produce->add_option("--count", produce_count, "Number of events")
+      ->required()
+      ->check(kNonNegative);
+  produce->add_option("--partitions", produce_partitions,
+                      "Partitions when the topic has to be created")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  produce->add_option("--first", produce_first, "Id of the first event")->capture_default_str();
+  produce->add_option("--payload-bytes", produce_payload,
+                      "Size of an extra \"pad\" string field per event")
+      ->capture_default_str()
+      ->check(kNonNegative);
+  produce->add_option("--timeout", produce_timeout, "Seconds to wait for delivery")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
+  // offsets
+  auto* offsets = app.add_subcommand(
+      "offsets", "Show a consumer group's committed offsets, log-end offsets and lag");
+  std::string offsets_brokers, offsets_group;
+  std::vector<std::string> offsets_topics;
+  int offsets_timeout = 10;
+  offsets->add_option("--brokers", offsets_brokers, "Bootstrap servers HOST:PORT[,...]")
+      ->envname("KAFKA_BROKERS");
+  offsets->add_option("--group", offsets_group, "Consumer group id")->required();
+  offsets->add_option("--topic", offsets_topics,
+                      "Topic (repeatable; default: every topic the group has offsets for, "
+                      "which the embedded broker cannot list)")
+      ->take_all();
+  offsets->add_option("--timeout", offsets_timeout, "Seconds to wait for the cluster")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    if (argc == 1) {
+      std::cerr << "samsa: a command is required: broker, produce or offsets (see `samsa --help`)"
+                << std::endl;
+      return kExitUsage;
+    }
+    if (app.get_subcommands().empty() && argv[1][0] != '-') {
+      std::cerr << "samsa: unknown command '" << argv[1]
+                << "' (the commands are broker, produce and offsets; see `samsa --help`)"
+                << std::endl;
+      return kExitUsage;
+    }
+    std::string msg = e.what();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
+    std::cerr << "samsa: " << msg << " (see `samsa --help`)" << std::endl;
+    return kExitUsage;
+  }
+
+  try {
+    if (broker->parsed()) return run_broker(broker_port, broker_partitions, broker_topics);
+    if (produce->parsed())
+      return run_produce(require_brokers(produce_brokers), produce_topic, produce_count,
+                         produce_partitions, produce_first, produce_payload,
+                         std::chrono::seconds(produce_timeout));
+    if (offsets->parsed())
+      return run_offsets(require_brokers(offsets_brokers), offsets_group, offsets_topics,
+                         std::chrono::seconds(offsets_timeout));
+  } catch (const UsageError& e) {
+    std::cerr << "samsa: " << e.what() << std::endl;
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "samsa: " << e.what() << std::endl;
+    return kExitFailure;
+  } catch (...) {
+    std::cerr << "samsa: unexpected error" << std::endl;
+    return kExitFailure;
+  }
+  return kExitUsage;
+}
