@@ -24,34 +24,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using kafka::KafkaPtr;
 
-// ---------------------------------------------------------------------------------------
-// RAII for the admin and metadata objects handle.hpp does not cover.
-
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
-};
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
-};
-struct AdminOptionsDeleter {
-  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
-};
-struct NewTopicDeleter {
-  void operator()(rd_kafka_NewTopic_t* t) const { rd_kafka_NewTopic_destroy(t); }
-};
-struct ListGroupOffsetsDeleter {
-  void operator()(rd_kafka_ListConsumerGroupOffsets_t* l) const {
-    rd_kafka_ListConsumerGroupOffsets_destroy(l);
-  }
-};
-using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
-using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
-using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
-using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
-using ListGroupOffsetsPtr =
-    std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, ListGroupOffsetsDeleter>;
-
-// ---------------------------------------------------------------------------------------
+using kafka::AdminOptionsPtr;
+using kafka::ListGroupOffsetsPtr;
+using kafka::MetadataPtr;
+using kafka::NewTopicPtr;
+using kafka::TopicPtr;
 
 class Deadline {
  public:

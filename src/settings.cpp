@@ -157,18 +157,7 @@ void Settings::set(std::string_view key, std::string_view value) {
   else unknown(key, names());
 }
 
-TopicSettings Settings::topic_defaults() const {
-  TopicSettings t;
-  t.automatically_mark_as_consumed = automatically_mark_as_consumed;
-  t.batch_fetching = batch_fetching;
-  t.max_messages = max_messages;
-  t.max_wait_time = max_wait_time;
-  t.initial_offset = initial_offset;
-  t.pause_timeout = pause_timeout;
-  t.pause_max_timeout = pause_max_timeout;
-  t.pause_with_exponential_backoff = pause_with_exponential_backoff;
-  return t;
-}
+TopicSettings Settings::topic_defaults() const { return *this; }
 
 std::vector<std::string> Settings::problems() const {
   std::vector<std::string> out;

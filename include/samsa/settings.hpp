@@ -41,24 +41,9 @@ struct Overrides {
   void set(std::string_view key, std::string_view value);
 };
 
-/// The effective settings of one topic route, after inheritance. Produced by resolve().
+/// The settings that inherit app -> consumer group -> topic. As a base of Settings they are
+/// the app's defaults; resolve() gives the effective ones of a group or topic.
 struct TopicSettings {
-  bool automatically_mark_as_consumed = true;
-  bool batch_fetching = true;
-  int max_messages = 100;
-  std::chrono::milliseconds max_wait_time{1000};
-  InitialOffset initial_offset = InitialOffset::earliest;
-  std::chrono::milliseconds pause_timeout{1000};
-  std::chrono::milliseconds pause_max_timeout{30000};
-  bool pause_with_exponential_backoff = true;
-
-  /// The back-off before retry number `attempt` (1-based) after an error in consume.
-  std::chrono::milliseconds pause_for_attempt(int attempt) const;
-};
-
-/// App-wide settings: what `App::setup` hands to the user's block.
-struct Settings {
-  // Defaults inherited by every consumer group and topic (see Overrides).
   bool automatically_mark_as_consumed = true;
   /// true: consume() gets each polled batch of a partition; false: one message per call.
   bool batch_fetching = true;
@@ -73,6 +58,13 @@ struct Settings {
   std::chrono::milliseconds pause_max_timeout{30000};
   bool pause_with_exponential_backoff = true;
 
+  /// The back-off before retry number `attempt` (1-based) after an error in consume.
+  std::chrono::milliseconds pause_for_attempt(int attempt) const;
+};
+
+/// App-wide settings: what `App::setup` hands to the user's block. The inherited ones
+/// (config.automatically_mark_as_consumed, ...) come from TopicSettings.
+struct Settings : TopicSettings {
   /// librdkafka properties for every consumer group, e.g. kafka["bootstrap.servers"].
   std::map<std::string, std::string> kafka;
   std::string client_id = "samsa";

@@ -122,6 +122,16 @@ class RecordingConsumer : public Consumer {
   Behaviour consume_, before_stop_, tick_;
 };
 
+/// A test with its own topic and consumer group.
+class BrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    topic = unique_name("t");
+    group = unique_name("g");
+  }
+  std::string topic, group;
+};
+
 /// Runs app.serve() on a thread; stop() asks for a graceful shutdown and returns the
 /// exit code. The destructor stops a still-running app.
 class Running {

@@ -8,14 +8,7 @@
 namespace samsa::test {
 namespace {
 
-class Lifecycle : public ::testing::Test {
- protected:
-  void SetUp() override {
-    topic = unique_name("t");
-    group = unique_name("g");
-  }
-  std::string topic, group;
-};
+using Lifecycle = BrokerTest;
 
 TEST_F(Lifecycle, EveryHookOfTheSeedAndTheModernOnesIsCalled) {
   Broker::get().create_topic(topic, 1);

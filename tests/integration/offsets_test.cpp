@@ -5,14 +5,7 @@
 namespace samsa::test {
 namespace {
 
-class Offsets : public ::testing::Test {
- protected:
-  void SetUp() override {
-    topic = unique_name("t");
-    group = unique_name("g");
-  }
-  std::string topic, group;
-};
+using Offsets = BrokerTest;
 
 TEST_F(Offsets, AutomaticMarkingCommitsTheEndOfEachSuccessfulBatch) {
   Broker::get().create_topic(topic, 1);
