@@ -1,0 +1,109 @@
+// Faults injected with the embedded broker (librdkafka's mock cluster): commit errors, a
+// broker down and up, slow round trips. For each: nothing lost, the ownership answers of
+// mark_as_consumed_sync are right, and Samsa keeps consuming afterwards. Embedded only:
+// real Kafka cannot inject these (the torture test crashes real brokers instead).
+#include <set>
+
+#include "harness.hpp"
+
+namespace samsa::test {
+namespace {
+
+constexpr int kOffsetCommit = 8;
+// Kafka protocol error codes.
+constexpr int kNotCoordinator = 16, kCoordinatorLoadInProgress = 14, kRebalanceInProgress = 27,
+              kUnknownMemberId = 25, kIllegalGeneration = 22;
+
+class Faults : public BrokerTest {
+ protected:
+  void SetUp() override {
+    if (!Broker::get().embedded()) GTEST_SKIP() << "fault injection needs the embedded broker";
+    BrokerTest::SetUp();
+  }
+
+  // Consumes 20 events; on offset 4 injects `error` into the next OffsetCommit and calls
+  // mark_as_consumed_sync. Returns its answer; checks that everything is consumed and
+  // committed in the end.
+  bool sync_mark_with_commit_error(int error) {
+    Broker::get().create_topic(topic, 1);
+    produce(topic, 0, 10);
+    std::atomic<int> answer{-1};
+    TestApp t(topic, group, [&](RecordingConsumer& c) {
+      for (const auto& m : c.messages())
+        if (m.offset() == 4 && answer == -1) {
+          Broker::get().mock().push_request_errors(kOffsetCommit, {error});
+          answer = c.mark_as_consumed_sync(m) ? 1 : 0;
+        }
+    });
+    // Only the tested commit may meet the injected error: no background commit meanwhile.
+    t.app.settings().kafka["auto.commit.interval.ms"] = "60000";
+    Running run(t.app);
+    EXPECT_TRUE(eventually([&] { return answer != -1; }));
+    produce(topic, 10, 10);
+    EXPECT_TRUE(eventually([&] {
+      auto seen = t.probe.offsets(0);
+      return std::find(seen.begin(), seen.end(), 19) != seen.end();
+    })) << "Samsa keeps consuming after the commit error";
+    EXPECT_EQ(run.stop(), kExitOk);
+    EXPECT_EQ(committed(group, topic), 20) << "nothing lost, everything committed at shutdown";
+    std::set<std::int64_t> unique;
+    for (auto o : t.probe.offsets(0)) unique.insert(o);
+    EXPECT_EQ(unique.size(), 20u) << "every offset delivered";
+    return answer == 1;
+  }
+};
+
+TEST_F(Faults, ATransientNotCoordinatorIsRetriedAndTheSyncMarkSucceeds) {
+  EXPECT_TRUE(sync_mark_with_commit_error(kNotCoordinator));
+}
+
+TEST_F(Faults, ACoordinatorStillLoadingIsRetriedAndTheSyncMarkSucceeds) {
+  EXPECT_TRUE(sync_mark_with_commit_error(kCoordinatorLoadInProgress));
+}
+
+TEST_F(Faults, UnknownMemberIdMeansOwnershipIsLost) {
+  EXPECT_FALSE(sync_mark_with_commit_error(kUnknownMemberId));
+}
+
+TEST_F(Faults, IllegalGenerationMeansOwnershipIsLost) {
+  EXPECT_FALSE(sync_mark_with_commit_error(kIllegalGeneration));
+}
+
+TEST_F(Faults, ARebalanceInProgressKeepsTheMarkForTheRevocationCommit) {
+  // The partition is still ours until the rebalance revokes it; the stored mark is
+  // committed then (or at shutdown).
+  EXPECT_TRUE(sync_mark_with_commit_error(kRebalanceInProgress));
+}
+
+TEST_F(Faults, ABrokerDownAndUpAgainLosesNothing) {
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 20);
+  TestApp t(topic, group);
+  Running run(t.app);
+  ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 20; }));
+  Broker::get().mock().set_broker_down(1);
+  std::this_thread::sleep_for(2s);
+  Broker::get().mock().set_broker_up(1);
+  produce(topic, 20, 20);
+  EXPECT_TRUE(eventually([&] { return committed(group, topic) == 40; }, 60s)) << committed(group, topic);
+  EXPECT_EQ(run.stop(), kExitOk);
+  std::set<std::int64_t> unique;
+  for (auto o : t.probe.offsets(0)) unique.insert(o);
+  EXPECT_EQ(unique.size(), 40u);
+}
+
+TEST_F(Faults, SlowRoundTripsDelayButLoseNothing) {
+  Broker::get().create_topic(topic, 2);
+  produce(topic, 0, 40, 2);
+  Broker::get().mock().set_round_trip(1, 150ms);
+  TestApp t(topic, group);
+  Running run(t.app);
+  bool done = eventually([&] { return committed(group, topic, 0) == 20 && committed(group, topic, 1) == 20; }, 90s);
+  Broker::get().mock().set_round_trip(1, 0ms);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(run.stop(), kExitOk);
+  EXPECT_EQ(t.probe.count_deliveries(), 40u);
+}
+
+}  // namespace
+}  // namespace samsa::test
