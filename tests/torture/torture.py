@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""The delivery-guarantee torture test: buffered_import on real Apache Kafka under chaos.
+
+Produces numbered events to real Kafka and runs 1 to 3 buffered_import processes in one
+consumer group while a driver, at random moments, kills a member with SIGKILL, stops one
+with SIGTERM, starts new ones (rebalances), and kills a broker with SIGKILL and restarts
+it. At the end it stops everything gracefully and checks:
+
+  - nothing lost: every event id is in the database;
+  - duplicates only in the window of a SIGKILL: a duplicated id's first copy was imported
+    before a SIGKILL (of a member or a broker) and its second copy after it; a run with
+    only graceful stops (--graceful-only) has none;
+  - the group's committed offsets, read with Kafka's own ConsumerGroupCommand, equal the
+    log-end offsets;
+  - the invariants of Kafka's system tests, from the members' own events.
+
+The random seed is printed; pass it back with --seed to replay the same schedule.
+Only the standard library: it runs wherever `make test` runs.
+"""
+import argparse
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def log(msg):
+    print(f"[torture {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Kafka:
+    """scripts/kafka-local with a state directory of the torture test's own."""
+
+    def __init__(self, state_dir, nodes):
+        self.env = dict(os.environ, SAMSA_KAFKA_DIR=str(state_dir))
+        self.nodes = nodes
+        self.script = str(ROOT / "scripts" / "kafka-local")
+        self.bootstrap = None
+
+    def run(self, *args, check=True, capture=True):
+        return subprocess.run([self.script, *args], env=self.env, check=check, text=True,
+                              stdout=subprocess.PIPE if capture else None)
+
+    def start(self):
+        out = self.run("start", "--nodes", str(self.nodes)).stdout.strip().splitlines()
+        if not out or not out[-1].startswith("bootstrap: "):
+            raise SystemExit(f"real Kafka did not start: {out}")
+        self.bootstrap = out[-1][len("bootstrap: "):]
+        return self.bootstrap
+
+    def stop(self):
+        self.run("stop", check=False)
+
+    def kill(self, node):
+        self.run("kill", str(node))
+
+    def restart(self, node):
+        self.run("restart-node", str(node))
+
+    def tool(self, cls, *args):
+        return self.run("tool", cls, *args).stdout
+
+    def create_topic(self, topic, partitions):
+        self.tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", self.bootstrap,
+                  "--create", "--topic", topic, "--partitions", str(partitions),
+                  "--replication-factor", str(self.nodes))
+
+    def describe_group(self, group):
+        """(topic, partition) -> (committed or None, log end), from ConsumerGroupCommand."""
+        out = self.tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                        "--bootstrap-server", self.bootstrap, "--describe", "--group", group)
+        rows = {}
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 6 and f[0] == group and f[2].isdigit():
+                committed = None if f[3] == "-" else int(f[3])
+                rows[(f[1], int(f[2]))] = (committed, int(f[4]))
+        return rows
+
+
+class Member:
+    """One buffered_import process."""
+
+    count = 0
+
+    def __init__(self, bin_dir, brokers, db, log_dir, args):
+        Member.count += 1
+        self.name = f"m{Member.count}"
+        self.log_path = log_dir / f"{self.name}.log"
+        self.cmd = [str(bin_dir / "buffered_import"), "server", "--brokers", brokers, "--db", str(db),
+                    "--flush-size", str(args.flush_size), "--flush-interval", "1000",
+                    "--set", "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=1000",
+                    "--set", f"kafka.auto.commit.interval.ms={args.commit_interval_ms}",
+                    "--set", "shutdown_timeout=30s"]
+        self.log_file = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log_file, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def term(self, timeout=60):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return "timeout"
+
+
+class Database:
+    def __init__(self, path):
+        self.path = path
+
+    def query(self, sql):
+        for _ in range(50):
+            try:
+                con = sqlite3.connect(self.path, timeout=30)
+                try:
+                    return con.execute(sql).fetchall()
+                finally:
+                    con.close()
+            except sqlite3.OperationalError as e:  # table not created yet, or busy
+                last = e
+                time.sleep(0.2)
+        raise last
+
+    def max_rowid(self):
+        try:
+            return self.query("SELECT COALESCE(MAX(rowid), 0) FROM events")[0][0]
+        except sqlite3.OperationalError:
+            return 0
+
+    def distinct(self):
+        try:
+            return self.query("SELECT COUNT(DISTINCT id) FROM events")[0][0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def produce(bin_dir, brokers, topic, first, count):
+    subprocess.run([str(bin_dir / "samsa"), "produce", "--brokers", brokers, "--topic", topic,
+                    "--count", str(count), "--first", str(first), "--timeout", "300"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=5.0, help="how long the chaos lasts")
+    p.add_argument("--events", type=int, default=200_000)
+    p.add_argument("--partitions", type=int, default=8)
+    p.add_argument("--nodes", type=int, choices=(1, 3), default=1)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--graceful-only", action="store_true", help="no SIGKILL of members or brokers")
+    p.add_argument("--flush-size", type=int, default=500)
+    p.add_argument("--commit-interval-ms", type=int, default=1000)
+    p.add_argument("--build", default=str(ROOT / "build"))
+    args = p.parse_args()
+
+    seed = args.seed if args.seed is not None else random.randrange(1, 1_000_000)
+    rng = random.Random(seed)
+    bin_dir = Path(args.build) / "bin"
+    work = Path(args.build) / "torture"
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    (work / "logs").mkdir(parents=True)
+    db = Database(str(work / "events.db"))
+    topic, group = "user_events", "events"
+    log(f"seed {seed} (replay with --seed {seed}); {args.events} events over {args.partitions} partitions, "
+        f"{args.nodes} broker(s), {args.minutes} min{', graceful stops only' if args.graceful_only else ''}")
+
+    kafka = Kafka(work / "kafka", args.nodes)
+    members = []
+    stats = dict(kills=0, broker_kills=0, graceful=0, started=0, bad_exits=0)
+    kill_marks = []  # max rowid right after each SIGKILL (member or broker)
+    try:
+        brokers = kafka.start()
+        log(f"real Kafka at {brokers}")
+        kafka.create_topic(topic, args.partitions)
+
+        # A fifth of the events up front, the rest in chunks spread over the whole run, so
+        # that the members are busy whenever the chaos strikes.
+        produced = args.events // 5
+        produce(bin_dir, brokers, topic, 0, produced)
+        chunk = max(1, (args.events - produced) // max(1, int(args.minutes * 60 / 4 / 3)))
+
+        def start_member():
+            members.append(Member(bin_dir, brokers, db.path, work / "logs", args))
+            stats["started"] += 1
+            log(f"started {members[-1].name} ({sum(m.alive() for m in members)} running)")
+
+        start_member()
+        deadline = time.time() + args.minutes * 60
+        broker_killed = False
+        broker_kill_at = time.time() + rng.uniform(0.3, 0.6) * args.minutes * 60
+        while time.time() < deadline:
+            time.sleep(rng.uniform(2.0, 6.0))
+            running = [m for m in members if m.alive()]
+            for m in members:
+                if not m.alive() and m.proc.returncode not in (0, -signal.SIGKILL) and not getattr(m, "counted", False):
+                    m.counted = True
+                    stats["bad_exits"] += 1
+                    log(f"{m.name} exited by itself with {m.proc.returncode}: see {m.log_path}")
+            if not args.graceful_only and not broker_killed and time.time() >= broker_kill_at:
+                node = rng.randint(1, args.nodes)
+                log(f"SIGKILL broker node {node}")
+                kafka.kill(node)
+                stats["broker_kills"] += 1
+                kill_marks.append(db.max_rowid())
+                time.sleep(rng.uniform(2.0, 5.0))
+                kafka.restart(node)
+                log(f"broker node {node} restarted")
+                broker_killed = True
+                continue
+            actions = ["produce"] if produced < args.events else []
+            if len(running) < 3:
+                actions.append("start")
+            if len(running) > 1:
+                actions.append("term")
+                if not args.graceful_only:
+                    actions.append("kill")
+            action = rng.choice(actions) if actions else "wait"
+            if action == "produce":
+                n = min(chunk, args.events - produced)
+                produce(bin_dir, brokers, topic, produced, n)
+                produced += n
+                log(f"produced {produced}/{args.events}")
+            elif action == "start":
+                start_member()
+            elif action == "term":
+                m = rng.choice(running)
+                rc = m.term()
+                stats["graceful"] += 1
+                if rc != 0:
+                    stats["bad_exits"] += 1
+                log(f"SIGTERM {m.name}: exit {rc}")
+            elif action == "kill":
+                m = rng.choice(running)
+                m.kill()
+                stats["kills"] += 1
+                kill_marks.append(db.max_rowid())
+                log(f"SIGKILL {m.name}")
+
+        # The end: everything produced, one member at least, wait until all is imported.
+        if produced < args.events:
+            produce(bin_dir, brokers, topic, produced, args.events - produced)
+            produced = args.events
+        if not any(m.alive() for m in members):
+            start_member()
+        log("chaos over: waiting until every event is imported")
+        settle = time.time() + 180
+        while time.time() < settle and db.distinct() < args.events:
+            time.sleep(1)
+        for m in members:
+            if m.alive():
+                rc = m.term()
+                stats["graceful"] += 1
+                if rc != 0:
+                    stats["bad_exits"] += 1
+                log(f"SIGTERM {m.name}: exit {rc}")
+
+        # Checks.
+        failures = []
+        rows = db.query("SELECT COUNT(*) FROM events")[0][0]
+        distinct = db.distinct()
+        lost = db.query(f"""WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {args.events - 1})
+                            SELECT COUNT(*) FROM n WHERE i NOT IN (SELECT id FROM events)""")[0][0]
+        if lost:
+            failures.append(f"{lost} events lost")
+        pairs = db.query("SELECT id, MIN(rowid), MAX(rowid), COUNT(*) FROM events GROUP BY id HAVING COUNT(*) > 1")
+        duplicates = rows - distinct
+        per_kill = [0] * len(kill_marks)
+        unexplained = 0
+        for _id, first, last, _n in pairs:
+            k = next((i for i, mark in enumerate(kill_marks) if first <= mark < last), None)
+            if k is None:
+                unexplained += 1
+            else:
+                per_kill[k] += 1
+        if unexplained:
+            failures.append(f"{unexplained} duplicated ids do not straddle a SIGKILL")
+        if args.graceful_only and duplicates:
+            failures.append(f"{duplicates} duplicates in a run with graceful stops only")
+        if stats["bad_exits"]:
+            failures.append(f"{stats['bad_exits']} graceful stops did not exit 0")
+        offsets = kafka.describe_group(group)
+        lagging = {k: v for k, v in offsets.items() if v[0] != v[1]}
+        if len(offsets) != args.partitions or lagging:
+            failures.append(f"committed offsets differ from the log-end offsets: {lagging or offsets}")
+        rebalances = sum(len(re.findall(r": assigned ", (work / "logs" / f"{m.name}.log").read_text()))
+                         for m in members)
+
+        print()
+        print(f"| seed | events | kills | graceful stops | members started | rebalances | broker restarts | lost | duplicates | largest duplicate window |")
+        print(f"|---|---|---|---|---|---|---|---|---|---|")
+        print(f"| {seed} | {args.events} | {stats['kills']} | {stats['graceful']} | {stats['started']} | {rebalances} | "
+              f"{stats['broker_kills']} | {lost} | {duplicates} | {max(per_kill, default=0)} events |")
+        print()
+        print(f"committed = log end on {len(offsets) - len(lagging)}/{args.partitions} partitions (ConsumerGroupCommand)")
+        if failures:
+            print("TORTURE FAILED: " + "; ".join(failures))
+            print(f"logs: {work / 'logs'}; replay with --seed {seed}")
+            return 1
+        print("TORTURE PASSED: nothing lost; duplicates only across a SIGKILL")
+        return 0
+    finally:
+        for m in members:
+            if m.alive():
+                m.kill()
+        kafka.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
