@@ -51,6 +51,9 @@ class OffsetTracker {
   bool needs_store() const { return marked_ != kNone && marked_ > stored_; }
   void set_stored(std::int64_t offset) { if (offset > stored_) stored_ = offset; }
   std::int64_t stored() const { return stored_; }
+  /// The same for what the broker confirmed, so that an unchanged offset is not committed again.
+  bool needs_commit() const { return marked_ != kNone && marked_ > committed_; }
+  void set_committed(std::int64_t offset) { if (offset > committed_) committed_ = offset; }
 
  private:
   struct Pending {
@@ -62,6 +65,7 @@ class OffsetTracker {
   std::int64_t first_ = kNone;
   std::int64_t marked_ = kNone;
   std::int64_t stored_ = kNone;
+  std::int64_t committed_ = kNone;
   std::deque<Pending> pending_;
 };
 

@@ -302,12 +302,23 @@ std::vector<Partition*> Listener::live_partitions() {
 
 // ---- Commits ----
 
+void Listener::note_committed(const rd_kafka_topic_partition_list_t* list) {
+  std::lock_guard lock(partitions_mu_);
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err || e.offset < 0) continue;
+    auto it = partitions_.find({e.topic, e.partition});
+    if (it != partitions_.end()) it->second->committed(e.offset);
+  }
+}
+
 rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list) {
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   for (int attempt = 0; attempt < 5; ++attempt) {
     err = rd_kafka_commit(rk_.get(), list, 0);
     if (!err)
       for (int i = 0; i < list->cnt && !err; ++i) err = list->elems[i].err;
+    if (!err) note_committed(list);
     // REBALANCE_IN_PROGRESS cannot clear while this thread holds up the poll loop; the
     // marks stay stored and are committed when the partitions are revoked.
     if (!err || !kafka::is_retriable_commit_error(err) ||
@@ -320,7 +331,7 @@ rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* 
 
 rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
   p.store();
-  const std::int64_t offset = p.committable();
+  const std::int64_t offset = p.uncommitted();
   if (offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
   auto list = kafka::make_list(1);
   rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = offset;
@@ -338,7 +349,7 @@ rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* onl
     }
     for (Partition* p : only ? *only : all) {
       p->store();
-      const std::int64_t offset = p->committable();
+      const std::int64_t offset = p->uncommitted();
       if (offset >= 0)
         rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition())->offset = offset;
     }
@@ -476,6 +487,7 @@ void Listener::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
 
 void Listener::on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was due
+  if (offsets) note_committed(offsets);
   if (err) {
     std::string msg = fmt::format("consumer group {}: commit of {} failed: {}", name(),
                                   offsets ? describe(offsets, true) : "offsets", rd_kafka_err2str(err));

@@ -93,6 +93,8 @@ class Listener {
   void on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
   void on_error(int err, const char* reason);
   rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list);
+  /// Records the offsets the broker confirmed, so they are not committed again.
+  void note_committed(const rd_kafka_topic_partition_list_t* list);
 
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
   static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);

@@ -34,6 +34,16 @@ std::int64_t Partition::committable() const {
   return tracker_.committable();
 }
 
+std::int64_t Partition::uncommitted() const {
+  std::lock_guard lock(mu_);
+  return tracker_.needs_commit() ? tracker_.committable() : OffsetTracker::kNone;
+}
+
+void Partition::committed(std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  tracker_.set_committed(offset);
+}
+
 std::int64_t Partition::first_unmarked() const {
   std::lock_guard lock(mu_);
   return tracker_.first_unmarked();

@@ -45,6 +45,10 @@ class Partition {
   void disown() { owned_.store(false, std::memory_order_release); }
   /// The offset to commit (last marked + 1), or OffsetTracker::kNone.
   std::int64_t committable() const;
+  /// The offset to commit when it moved past what the broker confirmed, else kNone.
+  std::int64_t uncommitted() const;
+  /// Records a commit the broker confirmed.
+  void committed(std::int64_t offset);
   /// Where to resume after an error (see OffsetTracker::first_unmarked).
   std::int64_t first_unmarked() const;
   /// Hands the mark to librdkafka (rd_kafka_offsets_store) when it moved since the last
