@@ -12,7 +12,9 @@ it. At the end it stops everything gracefully and checks:
     only graceful stops (--graceful-only) has none;
   - the group's committed offsets, read with Kafka's own ConsumerGroupCommand, equal the
     log-end offsets;
-  - the invariants of Kafka's system tests, from the members' own events.
+  - the invariants of Kafka's system tests (commits only for owned partitions and never
+    ahead of the consumed position, no gaps or rewinds inside an assignment, no duplicates
+    after clean bounces), from verifiable_consumer's JSON lines in a final phase.
 
 The random seed is printed; pass it back with --seed to replay the same schedule.
 Only the standard library: it runs wherever `make test` runs.
@@ -153,6 +155,99 @@ def produce(bin_dir, brokers, topic, first, count):
     subprocess.run([str(bin_dir / "samsa"), "produce", "--brokers", brokers, "--topic", topic,
                     "--count", str(count), "--first", str(first), "--timeout", "300"],
                    check=True, stdout=subprocess.DEVNULL)
+
+
+def check_verifiable(outputs):
+    """The invariants of Kafka's system tests over verifiable_consumer outputs (one list of
+    JSON events per member process, in order). Returns a list of violations."""
+    import json
+    problems = []
+    seen = {}  # (topic, partition, offset) -> count, over all members
+    for name, lines in outputs.items():
+        owned = set()
+        consumed_to = {}  # (topic, partition) -> next offset consumed, in this assignment
+        for raw in lines:
+            try:
+                e = json.loads(raw)
+            except ValueError:
+                continue
+            kind = e.get("name")
+            if kind == "partitions_assigned":
+                for tp in e["partitions"]:
+                    owned.add((tp["topic"], tp["partition"]))
+                    consumed_to.pop((tp["topic"], tp["partition"]), None)
+            elif kind == "partitions_revoked":
+                for tp in e["partitions"]:
+                    owned.discard((tp["topic"], tp["partition"]))
+                    consumed_to.pop((tp["topic"], tp["partition"]), None)
+            elif kind == "records_consumed":
+                for tp in e["partitions"]:
+                    key = (tp["topic"], tp["partition"])
+                    if key not in owned:
+                        problems.append(f"{name}: records of {key} consumed while not assigned")
+                    if key in consumed_to and tp["minOffset"] != consumed_to[key]:
+                        problems.append(f"{name}: {key} jumped from {consumed_to[key]} to {tp['minOffset']} "
+                                        f"inside one assignment (gap or rewind)")
+                    consumed_to[key] = tp["maxOffset"] + 1
+                    for o in range(tp["minOffset"], tp["maxOffset"] + 1):
+                        seen[key + (o,)] = seen.get(key + (o,), 0) + 1
+            elif kind == "offsets_committed" and e.get("success"):
+                for tp in e["offsets"]:
+                    key = (tp["topic"], tp["partition"])
+                    if key not in owned:
+                        problems.append(f"{name}: commit for {key} which it does not own")
+                    elif tp["offset"] > consumed_to.get(key, -1):
+                        problems.append(f"{name}: commit of {key} at {tp['offset']} ahead of the consumed "
+                                        f"position {consumed_to.get(key)}")
+    duplicates = sum(n - 1 for n in seen.values() if n > 1)
+    if duplicates:
+        problems.append(f"{duplicates} records consumed twice after clean bounces")
+    return problems, len(seen)
+
+
+def verifiable_phase(bin_dir, brokers, topic, events, rng, work):
+    """Kafka's 'clean bounce' test with verifiable_consumer: two members, SIGTERM and
+    restart them in turn, then check the system-test invariants."""
+    outputs = {}
+    procs = {}
+
+    def start(name):
+        f = open(work / "logs" / f"{name}.jsonl", "w")
+        procs[name] = (subprocess.Popen([str(bin_dir / "verifiable_consumer"), "--bootstrap-server", brokers,
+                                         "--topic", topic, "--group-id", "verifiable"],
+                                        stdout=f, stderr=subprocess.DEVNULL), f)
+
+    def stop(name):
+        proc, f = procs.pop(name)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+        f.close()
+        outputs.setdefault(name, []).extend((work / "logs" / f"{name}.jsonl").read_text().splitlines())
+        return rc
+
+    bad = []
+    start("v1")
+    start("v2")
+    produced = events
+    for i in range(4):  # clean bounces, with new records arriving meanwhile
+        produce(bin_dir, brokers, topic, produced, 5000)
+        produced += 5000
+        time.sleep(rng.uniform(0.5, 2.0))
+        name = f"v{1 + i % 2}"
+        rc = stop(name)
+        if rc != 0:
+            bad.append(f"{name} exited {rc} on SIGTERM")
+        log(f"verifiable: bounced {name} (exit {rc})")
+        start(name)
+    time.sleep(8)
+    for name in list(procs):
+        rc = stop(name)
+        if rc != 0:
+            bad.append(f"{name} exited {rc} on SIGTERM")
+    problems, distinct = check_verifiable(outputs)
+    if distinct < produced:
+        problems.append(f"verifiable consumers saw {distinct} of {produced} records")
+    return bad + problems
 
 
 def main():
@@ -299,6 +394,9 @@ def main():
             failures.append(f"committed offsets differ from the log-end offsets: {lagging or offsets}")
         rebalances = sum(len(re.findall(r": assigned ", (work / "logs" / f"{m.name}.log").read_text()))
                          for m in members)
+        log("verifiable_consumer: clean bounces with Kafka's system-test invariants")
+        verifiable = verifiable_phase(bin_dir, brokers, topic, args.events, rng, work)
+        failures += [f"verifiable: {v}" for v in verifiable[:10]]
 
         print()
         print(f"| seed | events | kills | graceful stops | members started | rebalances | broker restarts | lost | duplicates | largest duplicate window |")
@@ -307,6 +405,7 @@ def main():
               f"{stats['broker_kills']} | {lost} | {duplicates} | {max(per_kill, default=0)} events |")
         print()
         print(f"committed = log end on {len(offsets) - len(lagging)}/{args.partitions} partitions (ConsumerGroupCommand)")
+        print(f"verifiable_consumer clean bounces: {len(verifiable)} invariant violations")
         if failures:
             print("TORTURE FAILED: " + "; ".join(failures))
             print(f"logs: {work / 'logs'}; replay with --seed {seed}")
