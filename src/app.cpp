@@ -18,6 +18,11 @@ namespace samsa {
 
 using std::chrono::milliseconds;
 
+namespace {
+// Past shutdown_timeout, how long the commit of what is marked may still take.
+constexpr milliseconds kFinalCommitBudget{5000};
+}  // namespace
+
 // What serve() runs. Destroyed by ~App: the listeners join first (each may wait for a
 // job still running after a shutdown timeout), then the pool.
 struct App::Runtime {
@@ -114,7 +119,14 @@ int App::serve(const ServeOptions& options) {
       stop();
     });
 
-  for (auto& l : rt->listeners) l->start();
+  try {
+    for (auto& l : rt->listeners) l->start();
+  } catch (...) {
+    // Stop the groups already started: nothing keeps consuming after serve() threw.
+    for (auto& l : rt->listeners) l->request_stop();
+    runtime_.reset();
+    throw;
+  }
 
   // Wait for stop() or for a listener that ended by itself (fatal error).
   {
@@ -130,7 +142,7 @@ int App::serve(const ServeOptions& options) {
   logger_->info(fmt::format("shutting down: stop fetching, finish the jobs in flight, before_stop, "
                             "commit, leave the group (at most {} ms)", settings_.shutdown_timeout.count()));
   if (!monitor_.empty()) monitor_.publish({EventType::shutdown_started, {}, {}, 0, {}});
-  for (auto& l : rt->listeners) l->request_stop();
+  for (auto& l : rt->listeners) l->request_stop(started + settings_.shutdown_timeout);
 
   int code = kExitOk;
   for (auto& l : rt->listeners) {
@@ -140,7 +152,7 @@ int App::serve(const ServeOptions& options) {
       logger_->error(fmt::format("consumer group {}: shutdown did not finish within shutdown_timeout "
                                  "({} ms); committing what is marked and giving up on the jobs still running",
                                  l->name(), settings_.shutdown_timeout.count()));
-      l->commit_marked_now();
+      l->commit_marked_now(kFinalCommitBudget);
       code = kExitShutdownTimeout;
     } else if (l->exit_code() != kExitOk && code == kExitOk) {
       code = l->exit_code();

@@ -35,10 +35,12 @@ bool Consumer::mark_as_consumed_sync(std::int64_t offset) {
   return commit_marked_sync();
 }
 
+// A commit refused for ownership answers false for this call only: ownership itself is
+// decided by the rebalance callbacks and by librdkafka's store check (_STATE), since a
+// commit error can race a rejoin that keeps the partition (librdkafka #4059).
 bool Consumer::commit_marked_sync() {
   auto err = partition_->listener().commit_partition_sync(*partition_);
-  if (kafka::is_ownership_lost(err)) partition_->disown();
-  return partition_->owned();
+  return !kafka::is_ownership_lost(err) && partition_->owned();
 }
 
 bool Consumer::commit_offsets() {
@@ -48,8 +50,7 @@ bool Consumer::commit_offsets() {
 
 bool Consumer::commit_offsets_sync() {
   auto err = partition_->listener().commit_all_sync();
-  if (kafka::is_ownership_lost(err)) partition_->disown();
-  return partition_->owned();
+  return !kafka::is_ownership_lost(err) && partition_->owned();
 }
 
 const std::string& Consumer::topic() const { return partition_->topic(); }

@@ -42,8 +42,15 @@ class Monitor {
   using Listener = std::function<void(const Event&)>;
   /// Adds a listener. Call before App::serve; not thread-safe against publish.
   void subscribe(Listener listener) { listeners_.push_back(std::move(listener)); }
+  /// Calls every listener. An exception from a listener is swallowed: events are published
+  /// from librdkafka callbacks and worker threads, where it could only terminate the process.
   void publish(const Event& event) const {
-    for (const auto& l : listeners_) l(event);
+    for (const auto& l : listeners_) {
+      try {
+        l(event);
+      } catch (...) {
+      }
+    }
   }
   bool empty() const { return listeners_.empty(); }
 

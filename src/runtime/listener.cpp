@@ -83,6 +83,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
 }
 
 Listener::~Listener() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard lock(partitions_mu_);
@@ -102,7 +103,10 @@ void Listener::start() {
   pthread_setname_np(thread_.native_handle(), ("samsa-" + name()).substr(0, 15).c_str());
 }
 
-void Listener::request_stop() { stop_.store(true); }
+void Listener::request_stop(Deadline deadline) {
+  stop_deadline_.store(deadline);
+  stop_.store(true);
+}
 
 bool Listener::wait_finished(milliseconds timeout) {
   std::unique_lock lock(finished_mu_);
@@ -254,31 +258,51 @@ void Listener::run_hooks(const std::vector<Partition*>& parts, void (Consumer::*
   wait_jobs(hook_name);
 }
 
-void Listener::pause_and_rewind(Partition& p) {
+bool Listener::rewind(Partition& p) {
   const std::int64_t target = p.first_unmarked();
   auto list = kafka::make_list(1);
   rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = target;
-  if (auto err = rd_kafka_pause_partitions(rk_.get(), list.get()))
-    logger_.error(fmt::format("{}/{}: pause failed: {}", p.topic(), p.partition(), rd_kafka_err2str(err)));
+  std::string failure;
   if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
-    logger_.error(fmt::format("{}/{}: rewind to offset {} failed: {}", p.topic(), p.partition(),
-                              target, rd_kafka_error_string(error)));
+    failure = rd_kafka_error_string(error);
     rd_kafka_error_destroy(error);
   } else if (list->elems[0].err) {
-    logger_.error(fmt::format("{}/{}: rewind to offset {} failed: {}", p.topic(), p.partition(),
-                              target, rd_kafka_err2str(list->elems[0].err)));
+    failure = rd_kafka_err2str(list->elems[0].err);
   }
+  if (failure.empty()) return true;
+  logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
+                            "stays paused and the rewind is tried again",
+                            name(), p.topic(), p.partition(), target, failure));
+  return false;
+}
+
+void Listener::pause_and_rewind(Partition& p) {
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
+  if (auto err = rd_kafka_pause_partitions(rk_.get(), list.get()))
+    logger_.error(fmt::format("{}/{}: pause failed: {}", p.topic(), p.partition(), rd_kafka_err2str(err)));
+  // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
+  // and resumes from the target. A partition whose rewind failed is never resumed before
+  // the rewind succeeds, or the next mark would cover the failed messages.
+  p.rewind_pending = !rewind(p);
   const auto backoff = p.settings().pause_for_attempt(p.attempt());
   p.paused = true;
   p.resume_at = Clock::now() + backoff;
   logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}",
-                           name(), p.topic(), p.partition(), backoff.count(), target));
+                           name(), p.topic(), p.partition(), backoff.count(), p.first_unmarked()));
 }
 
 void Listener::resume_due() {
   const auto now = Clock::now();
   for (const auto& [key, p] : partitions_) {
     if (!p->paused || now < p->resume_at) continue;
+    if (p->rewind_pending) {
+      p->rewind_pending = !rewind(*p);
+      if (p->rewind_pending) {
+        p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
+        continue;
+      }
+    }
     auto list = kafka::make_list(1);
     rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition());
     if (auto err = rd_kafka_resume_partitions(rk_.get(), list.get()))
@@ -289,7 +313,10 @@ void Listener::resume_due() {
 }
 
 void Listener::store_all() {
-  for (Partition* p : live_partitions()) p->store();
+  // Under the lock: a user thread's commit_offsets() must not store into a partition that
+  // a rebalance is destroying.
+  std::lock_guard lock(partitions_mu_);
+  for (const auto& [key, p] : partitions_) p->store();
 }
 
 std::vector<Partition*> Listener::live_partitions() {
@@ -312,19 +339,37 @@ void Listener::note_committed(const rd_kafka_topic_partition_list_t* list) {
   }
 }
 
-rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list) {
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    err = rd_kafka_commit(rk_.get(), list, 0);
-    if (!err)
-      for (int i = 0; i < list->cnt && !err; ++i) err = list->elems[i].err;
-    if (!err) note_committed(list);
+rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline) {
+  // On a queue of our own, so that the wait is bounded by `deadline` (a plain synchronous
+  // rd_kafka_commit can block far longer while no coordinator answers).
+  kafka::QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (int attempt = 0;; ++attempt) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    err = rd_kafka_commit_queue(rk_.get(), list, queue.get(), nullptr, nullptr);
+    if (err) break;
+    kafka::EventPtr event(rd_kafka_queue_poll(queue.get(), kafka::to_ms(left)));
+    if (!event) {
+      err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+      logger_.error(fmt::format("consumer group {}: commit of {} got no answer within {} ms", name(),
+                                describe(list, true), left.count()));
+      break;
+    }
+    err = rd_kafka_event_error(event.get());
+    const rd_kafka_topic_partition_list_t* result = rd_kafka_event_topic_partition_list(event.get());
+    if (!err && result)
+      for (int i = 0; i < result->cnt && !err; ++i) err = result->elems[i].err;
+    // librdkafka also hands this result to the global offset_commit_cb (on_commit), which
+    // logs and publishes it: record it here only, so the caller sees it at once.
+    if (result) note_committed(result);
     // REBALANCE_IN_PROGRESS cannot clear while this thread holds up the poll loop; the
     // marks stay stored and are committed when the partitions are revoked.
     if (!err || !kafka::is_retriable_commit_error(err) ||
-        err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
+        err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || attempt >= 4)
       break;
-    std::this_thread::sleep_for(milliseconds(100 << attempt));
+    std::this_thread::sleep_for(std::min(milliseconds(100 << attempt),
+                                         std::chrono::duration_cast<milliseconds>(deadline - Clock::now())));
   }
   return err;
 }
@@ -335,10 +380,10 @@ rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
   if (offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
   auto list = kafka::make_list(1);
   rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = offset;
-  return commit_list_sync(list.get());
+  return commit_list_sync(list.get(), Clock::now() + kCommitBudget);
 }
 
-rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* only) {
+rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
   auto list = kafka::make_list();
   {
     std::unique_lock lock(partitions_mu_, std::defer_lock);
@@ -355,7 +400,7 @@ rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* onl
     }
   }
   if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  return commit_list_sync(list.get());
+  return commit_list_sync(list.get(), deadline);
 }
 
 void Listener::commit_async() {
@@ -366,8 +411,8 @@ void Listener::commit_async() {
                              rd_kafka_err2str(err)));
 }
 
-void Listener::commit_marked_now() {
-  auto err = commit_all_sync();
+void Listener::commit_marked_now(milliseconds budget) {
+  auto err = commit_all_sync(nullptr, Clock::now() + budget);
   if (err)
     logger_.error(fmt::format("consumer group {}: final commit of the marked offsets failed: {}",
                               name(), rd_kafka_err2str(err)));
@@ -485,7 +530,7 @@ void Listener::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
   static_cast<Listener*>(opaque)->on_commit(err, offsets);
 }
 
-void Listener::on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
+void Listener::on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets) {
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was due
   if (offsets) note_committed(offsets);
   if (err) {
@@ -542,7 +587,7 @@ void Listener::shutdown() {
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
   run_hooks(parts, &Consumer::before_stop, "before_stop");
-  if (auto err = commit_all_sync())
+  if (auto err = commit_all_sync(nullptr, std::min(Clock::now() + kCommitBudget, stop_deadline_.load())))
     logger_.error(fmt::format("consumer group {}: final commit failed: {}", name(), rd_kafka_err2str(err)));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));

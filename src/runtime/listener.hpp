@@ -34,6 +34,10 @@ namespace samsa::runtime {
 
 class Listener {
  public:
+  using Deadline = std::chrono::steady_clock::time_point;
+  /// How long a synchronous commit may wait for the coordinator, at most.
+  static constexpr std::chrono::milliseconds kCommitBudget{30000};
+
   /// Builds the librdkafka consumer (throws SettingsError for a bad librdkafka property,
   /// before anything connects). Does not start the thread.
   Listener(const Settings& settings, const ConsumerGroupRoute& group, const std::string& brokers,
@@ -43,8 +47,9 @@ class Listener {
 
   /// Subscribes and starts the listener thread.
   void start();
-  /// Asks the loop to stop and run the graceful shutdown. Thread-safe, returns at once.
-  void request_stop();
+  /// Asks the loop to stop and run the graceful shutdown, whose final commit waits no
+  /// longer than `deadline`. Thread-safe, returns at once.
+  void request_stop(Deadline deadline = Deadline::max());
   /// True once the thread finished its shutdown (or failed).
   bool finished() const { return finished_.load(); }
   /// Blocks until finished() or `timeout`; returns finished().
@@ -53,8 +58,8 @@ class Listener {
   int exit_code() const { return exit_code_.load(); }
 
   /// The shutdown-timeout path, from another thread while the listener is stuck: store
-  /// and commit synchronously whatever is marked. Blocks for a broker round trip.
-  void commit_marked_now();
+  /// and commit synchronously whatever is marked. Blocks at most `budget`.
+  void commit_marked_now(std::chrono::milliseconds budget);
 
   // For Partition and Consumer.
   rd_kafka_t* handle() const { return rk_.get(); }
@@ -63,12 +68,14 @@ class Listener {
   bool observed() const { return !monitor_.empty(); }
   void publish(const Event& e) const { monitor_.publish(e); }
 
-  /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors for a
-  /// few seconds. Returns the final error (NO_ERROR on success or when nothing is marked).
+  /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors,
+  /// waiting kCommitBudget at most. Returns the final error (NO_ERROR on success or when
+  /// nothing new is marked).
   rd_kafka_resp_err_t commit_partition_sync(Partition& p);
-  /// Stores every partition's marks and commits them synchronously (all when `only` is
-  /// null). Returns the commit's error.
-  rd_kafka_resp_err_t commit_all_sync(const std::vector<Partition*>* only = nullptr);
+  /// Stores every partition's marks and commits what moved synchronously (all partitions
+  /// when `only` is null), waiting until `deadline` at most. Returns the commit's error.
+  rd_kafka_resp_err_t commit_all_sync(const std::vector<Partition*>* only = nullptr,
+                                      Deadline deadline = std::chrono::steady_clock::now() + kCommitBudget);
   /// Stores every partition's marks and asks librdkafka for an asynchronous commit.
   void commit_async();
 
@@ -83,6 +90,8 @@ class Listener {
   void wait_jobs(const char* what);
   void run_hooks(const std::vector<Partition*>& parts, void (Consumer::*hook)(), const char* name);
   void pause_and_rewind(Partition& p);
+  /// Seeks `p` to its first unmarked offset; false (logged) when librdkafka refused.
+  bool rewind(Partition& p);
   void resume_due();
   void store_all();
   std::vector<Partition*> live_partitions();
@@ -90,9 +99,9 @@ class Listener {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
-  void on_commit(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
+  void on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   void on_error(int err, const char* reason);
-  rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list);
+  rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline);
   /// Records the offsets the broker confirmed, so they are not committed again.
   void note_committed(const rd_kafka_topic_partition_list_t* list);
 
@@ -112,6 +121,7 @@ class Listener {
 
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<Deadline> stop_deadline_{Deadline::max()};
   std::atomic<bool> finished_{false};
   std::atomic<int> exit_code_{0};
   std::mutex finished_mu_;

@@ -51,6 +51,9 @@ std::int64_t Partition::first_unmarked() const {
 
 bool Partition::store() {
   if (!dirty_.exchange(false, std::memory_order_acq_rel)) return owned();
+  // One store at a time per partition: two interleaved stores could hand librdkafka an
+  // older offset last (the worker's end-of-job store and a commit from another thread).
+  std::lock_guard store_lock(store_mu_);
   std::int64_t offset;
   {
     std::lock_guard lock(mu_);

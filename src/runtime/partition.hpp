@@ -79,6 +79,8 @@ class Partition {
   int attempt() const { return attempt_; }
   /// Pause bookkeeping, listener thread only.
   bool paused = false;
+  /// The seek to the first unmarked offset failed: stay paused until it succeeds.
+  bool rewind_pending = false;
   std::chrono::steady_clock::time_point resume_at{};
   /// True while queued in the listener's list of partitions with a batch.
   bool active = false;
@@ -93,7 +95,8 @@ class Partition {
   const TopicSettings settings_;
   std::unique_ptr<Consumer> consumer_;
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // the tracker
+  std::mutex store_mu_;    // serialises store(); taken before mu_, never inside it
   OffsetTracker tracker_;
   std::atomic<bool> owned_{true};
   std::atomic<bool> dirty_{false};

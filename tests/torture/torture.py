@@ -27,6 +27,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -283,11 +284,31 @@ def main():
         log(f"real Kafka at {brokers}")
         kafka.create_topic(topic, args.partitions)
 
-        # A fifth of the events up front, the rest in chunks spread over the whole run, so
-        # that the members are busy whenever the chaos strikes.
-        produced = args.events // 5
-        produce(bin_dir, brokers, topic, 0, produced)
-        chunk = max(1, (args.events - produced) // max(1, int(args.minutes * 60 / 4 / 3)))
+        # A fifth of the events up front, the rest by a producer thread at a steady rate over
+        # 90% of the run, so that the members are busy whenever the chaos strikes (a kill
+        # between an import and the next commit is what makes duplicates). A broker crash
+        # waits for the chunk being produced (produce_lock), so that no chunk is half
+        # delivered and retried: the log holds each id exactly once.
+        first = args.events // 5
+        produce(bin_dir, brokers, topic, 0, first)
+        per_second = max(1, int((args.events - first) / (args.minutes * 60 * 0.9)))
+        progress = {"produced": first, "error": None}
+
+        def producer():
+            try:
+                while progress["produced"] < args.events:
+                    n = min(per_second, args.events - progress["produced"])
+                    started = time.time()
+                    with produce_lock:
+                        produce(bin_dir, brokers, topic, progress["produced"], n)
+                        progress["produced"] += n
+                    time.sleep(max(0.0, 1.0 - (time.time() - started)))
+            except Exception as e:  # noqa: BLE001 - reported as a failure below
+                progress["error"] = str(e)
+
+        produce_lock = threading.Lock()
+        producer_thread = threading.Thread(target=producer, daemon=True)
+        producer_thread.start()
 
         def start_member():
             members.append(Member(bin_dir, brokers, db.path, work / "logs", args))
@@ -308,16 +329,17 @@ def main():
                     log(f"{m.name} exited by itself with {m.proc.returncode}: see {m.log_path}")
             if not args.graceful_only and not broker_killed and time.time() >= broker_kill_at:
                 node = rng.randint(1, args.nodes)
-                log(f"SIGKILL broker node {node}")
-                kafka.kill(node)
-                stats["broker_kills"] += 1
-                kill_marks.append(db.max_rowid())
-                time.sleep(rng.uniform(2.0, 5.0))
-                kafka.restart(node)
+                with produce_lock:
+                    log(f"SIGKILL broker node {node}")
+                    kafka.kill(node)
+                    stats["broker_kills"] += 1
+                    kill_marks.append(db.max_rowid())
+                    time.sleep(rng.uniform(2.0, 5.0))
+                    kafka.restart(node)
                 log(f"broker node {node} restarted")
                 broker_killed = True
                 continue
-            actions = ["produce"] if produced < args.events else []
+            actions = []
             if len(running) < 3:
                 actions.append("start")
             if len(running) > 1:
@@ -325,12 +347,8 @@ def main():
                 if not args.graceful_only:
                     actions.append("kill")
             action = rng.choice(actions) if actions else "wait"
-            if action == "produce":
-                n = min(chunk, args.events - produced)
-                produce(bin_dir, brokers, topic, produced, n)
-                produced += n
-                log(f"produced {produced}/{args.events}")
-            elif action == "start":
+            log(f"produced {progress['produced']}/{args.events}, imported {db.distinct()}")
+            if action == "start":
                 start_member()
             elif action == "term":
                 m = rng.choice(running)
@@ -347,9 +365,10 @@ def main():
                 log(f"SIGKILL {m.name}")
 
         # The end: everything produced, one member at least, wait until all is imported.
-        if produced < args.events:
-            produce(bin_dir, brokers, topic, produced, args.events - produced)
-            produced = args.events
+        producer_thread.join()
+        if progress["error"]:
+            raise SystemExit(f"producing failed: {progress['error']}")
+        log(f"produced {progress['produced']} events")
         if not any(m.alive() for m in members):
             start_member()
         log("chaos over: waiting until every event is imported")
