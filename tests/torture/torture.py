@@ -8,8 +8,8 @@ it. At the end it stops everything gracefully and checks:
 
   - nothing lost: every event id is in the database;
   - duplicates only in the window of a SIGKILL: a duplicated id's first copy was imported
-    before a SIGKILL (of a member or a broker) and its second copy after it; a run with
-    only graceful stops (--graceful-only) has none;
+    before a member's SIGKILL and its second copy after it (for a broker's SIGKILL, before
+    the group recovered from it); a run with only graceful stops (--graceful-only) has none;
   - the group's committed offsets, read with Kafka's own ConsumerGroupCommand, equal the
     log-end offsets;
   - the invariants of Kafka's system tests (commits only for owned partitions and never
@@ -278,7 +278,11 @@ def main():
     kafka = Kafka(work / "kafka", args.nodes)
     members = []
     stats = dict(kills=0, broker_kills=0, graceful=0, started=0, bad_exits=0)
-    kill_marks = []  # max rowid right after each SIGKILL (member or broker)
+    # One window per SIGKILL, in database rows: [rowid at the kill, rowid when its effects
+    # are over]. A member's window is the instant of its death. A broker's lasts until the
+    # group has recovered (restart + session timeout + a rejoin): members keep importing
+    # what they had fetched while their commits fail, and then lose their assignment.
+    kill_windows = []  # [start_rowid, end_rowid or None, end_time]
     try:
         brokers = kafka.start()
         log(f"real Kafka at {brokers}")
@@ -333,9 +337,11 @@ def main():
                     log(f"SIGKILL broker node {node}")
                     kafka.kill(node)
                     stats["broker_kills"] += 1
-                    kill_marks.append(db.max_rowid())
+                    window = [db.max_rowid(), None, None]
+                    kill_windows.append(window)
                     time.sleep(rng.uniform(2.0, 5.0))
                     kafka.restart(node)
+                    window[2] = time.time() + 20
                 log(f"broker node {node} restarted")
                 broker_killed = True
                 continue
@@ -346,6 +352,9 @@ def main():
                 actions.append("term")
                 if not args.graceful_only:
                     actions.append("kill")
+            for w in kill_windows:
+                if w[1] is None and w[2] is not None and time.time() >= w[2]:
+                    w[1] = db.max_rowid()
             action = rng.choice(actions) if actions else "wait"
             log(f"produced {progress['produced']}/{args.events}, imported {db.distinct()}")
             if action == "start":
@@ -361,7 +370,8 @@ def main():
                 m = rng.choice(running)
                 m.kill()
                 stats["kills"] += 1
-                kill_marks.append(db.max_rowid())
+                mark = db.max_rowid()
+                kill_windows.append([mark, mark, None])
                 log(f"SIGKILL {m.name}")
 
         # The end: everything produced, one member at least, wait until all is imported.
@@ -384,6 +394,9 @@ def main():
                 log(f"SIGTERM {m.name}: exit {rc}")
 
         # Checks.
+        for w in kill_windows:
+            if w[1] is None:
+                w[1] = db.max_rowid()
         failures = []
         rows = db.query("SELECT COUNT(*) FROM events")[0][0]
         distinct = db.distinct()
@@ -393,10 +406,10 @@ def main():
             failures.append(f"{lost} events lost")
         pairs = db.query("SELECT id, MIN(rowid), MAX(rowid), COUNT(*) FROM events GROUP BY id HAVING COUNT(*) > 1")
         duplicates = rows - distinct
-        per_kill = [0] * len(kill_marks)
+        per_kill = [0] * len(kill_windows)
         unexplained = 0
         for _id, first, last, _n in pairs:
-            k = next((i for i, mark in enumerate(kill_marks) if first <= mark < last), None)
+            k = next((i for i, (start, end, _) in enumerate(kill_windows) if first <= end and last > start), None)
             if k is None:
                 unexplained += 1
             else:
