@@ -13,7 +13,10 @@ const Messages kNoMessages;
 const Messages& Consumer::messages() const { return messages_ ? *messages_ : kNoMessages; }
 
 bool Consumer::mark_as_consumed(const Message& message) {
-  if (message.partition() != partition_->partition() || message.topic() != partition_->topic())
+  // Messages of this consumer point at the partition's own topic string: compare addresses
+  // first, the text only for a message from elsewhere.
+  if (message.partition() != partition_->partition() ||
+      (&message.topic() != &partition_->topic() && message.topic() != partition_->topic()))
     throw std::invalid_argument("mark_as_consumed: message of " + message.topic() + "/" +
                                 std::to_string(message.partition()) + " given to the consumer of " +
                                 partition_->topic() + "/" + std::to_string(partition_->partition()));

@@ -1,0 +1,128 @@
+// Micro-benchmarks of Samsa's hot path (Google Benchmark): marking, building a batch,
+// payload access, JSON parsing. In-process, no broker: the listener's librdkafka handle is
+// created but never subscribed.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <vector>
+
+#include "runtime/consumer_access.hpp"
+#include "runtime/listener.hpp"
+#include "runtime/message_access.hpp"
+#include "runtime/partition.hpp"
+#include "runtime/worker_pool.hpp"
+
+namespace {
+
+class NullLogger : public samsa::Logger {
+ public:
+  void write(samsa::LogLevel, std::string_view) override {}
+  samsa::LogLevel level() const override { return samsa::LogLevel::error; }
+};
+
+class MarkingConsumer : public samsa::Consumer {
+ public:
+  void consume() override {}
+  using Consumer::mark_as_consumed;
+};
+
+// A listener and one partition of topic "events", with fake librdkafka messages.
+struct Fixture {
+  samsa::Settings settings;
+  samsa::Routes routes;
+  NullLogger logger;
+  samsa::Monitor monitor;
+  samsa::runtime::WorkerPool pool{1};
+  std::unique_ptr<samsa::runtime::Listener> listener;
+  std::unique_ptr<samsa::runtime::Partition> partition;
+  std::string payload = R"({"id":123456,"created_at_ms":1795812305166,"user":"u-42","type":"click"})";
+  std::vector<rd_kafka_message_t> raw;
+
+  explicit Fixture(std::size_t messages = 1000) {
+    settings.kafka["bootstrap.servers"] = "127.0.0.1:1";
+    settings.kafka["log_level"] = "0";
+    auto& group = routes.consumer_group("bench");
+    group.topic("events").consumer<MarkingConsumer>();
+    listener = std::make_unique<samsa::runtime::Listener>(settings, group, "", pool, logger, monitor);
+    partition = std::make_unique<samsa::runtime::Partition>(*listener, *group.find("events"),
+                                                            samsa::effective(settings, group), 0);
+    raw.resize(messages);
+    for (std::size_t i = 0; i < messages; ++i) {
+      std::memset(&raw[i], 0, sizeof raw[i]);
+      raw[i].partition = 0;
+      raw[i].offset = static_cast<int64_t>(i);
+      raw[i].payload = payload.data();
+      raw[i].len = payload.size();
+    }
+  }
+  MarkingConsumer& consumer() { return static_cast<MarkingConsumer&>(partition->consumer()); }
+};
+
+void BM_MarkAsConsumed(benchmark::State& state) {
+  Fixture f(1);
+  samsa::Message m;
+  static const samsa::Deserializer d = samsa::json_deserializer;
+  samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+  std::int64_t offset = 0;
+  for (auto _ : state) {
+    f.raw[0].offset = offset++;
+    samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+    benchmark::DoNotOptimize(f.consumer().mark_as_consumed(m));
+  }
+}
+BENCHMARK(BM_MarkAsConsumed);
+
+void BM_MarkAsConsumedOnly(benchmark::State& state) {
+  // The mark alone, on a message built once (offsets then repeat: a no-op mark).
+  Fixture f(1);
+  samsa::Message m;
+  static const samsa::Deserializer d = samsa::json_deserializer;
+  samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+  for (auto _ : state) benchmark::DoNotOptimize(f.consumer().mark_as_consumed(m));
+}
+BENCHMARK(BM_MarkAsConsumedOnly);
+
+void BM_BuildBatchOf1000(benchmark::State& state) {
+  Fixture f(1000);
+  std::vector<samsa::Message> views(1000);
+  static const samsa::Deserializer d = samsa::json_deserializer;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < f.raw.size(); ++i)
+      samsa::detail::MessageAccess::fill(views[i], &f.raw[i], &f.partition->topic(), &d);
+    benchmark::DoNotOptimize(views.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_BuildBatchOf1000);
+
+void BM_PayloadAccess(benchmark::State& state) {
+  Fixture f(1000);
+  std::vector<samsa::Message> views(1000);
+  static const samsa::Deserializer d = samsa::json_deserializer;
+  for (std::size_t i = 0; i < f.raw.size(); ++i)
+    samsa::detail::MessageAccess::fill(views[i], &f.raw[i], &f.partition->topic(), &d);
+  const samsa::Messages batch(views.data(), views.size());
+  for (auto _ : state) {
+    std::size_t bytes = 0;
+    for (const auto& m : batch) bytes += m.raw_payload().size() + static_cast<std::size_t>(m.offset());
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_PayloadAccess);
+
+void BM_JsonPayloadOfAnEvent(benchmark::State& state) {
+  Fixture f(1);
+  static const samsa::Deserializer d = samsa::json_deserializer;
+  for (auto _ : state) {
+    samsa::Message m;
+    samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+    benchmark::DoNotOptimize(m.payload().at("id").get<std::int64_t>());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(f.payload.size()));
+}
+BENCHMARK(BM_JsonPayloadOfAnEvent);
+
+}  // namespace
+
+BENCHMARK_MAIN();
