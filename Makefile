@@ -3,13 +3,14 @@
 #   make test   - build and run every test: unit, embedded broker, real Apache Kafka, package,
 #                 and a short torture run
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
+#   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -32,6 +33,18 @@ torture: build
 
 demo: build
 	@scripts/demo
+
+# Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
+# Results in bench/results/ (results.json, results.md, chart.png). REPS=3 by default.
+REPS ?= 3
+bench: build
+	@scripts/install-deps --bench
+	@build/bin/samsa_micro_bench --benchmark_min_time=0.5 --benchmark_out=bench/results/micro.json --benchmark_out_format=json
+	@bench/run.py --reps $(REPS)
+
+bench-quick: build
+	@scripts/install-deps --bench
+	@bench/run.py --reps 1 --quick
 
 clean:
 	rm -rf $(BUILD)

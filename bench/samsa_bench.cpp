@@ -3,11 +3,14 @@
 //
 //   samsa-bench --brokers B --topic T --mode MODE --messages N [--concurrency C]
 //
-// Modes: raw (plain librdkafka loop in C), auto-batch (automatic marking per batch),
+// Modes: raw (plain librdkafka loop in C with Samsa's librdkafka settings, storing nothing:
+// the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
+// auto-batch (automatic marking per batch),
 // auto-message (batch_fetching off: marked after each message), manual-each (manual
 // mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000).
 // The last line is `MODE N messages in S s: R msg/s`; the line before it is a JSON object
-// with the same figures plus CPU seconds, peak RSS and the commits made.
+// with the same figures plus CPU seconds, peak RSS and the commits made. Both Samsa and the
+// raw loop are timed from the group's first assignment to the N-th message.
 #include <CLI/CLI.hpp>
 #include <samsa/samsa.hpp>
 #include <sys/resource.h>
@@ -48,8 +51,6 @@ class BenchConsumer : public samsa::Consumer {
       }
     }
     const auto now = Clock::now().time_since_epoch().count();
-    Clock::rep zero = 0;
-    shared.first.compare_exchange_strong(zero, now);
     shared.bytes += bytes;
     const long total = shared.seen += static_cast<long>(batch.size());
     if (total >= shared.target) {
@@ -86,16 +87,18 @@ int main(int argc, char** argv) {
   cli.add_option("--topic", topic, "Topic, consumed from the start")->required();
   cli.add_option("--mode", mode, "raw, auto-batch, auto-message, manual-each, sync-every-1000")
       ->required()
-      ->check(CLI::IsMember({"raw", "auto-batch", "auto-message", "manual-each", "sync-every-1000"}));
+      ->check(CLI::IsMember({"raw", "raw-autostore", "auto-batch", "auto-message", "manual-each", "sync-every-1000"}));
   cli.add_option("--messages", messages, "How many messages to consume")->required()->check(CLI::PositiveNumber);
   cli.add_option("--concurrency", concurrency, "Samsa worker threads")->check(CLI::PositiveNumber);
   CLI11_PARSE(cli, argc, argv);
 
   const std::string group = "bench-" + mode + "-" + std::to_string(std::random_device{}());
-  if (mode == "raw") {
+  if (mode == "raw" || mode == "raw-autostore") {
     double seconds = 0;
     long bytes = 0;
-    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, &seconds, &bytes) != 0) return 1;
+    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, mode == "raw-autostore", &seconds,
+                    &bytes) != 0)
+      return 1;
     report(mode, messages, seconds, bytes, 0);
     return 0;
   }
@@ -116,8 +119,12 @@ int main(int argc, char** argv) {
   app.routes([&](samsa::Routes& routes) { routes.consumer_group(group).topic(topic).consumer<BenchConsumer>(); });
   app.monitor().subscribe([](const samsa::Event& e) {
     if (e.type == samsa::EventType::offsets_committed && e.error.empty()) ++shared.commits;
+    // Timed from the first assignment, as the raw loop is.
+    Clock::rep zero = 0;
+    if (e.type == samsa::EventType::partitions_assigned)
+      shared.first.compare_exchange_strong(zero, Clock::now().time_since_epoch().count());
   });
-  const int code = app.serve();
+  const int code = app.serve({.handle_signals = true});
   const double seconds = std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();
   report(mode, shared.seen, seconds, shared.bytes, shared.commits);
   return code;
