@@ -23,13 +23,20 @@ TEST_F(Lifecycle, EveryHookOfTheSeedAndTheModernOnesIsCalled) {
   EXPECT_EQ(committed(group, topic), 10);
 }
 
-TEST_F(Lifecycle, ASecondMemberTakesOverRevokedPartitionsFromTheirCommittedOffsets) {
+// Two members of one group, the second joining while the first is busy; run with each
+// rebalance protocol.
+class Rebalance : public BrokerTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(Rebalance, ASecondMemberTakesOverRevokedPartitionsFromTheirCommittedOffsets) {
   constexpr int kPartitions = 4, kPerPartition = 60;
   Broker::get().create_topic(topic, kPartitions);
   produce(topic, 0, kPartitions * kPerPartition, kPartitions);
   auto slow = [](RecordingConsumer&) { std::this_thread::sleep_for(30ms); };
   TestApp a(topic, group, slow), b(topic, group, slow);
-  for (TestApp* x : {&a, &b}) x->app.settings().max_messages = 5;
+  for (TestApp* x : {&a, &b}) {
+    x->app.settings().max_messages = 5;
+    x->app.settings().rebalance_protocol = GetParam();
+  }
   Running run_a(a.app);
   ASSERT_TRUE(eventually([&] { return a.probe.consumed >= 20; }));
   Running run_b(b.app);
@@ -61,6 +68,9 @@ TEST_F(Lifecycle, ASecondMemberTakesOverRevokedPartitionsFromTheirCommittedOffse
   }
   for (int p = 0; p < kPartitions; ++p) EXPECT_EQ(committed(group, topic, p), kPerPartition) << "partition " << p;
 }
+
+INSTANTIATE_TEST_SUITE_P(Protocols, Rebalance, ::testing::Values("eager", "cooperative-sticky"),
+                         [](const auto& info) { return std::string(info.param) == "eager" ? "Eager" : "CooperativeSticky"; });
 
 TEST_F(Lifecycle, AShutdownPastItsTimeoutCommitsWhatIsMarkedAndExitsNonZero) {
   Broker::get().create_topic(topic, 1);

@@ -101,7 +101,7 @@ class Member:
                     "--flush-size", str(args.flush_size), "--flush-interval", "1000",
                     "--set", "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=1000",
                     "--set", f"kafka.auto.commit.interval.ms={args.commit_interval_ms}",
-                    "--set", "shutdown_timeout=30s"]
+                    "--set", "shutdown_timeout=30s", "--set", f"rebalance_protocol={args.rebalance_protocol}"]
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.cmd, stdout=self.log_file, stderr=subprocess.STDOUT)
 
@@ -259,6 +259,7 @@ def main():
     p.add_argument("--nodes", type=int, choices=(1, 3), default=1)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--graceful-only", action="store_true", help="no SIGKILL of members or brokers")
+    p.add_argument("--rebalance-protocol", choices=("eager", "cooperative-sticky"), default="eager")
     p.add_argument("--flush-size", type=int, default=500)
     p.add_argument("--commit-interval-ms", type=int, default=1000)
     p.add_argument("--build", default=str(ROOT / "build"))
@@ -273,7 +274,8 @@ def main():
     db = Database(str(work / "events.db"))
     topic, group = "user_events", "events"
     log(f"seed {seed} (replay with --seed {seed}); {args.events} events over {args.partitions} partitions, "
-        f"{args.nodes} broker(s), {args.minutes} min{', graceful stops only' if args.graceful_only else ''}")
+        f"{args.nodes} broker(s), {args.minutes} min, {args.rebalance_protocol} rebalancing"
+        f"{', graceful stops only' if args.graceful_only else ''}")
 
     kafka = Kafka(work / "kafka", args.nodes)
     members = []
