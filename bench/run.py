@@ -13,6 +13,10 @@ each whole topic: messages per second, MB per second, CPU seconds and peak RSS, 
   - java:           Kafka's own Java consumer (ConsumerPerformance)
   - kcat:           kcat, librdkafka's command-line consumer
 
+and other figures: commits per second under per-message marking, SIGTERM-to-exit time with
+work in flight, the pause in consumption while a member joins, and RSS with 1,000
+partitions.
+
 Each case runs --reps times, each run right after a raw run on the same topic, and the
 report gives the median and the ratio to the median raw rate of the same run. Results go
 to bench/results/: results.json, results.md and chart.png. Rates are timed from the first
@@ -119,6 +123,49 @@ def sigterm_to_exit(kafka, topic):
     return time.time() - start, rc
 
 
+def rebalance_pause(kafka):
+    """The longest gap in consumption while a second member joins a busy group: two
+    verifiable_consumers on a topic fed at a steady rate; gaps from their record timestamps."""
+    topic = "rebalance-pause"
+    kafka.create_topic(topic, 8)
+    stop = {"now": False}
+
+    def feed():
+        first = 0
+        while not stop["now"]:
+            subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", topic, "--count",
+                            "2000", "--first", str(first)], check=True, stdout=subprocess.DEVNULL)
+            first += 2000
+            time.sleep(0.1)
+
+    import threading
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    outs, procs = [], []
+    for i in range(2):
+        f = tempfile.TemporaryFile("w+")
+        procs.append(subprocess.Popen([str(BIN / "verifiable_consumer"), "--bootstrap-server", kafka.bootstrap,
+                                       "--topic", topic, "--group-id", "rebalance-pause"], stdout=f,
+                                      stderr=subprocess.DEVNULL))
+        outs.append(f)
+        time.sleep(8)  # the first member settles before the second joins
+    joined = time.time() * 1000
+    time.sleep(8)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+    stop["now"] = True
+    feeder.join()
+    stamps = []
+    for f in outs:
+        f.seek(0)
+        stamps += [json.loads(l)["timestamp"] for l in f if '"records_consumed"' in l]
+    stamps.sort()
+    before = [b - a for a, b in zip(stamps, stamps[1:]) if b < joined - 1000]
+    during = [b - a for a, b in zip(stamps, stamps[1:]) if joined - 1000 <= a <= joined + 7000]
+    return dict(longest_gap_ms_steady=max(before, default=0), longest_gap_ms_join=max(during, default=0))
+
+
 def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
@@ -176,6 +223,7 @@ def main():
         t, rc = sigterm_to_exit(kafka, topics[-1][0])
         results["extra"]["sigterm_to_exit_s"] = round(t, 3)
         results["extra"]["sigterm_exit_code"] = rc
+        results["extra"]["rebalance"] = rebalance_pause(kafka)
         kafka.create_topic("p1000", 1000)
         subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", "p1000", "--count",
                         "100000", "--payload-bytes", "55"], check=True, stdout=subprocess.DEVNULL)
@@ -210,7 +258,10 @@ def write_markdown(results):
     lines += ["", f"SIGTERM to exit with work in flight: {e.get('sigterm_to_exit_s')} s (exit code "
                   f"{e.get('sigterm_exit_code')}). Peak RSS with 1,000 partitions: Samsa "
                   f"{e.get('rss_1000_partitions_auto-batch_mib')} MiB, raw librdkafka "
-                  f"{e.get('rss_1000_partitions_raw_mib')} MiB."]
+                  f"{e.get('rss_1000_partitions_raw_mib')} MiB. Pause in consumption while a second member "
+                  f"joins (eager, two verifiable_consumers, steady load): longest gap "
+                  f"{e.get('rebalance', {}).get('longest_gap_ms_join')} ms, against "
+                  f"{e.get('rebalance', {}).get('longest_gap_ms_steady')} ms in steady state."]
     (RESULTS / "results.md").write_text("\n".join(lines) + "\n")
 
 
