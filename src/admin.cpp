@@ -288,18 +288,23 @@ void produce_stream(const std::string& brokers, const std::string& topic, std::i
   // This also fails fast, and clearly, when the cluster cannot be reached.
   TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
   if (!rkt) throw kafka::error("cannot produce to " + where(), rd_kafka_last_error());
-  {
+  // A topic just created may be unknown to the broker asked for a moment (metadata
+  // propagates between brokers): ask again for up to 10 s before calling it missing.
+  for (const auto unknown_until = Clock::now() + std::chrono::seconds(10);;) {
     const rd_kafka_metadata_t* raw = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, dl.remaining_ms());
     MetadataPtr md(raw);
     if (err) throw failure("cannot produce to " + where(), err, brokers, st, dl);
+    bool unknown = false;
     for (int i = 0; i < md->topic_cnt; ++i)
-      if (topic == md->topics[i].topic &&
-          md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        throw KafkaError("cannot produce to " + where() +
-                             ": the topic does not exist and the broker does not auto-create "
-                             "it (create it first, e.g. with admin::create_topics)",
-                         RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, false);
+      unknown |= topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!unknown) break;
+    if (Clock::now() >= unknown_until || dl.expired())
+      throw KafkaError("cannot produce to " + where() +
+                           ": the topic does not exist and the broker does not auto-create "
+                           "it (create it first, e.g. with admin::create_topics)",
+                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 
   // Gives up: drops what is still queued (so that rd_kafka_destroy does not wait for it)
