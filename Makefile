@@ -39,6 +39,7 @@ demo: build
 REPS ?= 3
 bench: build
 	@scripts/install-deps --bench
+	@mkdir -p bench/results
 	@build/bin/samsa_micro_bench --benchmark_min_time=0.5 --benchmark_out=bench/results/micro.json --benchmark_out_format=json
 	@bench/run.py --reps $(REPS)
 
