@@ -582,12 +582,38 @@ void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const ch
 
 // ---- Shutdown ----
 
+void Listener::serve_rebalance_for(milliseconds duration) {
+  // Polls only for the rebalance callbacks: a message that arrives meanwhile is dropped
+  // unhandled and unmarked, so the next owner (or the next run) receives it.
+  const auto until = Clock::now() + duration;
+  for (auto left = duration; left.count() > 0;
+       left = std::chrono::duration_cast<milliseconds>(until - Clock::now())) {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), kafka::to_ms(left))) {
+      if (m->err) handle_consumer_error(m);
+      rd_kafka_message_destroy(m);
+    }
+  }
+}
+
 void Listener::shutdown() {
   auto parts = live_partitions();
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
   run_hooks(parts, &Consumer::before_stop, "before_stop");
-  if (auto err = commit_all_sync(nullptr, std::min(Clock::now() + kCommitBudget, stop_deadline_.load())))
+  const auto deadline = std::min(Clock::now() + kCommitBudget, stop_deadline_.load());
+  rd_kafka_resp_err_t err;
+  // A rebalance in progress refuses the commit (REBALANCE_IN_PROGRESS; with cooperative
+  // rebalancing also ILLEGAL_GENERATION until this member rejoined): serve the rebalance,
+  // then commit again, until the shutdown deadline.
+  while ((err = commit_all_sync(nullptr, deadline)) &&
+         (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) &&
+         Clock::now() < deadline) {
+    logger_.info(fmt::format("consumer group {}: the group is rebalancing ({}); serving the rebalance "
+                             "before committing again",
+                             name(), rd_kafka_err2name(err)));
+    serve_rebalance_for(milliseconds(500));
+  }
+  if (err)
     logger_.error(fmt::format("consumer group {}: final commit failed: {}", name(), rd_kafka_err2str(err)));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));

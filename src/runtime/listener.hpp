@@ -83,6 +83,8 @@ class Listener {
   void run();
   void loop();
   void shutdown();
+  /// Shutdown only: polls for `duration` to let a rebalance complete, dropping messages.
+  void serve_rebalance_for(std::chrono::milliseconds duration);
   void collect(int max_messages, std::chrono::milliseconds max_wait);
   void handle_consumer_error(const rd_kafka_message_t* m);
   Partition* lookup(const rd_kafka_message_t* m);
