@@ -29,11 +29,6 @@ bool Partition::mark(std::int64_t offset) {
   return true;
 }
 
-std::int64_t Partition::committable() const {
-  std::lock_guard lock(mu_);
-  return tracker_.committable();
-}
-
 std::int64_t Partition::uncommitted() const {
   std::lock_guard lock(mu_);
   return tracker_.needs_commit() ? tracker_.committable() : OffsetTracker::kNone;

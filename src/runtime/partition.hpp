@@ -43,8 +43,6 @@ class Partition {
   bool owned() const { return owned_.load(std::memory_order_acquire); }
   /// After revocation or when the broker said the partition is not ours any more.
   void disown() { owned_.store(false, std::memory_order_release); }
-  /// The offset to commit (last marked + 1), or OffsetTracker::kNone.
-  std::int64_t committable() const;
   /// The offset to commit when it moved past what the broker confirmed, else kNone.
   std::int64_t uncommitted() const;
   /// Records a commit the broker confirmed.
@@ -61,8 +59,6 @@ class Partition {
 
   /// Takes ownership of `m` (destroyed by clear_batch()).
   void add(rd_kafka_message_t* m) { raw_.push_back(m); }
-  bool has_batch() const { return !raw_.empty(); }
-  std::size_t batch_size() const { return raw_.size(); }
   /// Destroys the batch's librdkafka messages. Listener thread, no job running.
   void clear_batch();
 
