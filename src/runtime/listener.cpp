@@ -78,6 +78,11 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
   rd_kafka_conf_set_error_cb(conf.get(), &Listener::error_cb);
   rd_kafka_conf_set_log_cb(conf.get(), &Listener::log_cb);
   rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));
+  // Read once: wait_jobs warns about a stuck job at half of max.poll.interval.ms.
+  char interval[32];
+  size_t size = sizeof interval;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", interval, &size) == RD_KAFKA_CONF_OK)
+    long_job_warning_ = milliseconds(std::atol(interval) / 2);
   // One queue for messages, rebalances, commit results and errors: all served by poll.
   rd_kafka_poll_set_consumer(rk_.get());
 }
@@ -140,11 +145,13 @@ void Listener::loop() {
     collect(group_settings_.max_messages, group_settings_.max_wait_time);
     for (const auto& [key, p] : partitions_) p->run_hook(&Consumer::after_poll, "after_poll");
     dispatch_and_wait();
-    store_all();
     if (Clock::now() >= next_tick_) {
       run_hooks(live_partitions(), &Consumer::tick, "tick");
       next_tick_ = Clock::now() + settings_.tick_interval;
     }
+    // One store per partition and poll: the marks of the hooks above and of user threads
+    // (batch jobs already stored theirs on the worker).
+    store_all();
     resume_due();
   }
 }
@@ -233,15 +240,10 @@ void Listener::wait_jobs(const char* what) {
   // librdkafka cannot see a stuck job (the listener does not poll meanwhile, but #4176 on
   // < 2.1 also hides it when other queues are polled), so say it ourselves.
   const auto started = Clock::now();
-  auto warn_after = milliseconds(150000);
-  char buf[32];
-  size_t sz = sizeof buf;
-  if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", buf, &sz) == RD_KAFKA_CONF_OK)
-    warn_after = milliseconds(std::atol(buf) / 2);
   bool warned = false;
   while (!jobs_.wait_for(milliseconds(200))) {
     auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-    if (!warned && elapsed >= warn_after) {
+    if (!warned && elapsed >= long_job_warning_) {
       warned = true;
       logger_.warn(fmt::format(
           "consumer group {}: {} jobs have run for {} ms; past max.poll.interval.ms librdkafka "

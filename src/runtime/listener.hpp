@@ -120,6 +120,8 @@ class Listener {
   const Monitor& monitor_;
   kafka::KafkaPtr rk_;
   bool cooperative_ = false;
+  /// Half of max.poll.interval.ms: when wait_jobs() reports a job still running.
+  std::chrono::milliseconds long_job_warning_{150000};
 
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -151,7 +151,6 @@ void Partition::run_hook(void (Consumer::*hook)(), const char* name) {
     listener_.logger().error(fmt::format("consumer group {}: {} failed on {}/{} (unknown exception)",
                                          listener_.name(), name, topic_, partition_));
   }
-  store();
 }
 
 }  // namespace samsa::runtime

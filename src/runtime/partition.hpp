@@ -65,8 +65,9 @@ class Partition {
   /// The job for a batch: after_fetch, consume (per batch or per message), automatic
   /// marking, error capture, store. Runs on a worker; never throws.
   void run_batch();
-  /// Runs a hook (tick, before_stop, revoked, initialized) with an exception guard, then
-  /// stores the marks it made. Runs on a worker; never throws.
+  /// Runs a hook with an exception guard; never throws. The marks it makes are stored by
+  /// the caller's next store_all() or commit (the listener stores once per poll, not once
+  /// per hook).
   void run_hook(void (Consumer::*hook)(), const char* name);
 
   // --- Error state: written by the job, read by the listener after the job finished. ---
