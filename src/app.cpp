@@ -174,10 +174,7 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
       "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms",
       g.name(), gs.max_messages, gs.max_wait_time.count(), to_string(gs.initial_offset),
       app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(), app.tick_interval.count());
-  for (const auto& [k, v] : kafka) {
-    bool secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos;
-    out += fmt::format("\n    kafka.{}={}", k, secret ? "[hidden]" : v);
-  }
+  for (const auto& [k, v] : kafka) out += fmt::format("\n    kafka.{}={}", k, redacted_value(k, v));
   for (const auto& t : g.topics()) {
     const TopicSettings ts = effective(app, g, *t);
     out += fmt::format(

@@ -1,6 +1,7 @@
 #include "samsa/settings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <sstream>
 
@@ -224,6 +225,30 @@ const std::map<std::string, std::string>& reserved_kafka_properties() {
       {"enable.partition.eof", "Samsa does not deliver end-of-partition events"},
   };
   return reserved;
+}
+
+bool is_secret_kafka_property(std::string_view name) {
+  std::string n(name.starts_with("kafka.") ? name.substr(6) : name);
+  std::transform(n.begin(), n.end(), n.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto has = [&n](std::string_view part) { return n.find(part) != std::string::npos; };
+  // librdkafka's own _RK_SENSITIVE properties (2.0.2), then patterns for the rest. ssl_key is
+  // the internal property rd_kafka_conf_set_ssl_cert() fills with a private key.
+  // Certificates (ssl.certificate.pem, ssl.ca.pem) stay visible on purpose: a certificate is
+  // public (the peer receives it in every TLS handshake) and seeing which one is configured
+  // helps to debug; only the private key that goes with it is secret, hence "key.pem" and
+  // not ".pem". A location (ssl.key.location, ssl.keystore.location) is a path, not the key.
+  static const std::string_view listed[] = {
+      "ssl.key.pem",   "ssl_key", "ssl.key.password", "ssl.keystore.password", "sasl.password",
+      "sasl.oauthbearer.config", "sasl.oauthbearer.client.secret"};
+  for (auto l : listed)
+    if (n == l) return true;
+  return has("password") || has("passphrase") || has("secret") || has("sasl.oauthbearer.config") ||
+         n.ends_with("key.pem");
+}
+
+std::string redacted_value(std::string_view name, std::string_view value) {
+  return is_secret_kafka_property(name) ? std::string("[redacted]") : std::string(value);
 }
 
 std::string_view to_string(InitialOffset offset) {

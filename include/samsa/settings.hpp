@@ -106,4 +106,17 @@ const std::map<std::string, std::string>& reserved_kafka_properties();
 
 std::string_view to_string(InitialOffset offset);
 
+/// True when the value of librdkafka property `name` is a secret that must never reach a log,
+/// `info` or an error message (a leading "kafka." is ignored; case-insensitive). Secret:
+/// the properties librdkafka itself marks sensitive (ssl.key.pem, ssl_key, ssl.key.password,
+/// ssl.keystore.password, sasl.password, sasl.oauthbearer.config,
+/// sasl.oauthbearer.client.secret) and any name containing "password", "passphrase",
+/// "secret" or "sasl.oauthbearer.config", or ending in "key.pem". Not secret: certificates
+/// (ssl.certificate.pem, ssl.ca.pem), file locations (ssl.key.location) and user names.
+bool is_secret_kafka_property(std::string_view name);
+
+/// The text to print for property `name` set to `value`: "[redacted]" for a secret
+/// property (see is_secret_kafka_property), else the value itself.
+std::string redacted_value(std::string_view name, std::string_view value);
+
 }  // namespace samsa

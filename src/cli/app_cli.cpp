@@ -25,7 +25,9 @@ void apply_sets(Settings& settings, const std::vector<std::string>& sets) {
   for (const auto& kv : sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos)
-      throw SettingsError("--set '" + kv + "': expected KEY=VALUE, e.g. --set max_messages=500");
+      // Without '=' the key and a mistyped value may run together: never echo a secret.
+      throw SettingsError("--set '" + redacted_value(kv, kv) +
+                          "': expected KEY=VALUE, e.g. --set max_messages=500");
     settings.set(kv.substr(0, eq), kv.substr(eq + 1));
   }
 }

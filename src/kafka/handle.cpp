@@ -3,7 +3,21 @@
 #include <algorithm>
 #include <climits>
 
+#include "log_text.hpp"
+#include "samsa/settings.hpp"
+
 namespace samsa::kafka {
+
+std::string conf_error_text(std::string_view key, std::string_view value, std::string errstr,
+                            std::size_t errstr_capacity) {
+  if (!is_secret_kafka_property(key) || value.empty()) return errstr;
+  // librdkafka quotes a refused value for some types ('Invalid value "..." for ...'). A
+  // reason that filled the buffer may end in a cut-off copy of the value: drop it whole.
+  if (errstr.size() + 1 >= errstr_capacity)
+    return "librdkafka refused the value (not shown: the property is secret)";
+  const std::map<std::string, std::string> secret{{std::string(key), std::string(value)}};
+  return SecretRedactor(secret).redact(errstr);
+}
 
 ConfPtr make_conf(const std::map<std::string, std::string>& properties) {
   ConfPtr conf(rd_kafka_conf_new());
@@ -11,7 +25,8 @@ ConfPtr make_conf(const std::map<std::string, std::string>& properties) {
   for (const auto& [key, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
         RD_KAFKA_CONF_OK)
-      throw SettingsError("setting 'kafka." + key + "': " + errstr +
+      throw SettingsError("setting 'kafka." + key + "': " +
+                          conf_error_text(key, value, errstr, sizeof errstr) +
                           " (see librdkafka's CONFIGURATION.md for the properties and their types)");
   }
   return conf;

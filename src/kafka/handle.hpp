@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "samsa/errors.hpp"
@@ -69,6 +70,13 @@ using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+/// librdkafka's reason `errstr` for refusing `value` of property `key`, fit for a log: for a
+/// secret property (is_secret_kafka_property) every copy of the value is replaced with
+/// "[redacted]", and a reason that filled its buffer of `errstr_capacity` bytes (so may end
+/// in a cut-off copy) is replaced whole.
+std::string conf_error_text(std::string_view key, std::string_view value, std::string errstr,
+                            std::size_t errstr_capacity);
 
 /// Builds a configuration from properties. Throws SettingsError naming the property and
 /// librdkafka's reason for an unknown property or a bad value.
