@@ -37,9 +37,12 @@ std::vector<Header> Message::headers() const {
 
 nlohmann::json json_deserializer(const Message& message) {
   auto raw = message.raw_payload();
+  if (!message.has_payload())
+    throw DeserializationError(message.topic(), message.partition(), message.offset(),
+                               "the payload is null (a tombstone), not JSON");
   if (raw.empty())
     throw DeserializationError(message.topic(), message.partition(), message.offset(),
-                               "the payload is empty (a tombstone?), not JSON");
+                               "the payload is empty, not JSON");
   try {
     return nlohmann::json::parse(raw.begin(), raw.end());
   } catch (const nlohmann::json::exception& e) {
@@ -57,6 +60,7 @@ void MessageAccess::fill(Message& out, const rd_kafka_message_t* m, const std::s
   out.deserializer_ = deserializer;
   out.partition_ = m->partition;
   out.offset_ = m->offset;
+  out.has_payload_ = m->payload != nullptr;
   out.payload_ = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
                             : std::string_view();
   out.has_key_ = m->key != nullptr;

@@ -49,8 +49,12 @@ class Message {
   /// The key; empty for a null key (see has_key()).
   std::string_view key() const { return key_; }
   bool has_key() const { return has_key_; }
-  /// The payload bytes, without copying. Empty for a null payload (a tombstone).
+  /// The payload bytes, without copying. Empty both for a null payload (a tombstone) and
+  /// for an empty one: has_payload() tells them apart.
   std::string_view raw_payload() const { return payload_; }
+  /// False for a null payload (a tombstone, e.g. a delete on a compacted topic); true for
+  /// any other, including an empty one.
+  bool has_payload() const { return has_payload_; }
   /// The payload deserialized with the topic's deserializer (JSON by default). Parsed on
   /// first use and kept, so a payload never read is never parsed. Throws on bad input.
   const nlohmann::json& payload() const;
@@ -69,6 +73,7 @@ class Message {
   std::string_view key_;
   std::string_view payload_;
   bool has_key_ = false;
+  bool has_payload_ = false;
   mutable std::unique_ptr<nlohmann::json> parsed_;
 };
 
