@@ -3,6 +3,7 @@
 //
 //   samsa broker   [--port P] [--partitions N] [--topic NAME]...
 //   samsa produce  --brokers B --topic T --count N [--partitions P] [--first F] [--payload-bytes S]
+//                  [--payload TEXT]
 //   samsa offsets  --brokers B --group G [--topic T]...
 //
 // Only Samsa's public headers here: librdkafka stays behind the library.
@@ -299,7 +300,7 @@ int run_broker(std::optional<int> port, int partitions, const std::vector<std::s
 
 int run_produce(const std::string& brokers, const std::string& topic, std::int64_t count,
                 int partitions, std::int64_t first, std::size_t payload_bytes,
-                std::chrono::seconds timeout) {
+                const std::optional<std::string>& payload, std::chrono::seconds timeout) {
   // A quick look first: an unreachable cluster fails here within 10 s.
   int existing = samsa::admin::partition_count(brokers, topic, std::chrono::seconds(10));
   if (existing == 0) {
@@ -309,7 +310,17 @@ int run_produce(const std::string& brokers, const std::string& topic, std::int64
       throw samsa::Error("topic '" + topic + "' was created but does not show in the metadata of " +
                          brokers + " yet; try again");
   }
-  samsa::admin::produce_events(brokers, topic, first, count, existing, payload_bytes, timeout);
+  if (payload) {
+    // Raw values (e.g. a malformed event for a test), keyed and spread like the JSON events.
+    std::vector<samsa::admin::Record> records;
+    for (std::int64_t id = first; id < first + count; ++id) {
+      const auto partition = static_cast<std::int32_t>((id % existing + existing) % existing);
+      records.push_back({std::to_string(id), *payload, partition});
+    }
+    samsa::admin::produce(brokers, topic, records, timeout);
+  } else {
+    samsa::admin::produce_events(brokers, topic, first, count, existing, payload_bytes, timeout);
+  }
   std::cout << "produced " << count << " events to " << topic << std::endl;
   return 0;
 }
@@ -401,6 +412,10 @@ int main(int argc, char** argv) {
                       "Size of an extra \"pad\" string field per event")
       ->capture_default_str()
       ->check(kNonNegative);
+  std::optional<std::string> produce_raw;
+  produce->add_option("--payload", produce_raw,
+                      "Send TEXT as the value of every event instead of the JSON (event F+i "
+                      "still goes to partition (F+i) % partitions, keyed by its number)");
   produce->add_option("--timeout", produce_timeout, "Seconds to wait for delivery")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
@@ -448,7 +463,7 @@ int main(int argc, char** argv) {
     if (broker->parsed()) return run_broker(broker_port, broker_partitions, broker_topics);
     if (produce->parsed())
       return run_produce(require_brokers(produce_brokers), produce_topic, produce_count,
-                         produce_partitions, produce_first, produce_payload,
+                         produce_partitions, produce_first, produce_payload, produce_raw,
                          std::chrono::seconds(produce_timeout));
     if (offsets->parsed())
       return run_offsets(require_brokers(offsets_brokers), offsets_group, offsets_topics,
