@@ -331,7 +331,27 @@ std::vector<Partition*> Listener::live_partitions() {
 
 // ---- Commits ----
 
-void Listener::note_committed(const rd_kafka_topic_partition_list_t* list) {
+std::vector<TopicPartitionOffset> Listener::note_committed(const rd_kafka_topic_partition_list_t* list,
+                                                           rd_kafka_resp_err_t request_err) {
+  std::vector<TopicPartitionOffset> news;
+  {
+    std::lock_guard lock(confirmed_mu_);
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& e = list->elems[i];
+      if (request_err || e.err) {
+        news.push_back({e.topic, e.partition, e.offset});  // a failure is always news
+        continue;
+      }
+      if (e.offset < 0) continue;  // nothing was committed for it
+      auto [it, inserted] = confirmed_.try_emplace({e.topic, e.partition}, e.offset);
+      if (!inserted) {
+        if (it->second == e.offset) continue;  // confirmed already, and reported then
+        it->second = e.offset;
+      }
+      news.push_back({e.topic, e.partition, e.offset});
+    }
+  }
+  if (request_err) return news;
   std::lock_guard lock(partitions_mu_);
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
@@ -339,32 +359,42 @@ void Listener::note_committed(const rd_kafka_topic_partition_list_t* list) {
     auto it = partitions_.find({e.topic, e.partition});
     if (it != partitions_.end()) it->second->committed(e.offset);
   }
+  return news;
 }
 
 rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline) {
   // On a queue of our own, so that the wait is bounded by `deadline` (a plain synchronous
   // rd_kafka_commit can block far longer while no coordinator answers).
   kafka::QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  // The result comes back on that queue only. Without a callback of the commit's own,
+  // librdkafka also hands it to the global offset_commit_cb, served by a later poll: after
+  // revoke() published partitions_revoked, and reported a second time. This callback is
+  // never called (the queue is served with the event API, which ignores it).
+  auto only_on_the_queue = [](rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) {};
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
   for (int attempt = 0;; ++attempt) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
-    err = rd_kafka_commit_queue(rk_.get(), list, queue.get(), nullptr, nullptr);
+    err = rd_kafka_commit_queue(rk_.get(), list, queue.get(), only_on_the_queue, nullptr);
     if (err) break;
     kafka::EventPtr event(rd_kafka_queue_poll(queue.get(), kafka::to_ms(left)));
     if (!event) {
       err = RD_KAFKA_RESP_ERR__TIMED_OUT;
       logger_.error(fmt::format("consumer group {}: commit of {} got no answer within {} ms", name(),
                                 describe(list, true), left.count()));
+      // Unconfirmed: reported as failed (a late answer is dropped with the queue; the
+      // marks stay uncommitted and are committed again).
+      if (observed()) publish({EventType::offsets_committed, name(), to_offsets(list), 0, rd_kafka_err2str(err)});
       break;
     }
-    err = rd_kafka_event_error(event.get());
+    const rd_kafka_resp_err_t request_err = rd_kafka_event_error(event.get());
     const rd_kafka_topic_partition_list_t* result = rd_kafka_event_topic_partition_list(event.get());
+    err = request_err;
     if (!err && result)
       for (int i = 0; i < result->cnt && !err; ++i) err = result->elems[i].err;
-    // librdkafka also hands this result to the global offset_commit_cb (on_commit), which
-    // logs and publishes it: record it here only, so the caller sees it at once.
-    if (result) note_committed(result);
+    // Recorded, logged and published here, as soon as the answer is known: revoke()
+    // publishes partitions_revoked after this commit's offsets_committed.
+    on_commit(request_err, result);
     // REBALANCE_IN_PROGRESS cannot clear while this thread holds up the poll loop; the
     // marks stay stored and are committed when the partitions are revoked.
     if (!err || !kafka::is_retriable_commit_error(err) ||
@@ -534,7 +564,18 @@ void Listener::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
 
 void Listener::on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets) {
   if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was due
-  if (offsets) note_committed(offsets);
+  std::vector<TopicPartitionOffset> news;
+  if (offsets) news = note_committed(offsets, err);
+  // A partition's error fails the commit as much as the request's.
+  for (int i = 0; !err && offsets && i < offsets->cnt; ++i) err = offsets->elems[i].err;
+  if (!err && offsets && offsets->cnt > 0 && news.empty()) {
+    // With enable.auto.commit librdkafka commits the stored offsets of the partitions it
+    // removes from the assignment, after revoke() committed the same ones: not news.
+    if (logger_.level() <= LogLevel::debug)
+      logger_.debug(fmt::format("consumer group {}: librdkafka committed {} again (committed already)",
+                                name(), describe(offsets, true)));
+    return;
+  }
   if (err) {
     std::string msg = fmt::format("consumer group {}: commit of {} failed: {}", name(),
                                   offsets ? describe(offsets, true) : "offsets", rd_kafka_err2str(err));
@@ -546,8 +587,7 @@ void Listener::on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition
     logger_.debug(fmt::format("consumer group {}: committed {}", name(), describe(offsets, true)));
   }
   if (observed())
-    publish({EventType::offsets_committed, name(), to_offsets(offsets), 0,
-             err ? rd_kafka_err2str(err) : std::string()});
+    publish({EventType::offsets_committed, name(), std::move(news), 0, err ? rd_kafka_err2str(err) : std::string()});
 }
 
 void Listener::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

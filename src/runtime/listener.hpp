@@ -101,11 +101,16 @@ class Listener {
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
+  /// Records, logs and publishes the result of a commit: of librdkafka's (the global
+  /// offset_commit_cb, listener thread) and of commit_list_sync's (any thread).
   void on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   void on_error(int err, const char* reason);
   rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline);
-  /// Records the offsets the broker confirmed, so they are not committed again.
-  void note_committed(const rd_kafka_topic_partition_list_t* list);
+  /// Records the offsets the broker confirmed (none when `request_err`), so they are not
+  /// committed again. Returns the entries to report: all of a failed commit; of a
+  /// successful one, those whose offset the broker had not confirmed already.
+  std::vector<TopicPartitionOffset> note_committed(const rd_kafka_topic_partition_list_t* list,
+                                                   rd_kafka_resp_err_t request_err);
 
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
   static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
@@ -135,6 +140,10 @@ class Listener {
   // partitions_mu_.
   std::mutex partitions_mu_;
   std::map<std::pair<std::string, std::int32_t>, std::unique_ptr<Partition>> partitions_;
+  // The last offset the broker confirmed per partition, kept after the partition is given
+  // up (librdkafka's commit on unassign repeats revoke()'s); guarded by confirmed_mu_.
+  std::mutex confirmed_mu_;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> confirmed_;
   struct KeyHash {
     std::size_t operator()(const std::pair<const void*, std::int32_t>& k) const {
       return std::hash<const void*>()(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9e3779b97f4a7c15ULL);
