@@ -10,6 +10,13 @@ void OffsetTracker::start_at(std::int64_t first_offset) {
   pending_.clear();
 }
 
+OffsetTracker::MarkCheck OffsetTracker::check_mark(std::int64_t offset) const {
+  if (first_ == kNone || delivered_ == kNone) return MarkCheck::nothing_delivered;
+  if (offset > delivered_) return MarkCheck::above_delivered;
+  if (offset < first_) return MarkCheck::below_start;
+  return MarkCheck::ok;
+}
+
 bool OffsetTracker::mark_through(std::int64_t offset) {
   const std::int64_t next = offset + 1;
   if (marked_ != kNone && next <= marked_) return false;

@@ -1,7 +1,7 @@
 #pragma once
 // The per-partition offset arithmetic of Samsa, with no I/O and no threads.
 //
-// Contract (DESIGN.md, "The offset model"):
+// Contract (docs/offsets.md):
 //  - A mark is cumulative: `mark_through(o)` declares every offset <= o handled, and the
 //    committable offset becomes o + 1 (Kafka commits "the next offset to read").
 //  - Marks never move backwards: marking an older offset changes nothing.
@@ -10,6 +10,9 @@
 //    the contiguous run of completed offsets (the "watermark"). Gaps in the offset
 //    sequence (compaction, transaction markers) are fine because only tracked offsets
 //    count, never arithmetic on integers.
+//  - A mark names a delivered message: `check_mark(o)` refuses an offset above the highest
+//    one delivered (`delivered(o)`) or below the first one delivered since start_at, so a
+//    mark can neither skip messages nobody handled nor rewind the group.
 //  - `first_unmarked()` is the rewind target after an error: the first offset whose
 //    handling was not declared, so nothing unhandled is ever skipped.
 //
@@ -29,7 +32,21 @@ class OffsetTracker {
   void start_at(std::int64_t first_offset);
   bool started() const { return first_ != kNone; }
 
+  /// Records that every offset up to `last_offset` was handed to the consumer.
+  void delivered(std::int64_t last_offset) {
+    if (last_offset > delivered_) delivered_ = last_offset;
+  }
+  /// The highest offset handed to the consumer, kNone before any delivery.
+  std::int64_t highest_delivered() const { return delivered_; }
+  /// The first offset delivered since tracking started, kNone before any delivery.
+  std::int64_t first_delivered() const { return first_; }
+
+  /// Whether `offset` may be marked: what check_mark() found.
+  enum class MarkCheck { ok, nothing_delivered, above_delivered, below_start };
+  MarkCheck check_mark(std::int64_t offset) const;
+
   /// Declares every offset <= `offset` handled. Returns true when this moved the mark.
+  /// Does not validate: the caller runs check_mark() first.
   bool mark_through(std::int64_t offset);
 
   /// Registers an offset handed out for out-of-order processing (ascending order).
@@ -63,6 +80,7 @@ class OffsetTracker {
   void advance_over_completed();
 
   std::int64_t first_ = kNone;
+  std::int64_t delivered_ = kNone;
   std::int64_t marked_ = kNone;
   std::int64_t stored_ = kNone;
   std::int64_t committed_ = kNone;

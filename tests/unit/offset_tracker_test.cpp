@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 using samsa::OffsetTracker;
 
 TEST(OffsetTracker, NothingIsCommittableBeforeAMark) {
@@ -102,4 +104,26 @@ TEST(OffsetTracker, ARewindKeepsTheMark) {
   EXPECT_EQ(t.committable(), 5);
   EXPECT_EQ(t.first_unmarked(), 5);
   EXPECT_EQ(t.in_flight(), 0u);
+}
+
+TEST(OffsetTracker, NothingCanBeMarkedBeforeADelivery) {
+  OffsetTracker t;
+  EXPECT_EQ(t.check_mark(0), OffsetTracker::MarkCheck::nothing_delivered);
+  t.start_at(10);
+  EXPECT_EQ(t.check_mark(10), OffsetTracker::MarkCheck::nothing_delivered) << "started, nothing handed out yet";
+}
+
+TEST(OffsetTracker, AMarkMustNameADeliveredOffset) {
+  OffsetTracker t;
+  t.start_at(10);
+  t.delivered(19);
+  EXPECT_EQ(t.check_mark(10), OffsetTracker::MarkCheck::ok);
+  EXPECT_EQ(t.check_mark(19), OffsetTracker::MarkCheck::ok);
+  EXPECT_EQ(t.check_mark(20), OffsetTracker::MarkCheck::above_delivered) << "'the next offset' is not delivered";
+  EXPECT_EQ(t.check_mark(INT64_MAX), OffsetTracker::MarkCheck::above_delivered);
+  EXPECT_EQ(t.check_mark(9), OffsetTracker::MarkCheck::below_start) << "no rewinding by marking";
+  EXPECT_EQ(t.check_mark(-1), OffsetTracker::MarkCheck::below_start);
+  t.delivered(15);  // a redelivery after a rewind does not lower the bound
+  EXPECT_EQ(t.highest_delivered(), 19);
+  EXPECT_EQ(t.check_mark(19), OffsetTracker::MarkCheck::ok);
 }
