@@ -154,7 +154,7 @@ int App::serve(const ServeOptions& options) {
                                  l->name(), settings_.shutdown_timeout.count()));
       l->commit_marked_now(kFinalCommitBudget);
       code = kExitShutdownTimeout;
-    } else if (l->exit_code() != kExitOk && code == kExitOk) {
+    } else if (l->exit_code() != kExitOk && (code == kExitOk || l->exit_code() == kExitFatal)) {
       code = l->exit_code();
     }
   }

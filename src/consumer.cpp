@@ -23,10 +23,7 @@ bool Consumer::mark_as_consumed(const Message& message) {
   return partition_->mark(message.offset());
 }
 
-bool Consumer::mark_as_consumed(std::int64_t offset) {
-  if (offset < 0) throw std::invalid_argument("mark_as_consumed: negative offset " + std::to_string(offset));
-  return partition_->mark(offset);
-}
+bool Consumer::mark_as_consumed(std::int64_t offset) { return partition_->mark(offset); }
 
 bool Consumer::mark_as_consumed_sync(const Message& message) {
   if (!mark_as_consumed(message)) return false;
@@ -38,12 +35,13 @@ bool Consumer::mark_as_consumed_sync(std::int64_t offset) {
   return commit_marked_sync();
 }
 
-// A commit refused for ownership answers false for this call only: ownership itself is
-// decided by the rebalance callbacks and by librdkafka's store check (_STATE), since a
-// commit error can race a rejoin that keeps the partition (librdkafka #4059).
+// True only for a commit the broker confirmed (or a mark it had confirmed already). Any
+// error, a timeout included, is a false; ownership itself is decided by the rebalance
+// callbacks and by librdkafka's store check (_STATE), since a commit error can race a
+// rejoin that keeps the partition (librdkafka #4059).
 bool Consumer::commit_marked_sync() {
   auto err = partition_->listener().commit_partition_sync(*partition_);
-  return !kafka::is_ownership_lost(err) && partition_->owned();
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR && partition_->owned();
 }
 
 bool Consumer::commit_offsets() {
@@ -53,7 +51,7 @@ bool Consumer::commit_offsets() {
 
 bool Consumer::commit_offsets_sync() {
   auto err = partition_->listener().commit_all_sync();
-  return !kafka::is_ownership_lost(err) && partition_->owned();
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR && partition_->owned();
 }
 
 const std::string& Consumer::topic() const { return partition_->topic(); }

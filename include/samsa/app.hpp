@@ -39,6 +39,10 @@ enum ExitCode : int {
   kExitShutdownTimeout = 3,
   /// A consumer group failed fatally (e.g. a fatal librdkafka error).
   kExitFatal = 4,
+  /// The graceful shutdown finished, but the broker did not confirm the commit of some
+  /// marked offsets (broker unreachable, membership lost): what was handled after the last
+  /// confirmed commit is delivered again to the next owner. Nothing is lost.
+  kExitUncommitted = 5,
   /// A second signal stopped the process at once.
   kExitForced = 130,
 };
@@ -79,8 +83,9 @@ class App {
   /// Serves the routes until stop() (or a signal with handle_signals). Blocks the calling
   /// thread. Validates first: an invalid setting throws before anything connects.
   /// Returns an ExitCode: kExitOk after a graceful shutdown (jobs finished, before_stop
-  /// run, offsets committed synchronously, group left), kExitShutdownTimeout when that
-  /// took longer than shutdown_timeout, kExitFatal on a fatal Kafka error.
+  /// run, offsets committed synchronously and confirmed, group left), kExitUncommitted when
+  /// the broker did not confirm that commit, kExitShutdownTimeout when the shutdown took
+  /// longer than shutdown_timeout, kExitFatal on a fatal Kafka error.
   int serve(const ServeOptions& options = {});
 
   /// Asks serve() to shut down gracefully. Thread-safe; returns at once. A second call

@@ -10,12 +10,28 @@
 // consumer group's listener thread (before_poll, after_poll). The marking and commit
 // methods may also be called from other threads of the user's while the instance lives.
 //
-// Offsets (DESIGN.md "The offset model"): with automatic marking (the default) the last
-// message of each batch is marked when consume() returns without throwing (per message
-// when batch_fetching is false). With automatically_mark_as_consumed = false only what
-// the consumer marks is committed. If consume() throws, nothing of that call is marked
-// automatically, the partition is paused with back-off and its messages are delivered
-// again from the first unmarked one.
+// Offsets (docs/offsets.md has the whole contract): with automatic marking (the default)
+// the last message of each batch is marked when consume() returns without throwing (per
+// message when batch_fetching is false). With automatically_mark_as_consumed = false only
+// what the consumer marks is committed.
+//
+// Exceptions, hook by hook. Whatever a hook throws, no commit covers a message the consumer
+// did not handle or mark:
+//  - consume(), after_fetch(), tick(), before_poll(), after_poll(): nothing more is marked
+//    automatically, the partition pauses (pause_timeout, doubled per consecutive failure up
+//    to pause_max_timeout; the count starts again once a mark moves forward) and its
+//    messages are delivered again from the first unmarked one. Marks made before the throw
+//    stay. So a consumer that buffers must drop what it buffered since its last mark when it
+//    throws: it will receive those messages again. While paused its tick/poll hooks do not run.
+//  - initialized(): the instance is kept but never used half-built: no message reaches it
+//    and no other hook runs on it until initialized() succeeds; it is called again (on the
+//    same instance) before each delivery to the partition, with the same back-off. Make it
+//    safe to call again.
+//  - revoked(), before_stop(): reported; the marks made stay as they were (they are
+//    committed), nothing more is marked, and the next owner (or the next run) receives
+//    what was not marked.
+// Every failure is logged with the hook, topic, partition and error, and published as an
+// EventType::hook_failed event.
 #include <cstdint>
 #include <string>
 
@@ -39,7 +55,8 @@ class Consumer {
   /// Throwing takes the error path (no automatic mark, pause with back-off, redelivery).
   virtual void consume() = 0;
 
-  /// Once, after the instance is created for its partition, before the first consume().
+  /// Once, after the instance is created for its partition, before the first consume()
+  /// (again before the next delivery while it throws; see above).
   virtual void initialized() {}
   /// After a batch for this partition arrived, before consume().
   virtual void after_fetch() {}
@@ -63,27 +80,36 @@ class Consumer {
   /// Declares `message` and every earlier message of this partition handled. Cheap and
   /// asynchronous: the offset reaches librdkafka after this hook returns (or at the next
   /// commit_offsets) and the broker with the next auto-commit, rebalance or shutdown.
-  /// Never moves the mark backwards. Returns false when this process no longer owns the
-  /// partition (then nothing is marked). Throws std::invalid_argument for a message of
-  /// another partition.
+  /// Never moves the mark backwards (an older message changes nothing). Returns false when
+  /// this process no longer owns the partition (then nothing is marked). Throws
+  /// std::invalid_argument for a message of another partition.
   bool mark_as_consumed(const Message& message);
   /// The same by offset, for a message no longer in hand (a buffer keeps offsets, since a
-  /// Message is a view valid only during consume()): declares `offset` of this consumer's
-  /// partition, and everything before it, handled.
+  /// Message is a view valid only during consume()). `offset` is the offset of a message
+  /// delivered to this consumer, not "the next offset to read": it marks that message and
+  /// every earlier one (the broker gets offset + 1). Throws std::invalid_argument, marking
+  /// nothing, for an offset this consumer was not given in the current assignment: above
+  /// the highest offset delivered to it (a mark may not skip messages nobody handled), or
+  /// below the first one delivered (marking never rewinds a group).
   bool mark_as_consumed(std::int64_t offset);
 
-  /// Like mark_as_consumed, then commits this partition's offset synchronously (blocks
-  /// for a broker round trip; transient coordinator errors are retried for a few seconds).
-  /// Returns false when ownership was lost (the commit was refused: UNKNOWN_MEMBER_ID,
-  /// ILLEGAL_GENERATION, ASSIGNMENT_LOST, _STATE). Karafka's mark_as_consumed!.
+  /// Like mark_as_consumed, then commits this partition's offset synchronously: blocks for
+  /// the broker's answer, retrying transient coordinator errors (NOT_COORDINATOR,
+  /// COORDINATOR_LOAD_IN_PROGRESS) up to 5 times, 30 s at most in all (Karafka's
+  /// mark_as_consumed!). Returns true only when the broker confirmed the commit (or had
+  /// confirmed this offset already). False means not confirmed: ownership lost
+  /// (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, ASSIGNMENT_LOST, _STATE; owned() then tells
+  /// whether the partition is still ours), a rebalance in progress, no answer within the
+  /// 30 s, or another error. The mark itself stays: while the partition is owned it is
+  /// committed later (auto-commit, revocation, shutdown).
   bool mark_as_consumed_sync(const Message& message);
   bool mark_as_consumed_sync(std::int64_t offset);
 
   /// Hands the marks to librdkafka and asks for a commit without waiting. Returns false
   /// when the partition is no longer owned.
   bool commit_offsets();
-  /// Commits every marked offset of this consumer group synchronously. Returns false
-  /// when ownership was lost.
+  /// Commits every marked offset of this consumer group synchronously, with the same
+  /// retries and deadline as mark_as_consumed_sync. True only when the broker confirmed it.
   bool commit_offsets_sync();
 
   const std::string& topic() const;

@@ -17,7 +17,9 @@ enum class EventType {
   partitions_assigned,  ///< after the assignment was applied
   partitions_revoked,   ///< before the partitions are given up (after revoked() and the commit)
   batch_consumed,       ///< consume() returned without error; `offsets` has the batch's first offset, `count` its size
-  consume_failed,       ///< consume() threw; `error` has the message, `offsets` the failed batch's first offset
+  hook_failed,          ///< a hook threw; `hook` names it ("consume", "after_fetch", "tick", ...), `error` has
+                        ///< the message, `offsets` the partition and the failed batch's first offset (for
+                        ///< consume/after_fetch, `count` its size) or its first unmarked offset (other hooks)
   offsets_committed,    ///< a commit finished (any origin); `error` empty on success
   shutdown_started,
   shutdown_finished,
@@ -35,6 +37,8 @@ struct Event {
   std::vector<TopicPartitionOffset> offsets;
   std::size_t count = 0;
   std::string error;
+  /// hook_failed: the hook's name.
+  std::string hook = {};
 };
 
 class Monitor {

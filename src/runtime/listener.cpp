@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "log_text.hpp"
 #include "samsa/app.hpp"
 
 namespace samsa::runtime {
@@ -71,6 +72,9 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
   props["partition.assignment.strategy"] = cooperative_ ? "cooperative-sticky" : "range,roundrobin";
   props["enable.partition.eof"] = "false";
 
+  // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
+  // is quoted in its token error): every one is redacted before it is logged.
+  redactor_ = SecretRedactor(props);
   auto conf = kafka::make_conf(props);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Listener::rebalance_cb);
@@ -140,13 +144,33 @@ void Listener::run() {
 
 void Listener::loop() {
   while (!stop_.load()) {
-    // The seed's before_poll/after_poll: around each poll, even one that returns nothing.
-    for (const auto& [key, p] : partitions_) p->run_hook(&Consumer::before_poll, "before_poll");
+    // Karafka's before_poll/after_poll: around each poll, even one that returns nothing.
+    // Not for a partition paused after an error: it resumes, then its hooks run again.
+    for (const auto& [key, p] : partitions_)
+      if (!p->paused) p->run_hook(Hook::before_poll);
     collect(group_settings_.max_messages, group_settings_.max_wait_time);
-    for (const auto& [key, p] : partitions_) p->run_hook(&Consumer::after_poll, "after_poll");
+    for (const auto& [key, p] : partitions_)
+      if (!p->paused && !p->failed()) p->run_hook(Hook::after_poll);
+    // A poll hook that threw may have dropped what the consumer held: its partition's batch
+    // is not handed out (a mark after it could cover the dropped messages), it pauses and is
+    // redelivered from its first unmarked message.
+    for (const auto& [key, p] : partitions_)
+      if (p->failed()) {
+        if (p->active) {
+          p->clear_batch();
+          p->active = false;
+          active_.erase(std::find(active_.begin(), active_.end(), p.get()));
+        }
+        pause_and_rewind(*p);
+      }
     dispatch_and_wait();
     if (Clock::now() >= next_tick_) {
-      run_hooks(live_partitions(), &Consumer::tick, "tick");
+      std::vector<Partition*> due;
+      for (Partition* p : live_partitions())
+        if (!p->paused) due.push_back(p);
+      run_hooks(due, Hook::tick);
+      for (Partition* p : due)
+        if (p->failed()) pause_and_rewind(*p);
       next_tick_ = Clock::now() + settings_.tick_interval;
     }
     // One store per partition and poll: the marks of the hooks above and of user threads
@@ -178,6 +202,7 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
       rd_kafka_message_destroy(m);
       continue;
     }
+    note_broker_answered("a message was fetched");
     Partition* p = lookup(m);
     if (!p || p->paused) {
       // Not ours any more, or rewound and paused: it will be delivered again.
@@ -253,11 +278,10 @@ void Listener::wait_jobs(const char* what) {
   }
 }
 
-void Listener::run_hooks(const std::vector<Partition*>& parts, void (Consumer::*hook)(),
-                         const char* hook_name) {
+void Listener::run_hooks(const std::vector<Partition*>& parts, Hook hook) {
   if (parts.empty()) return;
-  for (Partition* p : parts) pool_.submit(jobs_, [p, hook, hook_name] { p->run_hook(hook, hook_name); });
-  wait_jobs(hook_name);
+  for (Partition* p : parts) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
+  wait_jobs(to_string(hook));
 }
 
 bool Listener::rewind(Partition& p) {
@@ -287,6 +311,7 @@ void Listener::pause_and_rewind(Partition& p) {
   // and resumes from the target. A partition whose rewind failed is never resumed before
   // the rewind succeeds, or the next mark would cover the failed messages.
   p.rewind_pending = !rewind(p);
+  p.clear_failure();
   const auto backoff = p.settings().pause_for_attempt(p.attempt());
   p.paused = true;
   p.resume_at = Clock::now() + backoff;
@@ -472,6 +497,7 @@ void Listener::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
 }
 
 void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
+  note_broker_answered("the group coordinator assigned partitions");
   std::vector<Partition*> created;
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
@@ -491,7 +517,11 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
       stop_ = true;
     }
   }
-  run_hooks(created, &Consumer::initialized, "initialized");
+  // An initialized() that throws is reported; the partition's first batch runs it again
+  // (and pauses with back-off while it keeps failing), so no message reaches a half-built
+  // consumer and none is marked.
+  run_hooks(created, Hook::initialized);
+  for (Partition* p : created) p->clear_failure();
   if (cooperative_) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), parts)) {
       logger_.error(fmt::format("consumer group {}: incremental assign failed: {}", name(), rd_kafka_error_string(error)));
@@ -523,7 +553,7 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   if (lost)
     for (Partition* p : going) p->disown();
-  run_hooks(going, &Consumer::revoked, "revoked");
+  run_hooks(going, Hook::revoked);
   if (!lost) {
     if (auto err = commit_all_sync(&going))
       logger_.error(fmt::format("consumer group {}: commit of revoked partitions failed: {}; the "
@@ -534,6 +564,7 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
                              "could not be committed; the next owner re-delivers them",
                              name(), describe(parts)));
   }
+  if (stop_.load()) note_unconfirmed(going);
   auto paused = kafka::make_list();
   for (Partition* p : going) {
     p->disown();
@@ -595,7 +626,8 @@ void Listener::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaqu
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char buf[512];
     rd_kafka_fatal_error(rk, buf, sizeof buf);
-    self->logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", self->name(), buf));
+    self->logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", self->name(),
+                                    self->redactor_.redact(buf)));
     self->exit_code_ = kExitFatal;
     self->stop_ = true;
     return;
@@ -603,14 +635,26 @@ void Listener::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaqu
   self->on_error(err, reason);
 }
 
-void Listener::on_error(int err, const char* reason) {
+void Listener::on_error(int err, const char* raw_reason) {
   auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-    logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying, and "
-                              "nothing is marked or committed meanwhile",
+  const std::string reason = redactor_.redact(raw_reason);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    Clock::rep none = 0;
+    brokers_down_since_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
+    logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying; marks "
+                              "are kept and committed once a broker answers again",
                               name(), reason));
-  else
+  } else
     logger_.warn(fmt::format("consumer group {}: {}: {}", name(), rd_kafka_err2name(code), reason));
+}
+
+void Listener::note_broker_answered(const char* how) {
+  if (brokers_down_since_.load(std::memory_order_relaxed) == 0) return;
+  const Clock::rep since = brokers_down_since_.exchange(0);
+  if (since == 0) return;
+  const auto down = std::chrono::duration_cast<milliseconds>(Clock::now() - Clock::time_point(Clock::duration(since)));
+  logger_.warn(fmt::format("consumer group {}: recovered: a broker answers again ({}) after {} ms without one",
+                           name(), how, down.count()));
 }
 
 void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
@@ -619,10 +663,20 @@ void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const ch
   // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
   LogLevel l = level <= 3 ? LogLevel::error : level == 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
   if (l < self->logger_.level()) return;
-  self->logger_.write(l, fmt::format("librdkafka {}: {}", fac, buf));
+  self->logger_.write(l, fmt::format("librdkafka {}: {}", fac, self->redactor_.redact(buf)));
 }
 
 // ---- Shutdown ----
+
+void Listener::note_unconfirmed(const std::vector<Partition*>& parts) {
+  for (Partition* p : parts) {
+    p->store();
+    const std::int64_t offset = p->uncommitted();
+    if (offset < 0) continue;
+    if (!unconfirmed_.empty()) unconfirmed_ += ' ';
+    unconfirmed_ += fmt::format("{}/{}@{}", p->topic(), p->partition(), offset);
+  }
+}
 
 void Listener::serve_rebalance_for(milliseconds duration) {
   // Polls only for the rebalance callbacks: a message that arrives meanwhile is dropped
@@ -641,7 +695,7 @@ void Listener::shutdown() {
   auto parts = live_partitions();
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
-  run_hooks(parts, &Consumer::before_stop, "before_stop");
+  run_hooks(parts, Hook::before_stop);
   const auto deadline = std::min(Clock::now() + kCommitBudget, stop_deadline_.load());
   rd_kafka_resp_err_t err;
   // A rebalance in progress refuses the commit (REBALANCE_IN_PROGRESS; with cooperative
@@ -656,7 +710,9 @@ void Listener::shutdown() {
     serve_rebalance_for(milliseconds(500));
   }
   if (err)
-    logger_.error(fmt::format("consumer group {}: final commit failed: {}", name(), rd_kafka_err2str(err)));
+    logger_.error(fmt::format("consumer group {}: the final commit was not confirmed: {}; leaving the "
+                              "group commits once more",
+                              name(), rd_kafka_err2str(err)));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));
   logger_.info(fmt::format("consumer group {}: leaving the group", name()));
@@ -664,11 +720,21 @@ void Listener::shutdown() {
   // < 2.1 close can hang after partitions were lost (#4187): App's shutdown_timeout bounds it.
   if (auto err = rd_kafka_consumer_close(rk_.get()))
     logger_.warn(fmt::format("consumer group {}: close: {}", name(), rd_kafka_err2str(err)));
+  // What close did not revoke (it failed, or the assignment was lost) is checked here.
+  note_unconfirmed(live_partitions());
   {
     std::lock_guard lock(partitions_mu_);
     partitions_.clear();
   }
-  logger_.info(fmt::format("consumer group {}: stopped", name()));
+  if (!unconfirmed_.empty()) {
+    logger_.error(fmt::format("consumer group {}: stopped, but the broker did not confirm the commit of "
+                              "{}; what was handled after the last confirmed commit is delivered again "
+                              "(nothing is lost)",
+                              name(), unconfirmed_));
+    if (exit_code_ == kExitOk) exit_code_ = kExitUncommitted;
+  } else {
+    logger_.info(fmt::format("consumer group {}: stopped", name()));
+  }
 }
 
 }  // namespace samsa::runtime

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kafka/handle.hpp"
+#include "log_text.hpp"
 #include "runtime/partition.hpp"
 #include "runtime/worker_pool.hpp"
 #include "samsa/instrumentation.hpp"
@@ -54,7 +55,8 @@ class Listener {
   bool finished() const { return finished_.load(); }
   /// Blocks until finished() or `timeout`; returns finished().
   bool wait_finished(std::chrono::milliseconds timeout);
-  /// kExitOk, or kExitFatal after a fatal Kafka error.
+  /// kExitOk; kExitFatal after a fatal Kafka error; kExitUncommitted when the graceful
+  /// shutdown ended without the broker confirming every marked offset.
   int exit_code() const { return exit_code_.load(); }
 
   /// The shutdown-timeout path, from another thread while the listener is stuck: store
@@ -83,6 +85,9 @@ class Listener {
   void run();
   void loop();
   void shutdown();
+  /// Shutdown only: records the partitions of `parts` whose marks the broker has not
+  /// confirmed (for the log and kExitUncommitted).
+  void note_unconfirmed(const std::vector<Partition*>& parts);
   /// Shutdown only: polls for `duration` to let a rebalance complete, dropping messages.
   void serve_rebalance_for(std::chrono::milliseconds duration);
   void collect(int max_messages, std::chrono::milliseconds max_wait);
@@ -90,7 +95,8 @@ class Listener {
   Partition* lookup(const rd_kafka_message_t* m);
   void dispatch_and_wait();
   void wait_jobs(const char* what);
-  void run_hooks(const std::vector<Partition*>& parts, void (Consumer::*hook)(), const char* name);
+  /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook).
+  void run_hooks(const std::vector<Partition*>& parts, Hook hook);
   void pause_and_rewind(Partition& p);
   /// Seeks `p` to its first unmarked offset; false (logged) when librdkafka refused.
   bool rewind(Partition& p);
@@ -105,6 +111,9 @@ class Listener {
   /// offset_commit_cb, listener thread) and of commit_list_sync's (any thread).
   void on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
   void on_error(int err, const char* reason);
+  /// After "no broker answers": logs the recovery once a broker proved alive (`how`).
+  /// Any thread.
+  void note_broker_answered(const char* how);
   rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline);
   /// Records the offsets the broker confirmed (none when `request_err`), so they are not
   /// committed again. Returns the entries to report: all of a failed commit; of a
@@ -124,6 +133,8 @@ class Listener {
   Logger& logger_;
   const Monitor& monitor_;
   kafka::KafkaPtr rk_;
+  /// Takes the group's secret property values out of librdkafka's texts before logging.
+  SecretRedactor redactor_;
   bool cooperative_ = false;
   /// Half of max.poll.interval.ms: when wait_jobs() reports a job still running.
   std::chrono::milliseconds long_job_warning_{150000};
@@ -155,6 +166,10 @@ class Listener {
   JobGroup jobs_;
   std::chrono::steady_clock::time_point next_tick_;
   std::map<std::string, bool> warned_topics_;
+  /// steady_clock ticks since all brokers went down; 0 while one answers.
+  std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};
+  /// Shutdown: "topic/partition@offset ..." of marks the broker did not confirm.
+  std::string unconfirmed_;
 };
 
 }  // namespace samsa::runtime

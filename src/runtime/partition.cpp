@@ -2,10 +2,13 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <stdexcept>
+
 #include "kafka/handle.hpp"
 #include "runtime/consumer_access.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/message_access.hpp"
+#include "log_text.hpp"
 
 namespace samsa::runtime {
 
@@ -25,7 +28,31 @@ Partition::~Partition() { clear_batch(); }
 bool Partition::mark(std::int64_t offset) {
   if (!owned()) return false;
   std::lock_guard lock(mu_);
-  if (tracker_.mark_through(offset)) dirty_.store(true, std::memory_order_relaxed);
+  switch (tracker_.check_mark(offset)) {
+    case OffsetTracker::MarkCheck::ok:
+      break;
+    case OffsetTracker::MarkCheck::nothing_delivered:
+      throw std::invalid_argument(fmt::format(
+          "mark_as_consumed({}) on {}/{}: no message has been delivered to this consumer in this "
+          "assignment yet; a mark names the offset of a delivered message",
+          offset, topic_, partition_));
+    case OffsetTracker::MarkCheck::above_delivered:
+      throw std::invalid_argument(fmt::format(
+          "mark_as_consumed({}) on {}/{}: offset {} was never delivered to this consumer (the highest "
+          "delivered is {}); a mark names a handled message and covers it and every earlier one, "
+          "it is not 'the next offset to read'",
+          offset, topic_, partition_, offset, tracker_.highest_delivered()));
+    case OffsetTracker::MarkCheck::below_start:
+      throw std::invalid_argument(fmt::format(
+          "mark_as_consumed({}) on {}/{}: offset {} is below {}, the first offset delivered in this "
+          "assignment; marking never moves a group backwards (that is an admin operation on a "
+          "stopped group)",
+          offset, topic_, partition_, offset, tracker_.first_delivered()));
+  }
+  if (tracker_.mark_through(offset)) {
+    dirty_.store(true, std::memory_order_relaxed);
+    attempt_.store(0, std::memory_order_relaxed);  // progress: the back-off starts again
+  }
   return true;
 }
 
@@ -67,7 +94,7 @@ bool Partition::store() {
   }
   if (kafka::is_ownership_lost(err)) {
     // librdkafka >= 1.9 refuses to store for a partition that is not assigned: the free
-    // ownership check of DESIGN.md.
+    // ownership check (docs/offsets.md).
     disown();
     listener_.logger().warn(fmt::format("{}/{}: offset {} not stored, the partition is no longer "
                                         "assigned to this process ({})",
@@ -86,19 +113,49 @@ void Partition::clear_batch() {
   views_.clear();
 }
 
-void Partition::fail(const std::exception* e, std::int64_t offset, std::size_t count) {
-  failed_ = true;
-  ++attempt_;
-  std::string what = e ? e->what() : "an exception not derived from std::exception";
-  listener_.logger().error(fmt::format(
-      "consumer group {}: consume failed on {}/{} ({} offset {}): {} (attempt {}; nothing "
-      "of it is marked automatically; the partition pauses, then resumes from the first "
-      "unmarked message)",
-      listener_.name(), topic_, partition_,
-      count == 1 ? std::string("the message at") : fmt::format("the batch of {} messages from", count),
-      offset, what, attempt_));
-  if (listener_.observed())
-    listener_.publish({EventType::consume_failed, listener_.name(), {{topic_, partition_, offset}}, 0, what});
+const char* to_string(Hook hook) {
+  switch (hook) {
+    case Hook::initialized: return "initialized";
+    case Hook::before_poll: return "before_poll";
+    case Hook::after_poll: return "after_poll";
+    case Hook::tick: return "tick";
+    case Hook::revoked: return "revoked";
+    case Hook::before_stop: return "before_stop";
+  }
+  return "?";
+}
+
+bool pauses_on_failure(Hook hook) { return hook != Hook::revoked && hook != Hook::before_stop; }
+
+void Partition::fail(const char* hook, const std::exception* e, bool pauses, std::int64_t offset,
+                     std::size_t count) {
+  const std::string what = escape_for_log(e ? e->what() : "an exception not derived from std::exception");
+  std::string where = fmt::format("consumer group {}: {} failed on {}/{}", listener_.name(), hook, topic_, partition_);
+  if (count > 0)
+    where += count == 1 ? fmt::format(" (the message at offset {})", offset)
+                        : fmt::format(" (the batch of {} messages from offset {})", count, offset);
+  std::string then;
+  if (!pauses) {
+    then = "its marks stay as they were; what was not marked is delivered again to the next owner";
+  } else {
+    failed_ = true;
+    const int attempt = attempt_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::int64_t resume = first_unmarked();
+    then = fmt::format("attempt {}; ", attempt);
+    if (std::string_view(hook) == "initialized")
+      then += "no message of this partition is handled before initialized() succeeds; it runs again "
+              "after a back-off";
+    else
+      then += fmt::format("nothing more is marked automatically; the partition pauses, then resumes "
+                          "from its first unmarked message{}",
+                          resume >= 0 ? fmt::format(" (offset {})", resume) : std::string());
+  }
+  listener_.logger().error(fmt::format("{}: {} ({})", where, what, then));
+  if (listener_.observed()) {
+    Event event{EventType::hook_failed, listener_.name(), {{topic_, partition_, offset}}, count, what};
+    event.hook = hook;
+    listener_.publish(event);
+  }
 }
 
 void Partition::run_batch() {
@@ -110,13 +167,21 @@ void Partition::run_batch() {
     std::lock_guard lock(mu_);
     if (!tracker_.started()) tracker_.start_at(views_.front().offset());
   }
+  // An instance whose initialized() failed never sees a message: try it again first.
+  if (!ready_ && !run_hook(Hook::initialized)) return;
+  {
+    std::lock_guard lock(mu_);
+    tracker_.delivered(views_.back().offset());
+  }
   Consumer& c = *consumer_;
   const Messages all(views_.data(), views_.size());
   std::int64_t current = views_.front().offset();
   const bool automatic = settings_.automatically_mark_as_consumed;
+  const char* stage = "after_fetch";
   try {
     detail::ConsumerAccess::set_messages(c, &all);
     c.after_fetch();
+    stage = "consume";
     if (settings_.batch_fetching) {
       c.consume();
       if (automatic) mark(all.last().offset());
@@ -129,28 +194,39 @@ void Partition::run_batch() {
         if (automatic) mark(m.offset());
       }
     }
-    attempt_ = 0;
     if (listener_.observed())
       listener_.publish({EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}});
   } catch (const std::exception& e) {
-    fail(&e, current, settings_.batch_fetching ? all.size() : 1);
+    fail(stage, &e, true, current, settings_.batch_fetching ? all.size() : 1);
   } catch (...) {
-    fail(nullptr, current, settings_.batch_fetching ? all.size() : 1);
+    fail(stage, nullptr, true, current, settings_.batch_fetching ? all.size() : 1);
   }
   detail::ConsumerAccess::set_messages(c, nullptr);
   store();
 }
 
-void Partition::run_hook(void (Consumer::*hook)(), const char* name) {
-  try {
-    (consumer_.get()->*hook)();
-  } catch (const std::exception& e) {
-    listener_.logger().error(fmt::format("consumer group {}: {} failed on {}/{}: {}",
-                                         listener_.name(), name, topic_, partition_, e.what()));
-  } catch (...) {
-    listener_.logger().error(fmt::format("consumer group {}: {} failed on {}/{} (unknown exception)",
-                                         listener_.name(), name, topic_, partition_));
+bool Partition::run_hook(Hook hook) {
+  // A half-built consumer (initialized() threw) is never used: no hook but initialized.
+  if (hook != Hook::initialized && !ready_) return true;
+  void (Consumer::*fn)() = nullptr;
+  switch (hook) {
+    case Hook::initialized: fn = &Consumer::initialized; break;
+    case Hook::before_poll: fn = &Consumer::before_poll; break;
+    case Hook::after_poll: fn = &Consumer::after_poll; break;
+    case Hook::tick: fn = &Consumer::tick; break;
+    case Hook::revoked: fn = &Consumer::revoked; break;
+    case Hook::before_stop: fn = &Consumer::before_stop; break;
   }
+  try {
+    (consumer_.get()->*fn)();
+    if (hook == Hook::initialized) ready_ = true;
+    return true;
+  } catch (const std::exception& e) {
+    fail(to_string(hook), &e, pauses_on_failure(hook), first_unmarked(), 0);
+  } catch (...) {
+    fail(to_string(hook), nullptr, pauses_on_failure(hook), first_unmarked(), 0);
+  }
+  return false;
 }
 
 }  // namespace samsa::runtime

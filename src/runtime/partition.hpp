@@ -22,6 +22,14 @@ namespace samsa::runtime {
 
 class Listener;
 
+/// The hooks the runtime calls outside run_batch(), and what an exception from each does.
+enum class Hook { initialized, before_poll, after_poll, tick, revoked, before_stop };
+const char* to_string(Hook hook);
+/// True for the hooks of a partition that keeps consuming: an exception pauses it and
+/// redelivers from the first unmarked message. False for the hooks of a partition that is
+/// leaving (revoked, before_stop): an exception is reported and the marks stay as they were.
+bool pauses_on_failure(Hook hook);
+
 class Partition {
  public:
   Partition(Listener& listener, const TopicRoute& route, TopicSettings settings,
@@ -39,6 +47,8 @@ class Partition {
   // --- Offsets: thread-safe. ---
 
   /// Cumulative mark through `offset`. Returns false (and marks nothing) when not owned.
+  /// Throws std::invalid_argument for an offset that was not delivered to this consumer in
+  /// this assignment (above the highest delivered, or below the first; see docs/offsets.md).
   bool mark(std::int64_t offset);
   bool owned() const { return owned_.load(std::memory_order_acquire); }
   /// After revocation or when the broker said the partition is not ours any more.
@@ -62,18 +72,26 @@ class Partition {
   /// Destroys the batch's librdkafka messages. Listener thread, no job running.
   void clear_batch();
 
-  /// The job for a batch: after_fetch, consume (per batch or per message), automatic
-  /// marking, error capture, store. Runs on a worker; never throws.
+  /// The job for a batch: initialized (again, if it has not succeeded yet), after_fetch,
+  /// consume (per batch or per message), automatic marking, error capture, store. Runs on
+  /// a worker; never throws. A failure leaves failed() set for the listener.
   void run_batch();
-  /// Runs a hook with an exception guard; never throws. The marks it makes are stored by
-  /// the caller's next store_all() or commit (the listener stores once per poll, not once
-  /// per hook).
-  void run_hook(void (Consumer::*hook)(), const char* name);
+  /// Runs `hook` with an exception guard; never throws. Returns false when it threw; for a
+  /// hook that pauses_on_failure() this also sets failed(). A hook other than initialized
+  /// is not run (returns true) while initialized() has not succeeded. The marks it makes
+  /// are stored by the caller's next store_all() or commit (the listener stores once per
+  /// poll, not once per hook).
+  bool run_hook(Hook hook);
+  /// initialized() returned without throwing.
+  bool ready() const { return ready_; }
 
   // --- Error state: written by the job, read by the listener after the job finished. ---
+  /// The last job or hook failed; the listener pauses and rewinds the partition, then
+  /// calls clear_failure().
   bool failed() const { return failed_; }
-  /// Consecutive failures (0 after a success), for the back-off.
-  int attempt() const { return attempt_; }
+  void clear_failure() { failed_ = false; }
+  /// Consecutive failures for the back-off: 0 again once a mark moves forward.
+  int attempt() const { return attempt_.load(std::memory_order_relaxed); }
   /// Pause bookkeeping, listener thread only.
   bool paused = false;
   /// The seek to the first unmarked offset failed: stay paused until it succeeds.
@@ -83,7 +101,10 @@ class Partition {
   bool active = false;
 
  private:
-  void fail(const std::exception* e, std::int64_t offset, std::size_t count);
+  /// Records a failure of `hook` ("consume", "tick", ...): log, hook_failed event, and for
+  /// a hook of a live partition failed() and the back-off attempt.
+  void fail(const char* hook, const std::exception* e, bool pauses, std::int64_t offset,
+            std::size_t count);
 
   Listener& listener_;
   const TopicRoute& route_;
@@ -97,11 +118,12 @@ class Partition {
   OffsetTracker tracker_;
   std::atomic<bool> owned_{true};
   std::atomic<bool> dirty_{false};
+  std::atomic<int> attempt_{0};
 
   std::vector<rd_kafka_message_t*> raw_;
   std::vector<Message> views_;
   bool failed_ = false;
-  int attempt_ = 0;
+  bool ready_ = false;
 };
 
 }  // namespace samsa::runtime

@@ -12,7 +12,7 @@ namespace {
 constexpr int kOffsetCommit = 8;
 // Kafka protocol error codes.
 constexpr int kNotCoordinator = 16, kCoordinatorLoadInProgress = 14, kRebalanceInProgress = 27,
-              kUnknownMemberId = 25, kIllegalGeneration = 22;
+              kUnknownMemberId = 25, kIllegalGeneration = 22, kInvalidCommitOffsetSize = 28;
 
 class Faults : public BrokerTest {
  protected:
@@ -69,10 +69,71 @@ TEST_F(Faults, IllegalGenerationMeansOwnershipIsLost) {
   EXPECT_FALSE(sync_mark_with_commit_error(kIllegalGeneration));
 }
 
-TEST_F(Faults, ARebalanceInProgressKeepsTheMarkForTheRevocationCommit) {
+TEST_F(Faults, ARebalanceInProgressIsNotAConfirmedCommitButTheMarkIsKept) {
   // The partition is still ours until the rebalance revokes it; the stored mark is
-  // committed then (or at shutdown).
-  EXPECT_TRUE(sync_mark_with_commit_error(kRebalanceInProgress));
+  // committed then (or at shutdown), which the helper checks.
+  EXPECT_FALSE(sync_mark_with_commit_error(kRebalanceInProgress));
+}
+
+TEST_F(Faults, ACommitErrorThatIsNotAboutOwnershipIsStillAFalse) {
+  // Before, only ownership errors were a false: any other refusal answered true.
+  EXPECT_FALSE(sync_mark_with_commit_error(kInvalidCommitOffsetSize));
+}
+
+TEST_F(Faults, ASyncMarkWithTheOnlyBrokerDownIsAFalseAfterTheDeadline) {
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 10);
+  std::atomic<int> answer{-1};
+  std::atomic<std::int64_t> committed_then{-2};
+  const std::string g = group, tp = topic;
+  TestApp t(topic, group, [&](RecordingConsumer& c) {
+    for (const auto& m : c.messages()) {
+      if (m.offset() == 4 && answer == -1) {
+        Broker::get().mock().set_broker_down(1);
+        answer = c.mark_as_consumed_sync(m) ? 1 : 0;
+        Broker::get().mock().set_broker_up(1);
+        committed_then = committed(g, tp);
+      }
+      c.mark_as_consumed(m);
+    }
+  });
+  t.app.settings().automatically_mark_as_consumed = false;
+  t.app.settings().kafka["auto.commit.interval.ms"] = "60000";
+  Running run(t.app);
+  ASSERT_TRUE(eventually([&] { return answer != -1; }, 60s));
+  EXPECT_EQ(answer, 0) << "no broker confirmed the commit";
+  EXPECT_LT(committed_then, 5) << "and indeed the broker does not have it";
+  // 30 s without a broker also cost the session (the assignment was lost and given back):
+  // the marks of the new assignment are committed at shutdown.
+  ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 20; }, 60s)) << "redelivered to the new assignment";
+  EXPECT_EQ(run.stop(), kExitOk);
+  EXPECT_EQ(committed(group, topic), 10);
+}
+
+TEST_F(Faults, AFinalCommitTheBrokerRefusesIsReportedAndExitsNonZero) {
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 10);
+  auto log = std::make_shared<CapturingLogger>();
+  {
+    TestApp t(topic, group);
+    t.app.logger(log);
+    t.app.settings().kafka["auto.commit.interval.ms"] = "60000";  // only the final commit
+    Running run(t.app);
+    ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 10; }));
+    // Two refusals: Samsa's final commit and librdkafka's own commit when it leaves.
+    Broker::get().mock().push_request_errors(kOffsetCommit, {kUnknownMemberId, kUnknownMemberId});
+    EXPECT_EQ(run.stop(), kExitUncommitted);
+  }
+  EXPECT_EQ(committed(group, topic), -1);
+  EXPECT_TRUE(log->grep("committed the marked offsets").empty()) << "the log must not claim a commit";
+  EXPECT_FALSE(log->grep("did not confirm").empty());
+  // Nothing is lost: the next run receives everything again.
+  TestApp t2(topic, group);
+  Running run2(t2.app);
+  ASSERT_TRUE(eventually([&] { return t2.probe.consumed >= 10; }));
+  EXPECT_EQ(run2.stop(), kExitOk);
+  EXPECT_EQ(t2.probe.offsets(0).size(), 10u);
+  EXPECT_EQ(committed(group, topic), 10);
 }
 
 TEST_F(Faults, ABrokerDownAndUpAgainLosesNothing) {

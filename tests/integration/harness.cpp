@@ -130,7 +130,9 @@ TestApp::TestApp(std::string t, std::string g, RecordingConsumer::Behaviour cons
     s.pause_max_timeout = 400ms;
   });
   group_route().topic(topic).consumer([this, consume, before_stop, tick] {
-    return std::unique_ptr<Consumer>(std::make_unique<RecordingConsumer>(probe, consume, before_stop, tick));
+    auto c = std::make_unique<RecordingConsumer>(probe, consume, before_stop, tick);
+    c->hooks = &hooks;
+    return std::unique_ptr<Consumer>(std::move(c));
   });
 }
 

@@ -90,17 +90,17 @@ class RecordingConsumer : public Consumer {
       : probe_(probe), consume_(std::move(consume)), before_stop_(std::move(before_stop)), tick_(std::move(tick)) {}
 
   void consume() override;
-  void initialized() override { probe_.record_hook("initialized"); }
-  void after_fetch() override { probe_.record_hook("after_fetch"); }
-  void before_poll() override { probe_.record_hook("before_poll"); }
-  void after_poll() override { probe_.record_hook("after_poll"); }
-  void revoked() override { probe_.record_hook("revoked"); }
+  void initialized() override { hook("initialized"); }
+  void after_fetch() override { hook("after_fetch"); }
+  void before_poll() override { hook("before_poll"); }
+  void after_poll() override { hook("after_poll"); }
+  void revoked() override { hook("revoked"); }
   void before_stop() override {
-    probe_.record_hook("before_stop");
+    hook("before_stop");
     if (before_stop_) before_stop_(*this);
   }
   void tick() override {
-    probe_.record_hook("tick");
+    hook("tick");
     if (tick_) tick_(*this);
   }
 
@@ -116,10 +116,62 @@ class RecordingConsumer : public Consumer {
   /// Per-instance state for behaviours (e.g. a buffer of offsets).
   std::vector<std::int64_t> buffer;
   int failures = 0;
+  bool ready = false;
+
+  /// Behaviours for the other hooks by name ("initialized", "after_poll", ...), shared by
+  /// every instance; set before serve().
+  const std::map<std::string, Behaviour>* hooks = nullptr;
 
  private:
+  void hook(const char* name) {
+    probe_.record_hook(name);
+    if (hooks)
+      if (auto it = hooks->find(name); it != hooks->end()) it->second(*this);
+  }
   Probe& probe_;
   Behaviour consume_, before_stop_, tick_;
+};
+
+/// A logger that keeps every line (and writes nothing), for tests of what is logged.
+class CapturingLogger : public Logger {
+ public:
+  void write(LogLevel, std::string_view message) override {
+    std::lock_guard lock(mu_);
+    lines_.emplace_back(message);
+  }
+  LogLevel level() const override { return LogLevel::info; }
+  /// Lines containing `text`.
+  std::vector<std::string> grep(const std::string& text) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& l : lines_)
+      if (l.find(text) != std::string::npos) out.push_back(l);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+/// Records the hook_failed events of an app: hook name -> count.
+struct HookFailures {
+  mutable std::mutex mu;
+  std::map<std::string, int> count;
+  std::vector<std::string> errors;
+  void subscribe(App& app) {
+    app.monitor().subscribe([this](const Event& e) {
+      if (e.type != EventType::hook_failed) return;
+      std::lock_guard lock(mu);
+      ++count[e.hook];
+      errors.push_back(e.error);
+    });
+  }
+  int of(const std::string& hook) const {
+    std::lock_guard lock(mu);
+    auto it = count.find(hook);
+    return it == count.end() ? 0 : it->second;
+  }
 };
 
 /// A test with its own topic and consumer group.
@@ -159,6 +211,8 @@ struct TestApp {
   App app;
   TestApp(std::string topic, std::string group, RecordingConsumer::Behaviour consume = {},
           RecordingConsumer::Behaviour before_stop = {}, RecordingConsumer::Behaviour tick = {});
+  /// Behaviours for the hooks without a constructor argument (see RecordingConsumer::hooks).
+  std::map<std::string, RecordingConsumer::Behaviour> hooks;
   ConsumerGroupRoute& group_route() { return app.routes().consumer_group(group); }
   TopicRoute& topic_route() { return group_route().topic(topic); }
 };

@@ -1,4 +1,4 @@
-// Lifecycle rules of DESIGN.md on a broker: hooks, rebalances between two members,
+// Lifecycle rules (docs/offsets.md) on a broker: hooks, rebalances between two members,
 // graceful shutdown and its timeout, bad settings. Offsets are read back from the broker.
 #include <iostream>
 #include <set>

@@ -1,4 +1,4 @@
-// The offset model of DESIGN.md, rule by rule, on a broker. Every test reads the committed
+// The offset model of docs/offsets.md, rule by rule, on a broker. Every test reads the committed
 // offsets back from the broker: what a restarted consumer would resume from.
 #include "harness.hpp"
 
