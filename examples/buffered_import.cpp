@@ -1,4 +1,4 @@
-// buffered_import: the seed page's buffer example, for real.
+// buffered_import: the buffer example of Karafka's offset management page, for real.
 //
 // Consumes `user_events` in consumer group `events` with manual offset management. Events
 // are buffered in the consumer (one instance per partition, kept across batches) and

@@ -1,5 +1,6 @@
-// counters: the seed page's mixing example. Automatic marking stays on (the last message
-// of each batch is marked when consume() returns), and the consumer also marks every 10th
+// counters: the mixing example of Karafka's offset management page. Automatic marking
+// stays on (the last message of each batch is marked when consume() returns), and the
+// consumer also marks every 10th
 // message by hand, so a failure in the middle of a big batch does not re-deliver the
 // part that was already counted.
 //

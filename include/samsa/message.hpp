@@ -78,7 +78,7 @@ class Message {
 };
 
 /// The messages of one partition that one consume() call handles, in offset order.
-/// Karafka's `messages` (the seed's `params_batch`). A view over Samsa's buffer, valid
+/// Karafka's `messages` (`params_batch` in Karafka 1). A view over Samsa's buffer, valid
 /// during the consume() call.
 class Messages {
  public:

@@ -2,7 +2,7 @@
 // RAII around the librdkafka C API. This folder is the only place that includes
 // <librdkafka/...>; everything above it sees Samsa types.
 //
-// Ownership rules that bite (DESIGN.md): a leaked rd_kafka_topic_partition_list_t or
+// Ownership rules that bite (docs/architecture.md): a leaked rd_kafka_topic_partition_list_t or
 // rd_kafka_message_t holds references that make rd_kafka_destroy() hang forever, so each
 // lives in one of the unique_ptr types below.
 #include <librdkafka/rdkafka.h>
