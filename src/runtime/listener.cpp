@@ -599,6 +599,7 @@ void Listener::on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition
   if (offsets) news = note_committed(offsets, err);
   // A partition's error fails the commit as much as the request's.
   for (int i = 0; !err && offsets && i < offsets->cnt; ++i) err = offsets->elems[i].err;
+  if (!err) note_broker_answered("a commit was confirmed");
   if (!err && offsets && offsets->cnt > 0 && news.empty()) {
     // With enable.auto.commit librdkafka commits the stored offsets of the partitions it
     // removes from the assignment, after revoke() committed the same ones: not news.

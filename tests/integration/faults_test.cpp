@@ -136,10 +136,12 @@ TEST_F(Faults, AFinalCommitTheBrokerRefusesIsReportedAndExitsNonZero) {
   EXPECT_EQ(committed(group, topic), 10);
 }
 
-TEST_F(Faults, ABrokerDownAndUpAgainLosesNothing) {
+TEST_F(Faults, ABrokerDownAndUpAgainLosesNothingAndIsLoggedAsRecovered) {
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 20);
+  auto log = std::make_shared<CapturingLogger>();
   TestApp t(topic, group);
+  t.app.logger(log);
   Running run(t.app);
   ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 20; }));
   Broker::get().mock().set_broker_down(1);
@@ -148,6 +150,8 @@ TEST_F(Faults, ABrokerDownAndUpAgainLosesNothing) {
   produce(topic, 20, 20);
   EXPECT_TRUE(eventually([&] { return committed(group, topic) == 40; }, 60s)) << committed(group, topic);
   EXPECT_EQ(run.stop(), kExitOk);
+  EXPECT_FALSE(log->grep("no broker answers").empty()) << "the outage is reported";
+  EXPECT_FALSE(log->grep("recovered: a broker answers again").empty()) << "and so is its end";
   std::set<std::int64_t> unique;
   for (auto o : t.probe.offsets(0)) unique.insert(o);
   EXPECT_EQ(unique.size(), 40u);
