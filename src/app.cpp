@@ -170,10 +170,10 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
   auto kafka = effective_kafka(app, g);
   if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
   std::string out = fmt::format(
-      "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} "
+      "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} group_protocol={} "
       "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms",
       g.name(), gs.max_messages, gs.max_wait_time.count(), to_string(gs.initial_offset),
-      app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(), app.tick_interval.count());
+      to_string(gs.group_protocol), app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(), app.tick_interval.count());
   for (const auto& [k, v] : kafka) out += fmt::format("\n    kafka.{}={}", k, redacted_value(k, v));
   for (const auto& t : g.topics()) {
     const TopicSettings ts = effective(app, g, *t);

@@ -60,6 +60,7 @@ std::vector<std::string> Routes::problems() const {
       if (o.max_messages) out.push_back(tw + "max_messages: set it on the consumer group, not a topic");
       if (o.max_wait_time) out.push_back(tw + "max_wait_time: set it on the consumer group, not a topic");
       if (o.initial_offset) out.push_back(tw + "initial_offset: set it on the consumer group, not a topic");
+      if (o.group_protocol) out.push_back(tw + "group_protocol: set it on the consumer group, not a topic");
       if (!o.kafka.empty()) out.push_back(tw + "kafka properties: set them on the consumer group, not a topic");
       auto tp = samsa::problems(o, tw);
       out.insert(out.end(), tp.begin(), tp.end());

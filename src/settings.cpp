@@ -48,6 +48,12 @@ InitialOffset parse_initial_offset(std::string_view key, std::string_view v) {
   fail(key, "expected earliest or latest, got '" + std::string(v) + "'");
 }
 
+GroupProtocol parse_group_protocol(std::string_view key, std::string_view v) {
+  if (v == "classic") return GroupProtocol::classic;
+  if (v == "consumer") return GroupProtocol::consumer;
+  fail(key, "expected classic or consumer (KIP-848), got '" + std::string(v) + "'");
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -79,15 +85,16 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 const std::vector<std::string>& override_names() {
   static const std::vector<std::string> names = {
       "automatically_mark_as_consumed", "batch_fetching", "max_messages", "max_wait_time",
-      "initial_offset", "pause_timeout", "pause_max_timeout", "pause_with_exponential_backoff"};
+      "initial_offset", "pause_timeout", "pause_max_timeout", "pause_with_exponential_backoff",
+      "group_protocol"};
   return names;
 }
 
 // Shared by Settings::set and Overrides::set: the inherited settings, by name.
-template <class Bool, class Int, class Ms, class Init>
+template <class Bool, class Int, class Ms, class Init, class Proto>
 bool set_inherited(std::string_view key, std::string_view value, Bool& mark, Bool& batch,
                    Int& max_messages, Ms& max_wait, Init& initial, Ms& pause, Ms& pause_max,
-                   Bool& exponential) {
+                   Bool& exponential, Proto& protocol) {
   if (key == "automatically_mark_as_consumed") mark = parse_bool(key, value);
   else if (key == "batch_fetching") batch = parse_bool(key, value);
   else if (key == "max_messages") max_messages = parse_int(key, value);
@@ -96,6 +103,7 @@ bool set_inherited(std::string_view key, std::string_view value, Bool& mark, Boo
   else if (key == "pause_timeout") pause = parse_duration(key, value);
   else if (key == "pause_max_timeout") pause_max = parse_duration(key, value);
   else if (key == "pause_with_exponential_backoff") exponential = parse_bool(key, value);
+  else if (key == "group_protocol") protocol = parse_group_protocol(key, value);
   else return false;
   return true;
 }
@@ -129,7 +137,7 @@ void Overrides::set(std::string_view key, std::string_view value) {
   }
   if (!set_inherited(key, value, automatically_mark_as_consumed, batch_fetching, max_messages,
                      max_wait_time, initial_offset, pause_timeout, pause_max_timeout,
-                     pause_with_exponential_backoff))
+                     pause_with_exponential_backoff, group_protocol))
     unknown(key, override_names());
 }
 
@@ -148,7 +156,7 @@ void Settings::set(std::string_view key, std::string_view value) {
   }
   if (set_inherited(key, value, automatically_mark_as_consumed, batch_fetching, max_messages,
                     max_wait_time, initial_offset, pause_timeout, pause_max_timeout,
-                    pause_with_exponential_backoff))
+                    pause_with_exponential_backoff, group_protocol))
     return;
   if (key == "client_id") client_id = std::string(value);
   else if (key == "concurrency") concurrency = parse_int(key, value);
@@ -201,6 +209,7 @@ TopicSettings resolve(const TopicSettings& base, const Overrides& o) {
   if (o.max_messages) t.max_messages = *o.max_messages;
   if (o.max_wait_time) t.max_wait_time = *o.max_wait_time;
   if (o.initial_offset) t.initial_offset = *o.initial_offset;
+  if (o.group_protocol) t.group_protocol = *o.group_protocol;
   if (o.pause_timeout) t.pause_timeout = *o.pause_timeout;
   if (o.pause_max_timeout) t.pause_max_timeout = *o.pause_max_timeout;
   if (o.pause_with_exponential_backoff) t.pause_with_exponential_backoff = *o.pause_with_exponential_backoff;
@@ -223,6 +232,7 @@ const std::map<std::string, std::string>& reserved_kafka_properties() {
       {"partition.assignment.strategy",
        "use the rebalance_protocol setting (eager or cooperative-sticky)"},
       {"enable.partition.eof", "Samsa does not deliver end-of-partition events"},
+      {"group.protocol", "use the group_protocol setting (classic or consumer)"},
   };
   return reserved;
 }
@@ -253,6 +263,42 @@ std::string redacted_value(std::string_view name, std::string_view value) {
 
 std::string_view to_string(InitialOffset offset) {
   return offset == InitialOffset::earliest ? "earliest" : "latest";
+}
+
+std::string version_text(int v) {
+  return std::to_string((v >> 24) & 0xff) + "." + std::to_string((v >> 16) & 0xff) + "." +
+         std::to_string((v >> 8) & 0xff);
+}
+
+std::vector<std::string> protocol_problems(GroupProtocol protocol,
+                                           const std::map<std::string, std::string>& kafka,
+                                           int librdkafka_version, std::string_view where) {
+  std::vector<std::string> out;
+  if (protocol != GroupProtocol::consumer) return out;
+  const std::string w(where);
+  constexpr int kFirstWithKip848 = 0x020c0000;  // 2.12.0: group.protocol=consumer is GA
+  if (librdkafka_version < kFirstWithKip848)
+    out.push_back(w + "group_protocol: 'consumer' (KIP-848) needs librdkafka >= 2.12 and Kafka >= 4.0; "
+                  "this process runs librdkafka " + version_text(librdkafka_version) +
+                  " (build with a newer librdkafka, or use group_protocol = classic)");
+  static const std::map<std::string, std::string> classic_only = {
+      {"partition.assignment.strategy",
+       "the broker assigns under group_protocol = consumer: use kafka.group.remote.assignor "
+       "(uniform or range)"},
+      {"session.timeout.ms",
+       "the broker owns the session timeout under group_protocol = consumer "
+       "(its group.consumer.session.timeout.ms)"},
+      {"heartbeat.interval.ms",
+       "the broker owns the heartbeat interval under group_protocol = consumer "
+       "(its group.consumer.heartbeat.interval.ms)"},
+  };
+  for (const auto& [key, why] : classic_only)
+    if (kafka.count(key)) out.push_back(w + "kafka." + key + ": " + why);
+  return out;
+}
+
+std::string_view to_string(GroupProtocol protocol) {
+  return protocol == GroupProtocol::classic ? "classic" : "consumer";
 }
 
 }  // namespace samsa

@@ -78,6 +78,7 @@ class ConsumerGroupRoute {
   ConsumerGroupRoute& max_messages(int v) { overrides_.max_messages = v; return *this; }
   ConsumerGroupRoute& max_wait_time(std::chrono::milliseconds v) { overrides_.max_wait_time = v; return *this; }
   ConsumerGroupRoute& initial_offset(InitialOffset v) { overrides_.initial_offset = v; return *this; }
+  ConsumerGroupRoute& group_protocol(GroupProtocol v) { overrides_.group_protocol = v; return *this; }
   /// A librdkafka property for this group's consumer only.
   ConsumerGroupRoute& kafka(const std::string& key, const std::string& value) { overrides_.kafka[key] = value; return *this; }
   ConsumerGroupRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }

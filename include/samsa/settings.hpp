@@ -22,6 +22,15 @@ namespace samsa {
 /// Where a consumer group with no committed offset starts (librdkafka's auto.offset.reset).
 enum class InitialOffset { earliest, latest };
 
+/// The consumer group protocol (librdkafka's group.protocol).
+///  - classic: JoinGroup/SyncGroup; the assignor is rebalance_protocol's (eager or
+///    cooperative-sticky), session.timeout.ms and heartbeat.interval.ms are the client's.
+///  - consumer: KIP-848, the next-generation protocol (needs librdkafka >= 2.12 and Kafka
+///    >= 4.0): the broker assigns (kafka.group.remote.assignor, "uniform" or "range"),
+///    rebalances are always incremental, and the session timeout and heartbeat interval are
+///    the broker's (group.consumer.* broker settings). rebalance_protocol does not apply.
+enum class GroupProtocol { classic, consumer };
+
 /// The settings that can be overridden per consumer group and per topic. Unset fields
 /// inherit from the level above.
 struct Overrides {
@@ -30,6 +39,7 @@ struct Overrides {
   std::optional<int> max_messages;
   std::optional<std::chrono::milliseconds> max_wait_time;
   std::optional<InitialOffset> initial_offset;
+  std::optional<GroupProtocol> group_protocol;
   std::optional<std::chrono::milliseconds> pause_timeout;
   std::optional<std::chrono::milliseconds> pause_max_timeout;
   std::optional<bool> pause_with_exponential_backoff;
@@ -52,6 +62,8 @@ struct TopicSettings {
   /// Longest a poll waits for the first message.
   std::chrono::milliseconds max_wait_time{1000};
   InitialOffset initial_offset = InitialOffset::earliest;
+  /// App and consumer group level (one librdkafka consumer serves a group).
+  GroupProtocol group_protocol = GroupProtocol::classic;
   /// Back-off after an error in consume: pause_timeout, doubled per retry when exponential,
   /// at most pause_max_timeout.
   std::chrono::milliseconds pause_timeout{1000};
@@ -101,10 +113,22 @@ TopicSettings resolve(const TopicSettings& base, const Overrides& overrides);
 /// The problems of an Overrides block, one sentence each, prefixed with `where`.
 std::vector<std::string> problems(const Overrides& overrides, std::string_view where);
 
+/// What stops a consumer group's `protocol` from running with its librdkafka properties
+/// `kafka` on librdkafka `librdkafka_version` (rd_kafka_version()'s 0xMMmmrrxx), one
+/// sentence each, prefixed with `where`: group_protocol = consumer needs librdkafka >= 2.12,
+/// and refuses the classic-only properties (partition.assignment.strategy,
+/// session.timeout.ms, heartbeat.interval.ms), which the broker owns under KIP-848.
+std::vector<std::string> protocol_problems(GroupProtocol protocol,
+                                           const std::map<std::string, std::string>& kafka,
+                                           int librdkafka_version, std::string_view where);
+/// "2.14.2" from rd_kafka_version()'s 0xMMmmrrxx.
+std::string version_text(int librdkafka_version);
+
 /// librdkafka properties that Samsa sets itself and refuses from users, with the reason.
 const std::map<std::string, std::string>& reserved_kafka_properties();
 
 std::string_view to_string(InitialOffset offset);
+std::string_view to_string(GroupProtocol protocol);
 
 /// True when the value of librdkafka property `name` is a secret that must never reach a log,
 /// `info` or an error message (a leading "kafka." is ignored; case-insensitive). Secret:

@@ -62,14 +62,27 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
     throw SettingsError(
         "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
         "config.kafka[\"bootstrap.servers\"]");
-  cooperative_ = settings.rebalance_protocol == "cooperative-sticky";
+  if (auto problems = protocol_problems(group_settings_.group_protocol, props, rd_kafka_version(),
+                                        "consumer group '" + group.name() + "': ");
+      !problems.empty()) {
+    std::string msg = "invalid settings:";
+    for (const auto& p : problems) msg += "\n  - " + p;
+    throw SettingsError(msg);
+  }
   props["group.id"] = group.name();
   props.emplace("client.id", settings.client_id);
   // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
   props["enable.auto.offset.store"] = "false";
   props.emplace("enable.auto.commit", "true");
   props["auto.offset.reset"] = std::string(to_string(group_settings_.initial_offset));
-  props["partition.assignment.strategy"] = cooperative_ ? "cooperative-sticky" : "range,roundrobin";
+  if (group_settings_.group_protocol == GroupProtocol::consumer) {
+    // KIP-848: the broker assigns and every rebalance is incremental; the classic-only
+    // properties are refused by librdkafka (checked above with a clearer message).
+    props["group.protocol"] = "consumer";
+  } else {
+    props["partition.assignment.strategy"] =
+        settings.rebalance_protocol == "cooperative-sticky" ? "cooperative-sticky" : "range,roundrobin";
+  }
   props["enable.partition.eof"] = "false";
 
   // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
@@ -486,6 +499,11 @@ void Listener::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
 
 void Listener::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   fast_.clear();
+  // Incremental (cooperative-sticky, and always under KIP-848) or eager: librdkafka knows
+  // which protocol the group agreed on; a setting could be wrong (a KIP-848 member that is
+  // told to assign eagerly has its rd_kafka_assign refused and stalls).
+  const char* protocol = rd_kafka_rebalance_protocol(rk_.get());
+  incremental_ = protocol && std::string_view(protocol) == "COOPERATIVE";
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     assign(parts);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -522,13 +540,27 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
   // consumer and none is marked.
   run_hooks(created, Hook::initialized);
   for (Partition* p : created) p->clear_failure();
-  if (cooperative_) {
+  std::string failure;
+  if (incremental_) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), parts)) {
-      logger_.error(fmt::format("consumer group {}: incremental assign failed: {}", name(), rd_kafka_error_string(error)));
+      failure = rd_kafka_error_string(error);
       rd_kafka_error_destroy(error);
     }
   } else if (auto err = rd_kafka_assign(rk_.get(), parts)) {
-    logger_.error(fmt::format("consumer group {}: assign failed: {}", name(), rd_kafka_err2str(err)));
+    failure = rd_kafka_err2str(err);
+  }
+  if (!failure.empty()) {
+    // Not assigned is not owned: the partitions just built are dropped unused (nothing of
+    // theirs was delivered or marked), and the group gives them out again.
+    logger_.error(fmt::format("consumer group {}: {} assign of {} failed: {}; the partitions are "
+                              "not owned by this process",
+                              name(), incremental_ ? "incremental" : "eager", describe(parts), failure));
+    std::lock_guard lock(partitions_mu_);
+    for (Partition* p : created) {
+      p->disown();
+      partitions_.erase({p->topic(), p->partition()});
+    }
+    return;
   }
   logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
@@ -575,7 +607,7 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
     std::lock_guard lock(partitions_mu_);
     for (Partition* p : going) partitions_.erase({p->topic(), p->partition()});
   }
-  if (cooperative_) {
+  if (incremental_) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
       logger_.error(fmt::format("consumer group {}: incremental unassign failed: {}", name(), rd_kafka_error_string(error)));
       rd_kafka_error_destroy(error);

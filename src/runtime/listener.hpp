@@ -135,7 +135,9 @@ class Listener {
   kafka::KafkaPtr rk_;
   /// Takes the group's secret property values out of librdkafka's texts before logging.
   SecretRedactor redactor_;
-  bool cooperative_ = false;
+  /// The group's rebalances are incremental (rd_kafka_rebalance_protocol() at the last
+  /// rebalance callback). Listener thread only.
+  bool incremental_ = false;
   /// Half of max.poll.interval.ms: when wait_jobs() reports a job still running.
   std::chrono::milliseconds long_job_warning_{150000};
 

@@ -44,6 +44,9 @@ std::string unique_name(const std::string& prefix);
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 60s);
 
+/// The group protocol the tests run under: $SAMSA_TEST_GROUP_PROTOCOL (classic or consumer).
+GroupProtocol test_group_protocol();
+
 /// librdkafka settings for fast tests: short sessions, frequent auto-commits.
 std::map<std::string, std::string> fast_kafka();
 

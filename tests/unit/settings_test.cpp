@@ -169,3 +169,39 @@ TEST(Secrets, ASetWithoutEqualsDoesNotEchoASecret) {
   EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
   EXPECT_NE(err.find("expected KEY=VALUE"), std::string::npos) << err;
 }
+
+TEST(GroupProtocol, IsClassicByDefaultAndSetByNameAtAppAndGroupLevel) {
+  Settings s;
+  EXPECT_EQ(s.group_protocol, samsa::GroupProtocol::classic);
+  s.set("group_protocol", "consumer");
+  EXPECT_EQ(s.group_protocol, samsa::GroupProtocol::consumer);
+  EXPECT_THROW(s.set("group_protocol", "kip848"), SettingsError);
+  samsa::Routes routes;
+  auto& g = routes.consumer_group("g");
+  g.set("group_protocol", "classic");
+  g.topic("t").consumer([] { return std::unique_ptr<samsa::Consumer>(); });
+  EXPECT_EQ(samsa::effective(s, g).group_protocol, samsa::GroupProtocol::classic) << "the group's wins";
+  g.topic("t").set("group_protocol", "consumer");
+  bool named = false;
+  for (const auto& p : routes.problems()) named |= p.find("group_protocol: set it on the consumer group") != std::string::npos;
+  EXPECT_TRUE(named) << "one librdkafka consumer serves a group: not per topic";
+}
+
+TEST(GroupProtocol, ConsumerNeedsLibrdkafka212AndRefusesClassicOnlyProperties) {
+  using samsa::GroupProtocol;
+  const std::map<std::string, std::string> classic = {{"session.timeout.ms", "6000"},
+                                                      {"heartbeat.interval.ms", "500"},
+                                                      {"partition.assignment.strategy", "range"},
+                                                      {"fetch.wait.max.ms", "50"}};
+  EXPECT_TRUE(samsa::protocol_problems(GroupProtocol::classic, classic, 0x020002ff, "").empty());
+  auto old = samsa::protocol_problems(GroupProtocol::consumer, {}, 0x020002ff, "consumer group 'g': ");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_NE(old[0].find("needs librdkafka >= 2.12 and Kafka >= 4.0"), std::string::npos) << old[0];
+  EXPECT_NE(old[0].find("runs librdkafka 2.0.2"), std::string::npos) << old[0];
+  auto props = samsa::protocol_problems(GroupProtocol::consumer, classic, 0x020e02ff, "");
+  ASSERT_EQ(props.size(), 3u) << "fetch.wait.max.ms is fine";
+  for (const auto& p : props) EXPECT_NE(p.find("the broker"), std::string::npos) << p;
+  EXPECT_TRUE(samsa::protocol_problems(GroupProtocol::consumer, {{"group.remote.assignor", "range"}},
+                                       0x020c0000, "").empty());
+  EXPECT_EQ(samsa::version_text(0x020e02ff), "2.14.2");
+}
