@@ -4,7 +4,18 @@
 #                 and a short torture run
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
 #   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
+#   make ... LIBRDKAFKA=2.14 - the same against librdkafka 2.14.2 (scripts/librdkafka-modern
+#                 builds it from Debian's source package), in build-2.14/
+LIBRDKAFKA ?= system
+ifeq ($(LIBRDKAFKA),system)
 BUILD ?= build
+RDKAFKA_PREFIX :=
+else ifeq ($(LIBRDKAFKA),2.14)
+BUILD ?= build-2.14
+RDKAFKA_PREFIX = $(shell scripts/librdkafka-modern | tail -1)
+else
+$(error LIBRDKAFKA=$(LIBRDKAFKA): use system (Debian's 2.0.2, the default) or 2.14)
+endif
 JOBS ?= $(shell nproc)
 
 MINUTES ?= 5
@@ -18,14 +29,15 @@ deps:
 	@scripts/install-deps
 
 build: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
+	  -DSAMSA_LIBRDKAFKA_PREFIX=$(RDKAFKA_PREFIX) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	@scripts/run-tests all
+	@BUILD=$(BUILD) scripts/run-tests all
 
 test-unit test-embedded test-kafka test-package test-torture: build
-	@scripts/run-tests $(subst test-,,$@)
+	@BUILD=$(BUILD) scripts/run-tests $(subst test-,,$@)
 
 # The long torture run: make torture MINUTES=30 NODES=3 (SEED=N to replay a schedule).
 torture: build

@@ -13,7 +13,8 @@ Broker& Broker::get() {
 Broker::Broker() {
   if (const char* env = std::getenv("SAMSA_TEST_BROKERS"); env && *env) {
     bootstrap_ = env;
-  } else if (const char* req = std::getenv("SAMSA_REQUIRE_REAL_KAFKA"); req && *req == '1') {
+  } else if (const char* req = std::getenv("SAMSA_REQUIRE_REAL_KAFKA");
+             (req && *req == '1') || test_group_protocol() == GroupProtocol::consumer) {
     throw std::runtime_error(
         "these tests need real Kafka and SAMSA_TEST_BROKERS is not set: run them with "
         "`make test-kafka` (it starts one with scripts/kafka-local)");
