@@ -1,7 +1,7 @@
 # Samsa: the two commands of the Quick start, and the rest.
 #   make demo   - install what is missing, build, run buffered_import on an embedded broker
 #   make test   - build and run every test: unit, embedded broker, real Apache Kafka, package,
-#                 and a short torture run
+#                 and a short torture run; on librdkafka 2.0.2 and on 2.14.2
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
 #   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
 #   make ... LIBRDKAFKA=2.14 - the same against librdkafka 2.14.2 (scripts/librdkafka-modern
@@ -33,8 +33,15 @@ build: deps
 	  -DSAMSA_LIBRDKAFKA_PREFIX=$(RDKAFKA_PREFIX) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# make test: the whole suite on Debian's librdkafka 2.0.2 (Kafka 3.9.1) and on 2.14.2 (Kafka
+# 4.1.2, classic and KIP-848). make test LIBRDKAFKA=2.14: only the second.
 test: build
+ifeq ($(LIBRDKAFKA),system)
+	@$(MAKE) --no-print-directory build LIBRDKAFKA=2.14 BUILD=build-2.14
+	@scripts/run-tests both
+else
 	@BUILD=$(BUILD) scripts/run-tests all
+endif
 
 test-unit test-embedded test-kafka test-package test-torture: build
 	@BUILD=$(BUILD) scripts/run-tests $(subst test-,,$@)
