@@ -21,7 +21,7 @@ JOBS ?= $(shell nproc)
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: librdkafka-modern bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -52,6 +52,10 @@ torture: build
 
 demo: build
 	@scripts/demo
+
+# librdkafka 2.14.2 from Debian's source package into ~/.cache/samsa (once).
+librdkafka-modern:
+	@scripts/librdkafka-modern
 
 # Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
 # Results in bench/results/ (results.json, results.md, chart.png). REPS=3 by default.
