@@ -182,12 +182,13 @@ std::vector<std::string> Settings::problems() const {
   return out;
 }
 
-void Settings::validate() const {
-  auto p = problems();
-  if (p.empty()) return;
+void Settings::validate() const { throw_if_problems(problems()); }
+
+void throw_if_problems(const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
   std::ostringstream msg;
   msg << "invalid settings:";
-  for (const auto& line : p) msg << "\n  - " << line;
+  for (const auto& line : problems) msg << "\n  - " << line;
   throw SettingsError(msg.str());
 }
 

@@ -121,6 +121,8 @@ std::vector<std::string> problems(const Overrides& overrides, std::string_view w
 std::vector<std::string> protocol_problems(GroupProtocol protocol,
                                            const std::map<std::string, std::string>& kafka,
                                            int librdkafka_version, std::string_view where);
+/// Throws SettingsError("invalid settings:" and one line per problem) unless `problems` is empty.
+void throw_if_problems(const std::vector<std::string>& problems);
 /// "2.14.2" from rd_kafka_version()'s 0xMMmmrrxx.
 std::string version_text(int librdkafka_version);
 

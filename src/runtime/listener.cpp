@@ -62,13 +62,8 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
     throw SettingsError(
         "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
         "config.kafka[\"bootstrap.servers\"]");
-  if (auto problems = protocol_problems(group_settings_.group_protocol, props, rd_kafka_version(),
-                                        "consumer group '" + group.name() + "': ");
-      !problems.empty()) {
-    std::string msg = "invalid settings:";
-    for (const auto& p : problems) msg += "\n  - " + p;
-    throw SettingsError(msg);
-  }
+  throw_if_problems(protocol_problems(group_settings_.group_protocol, props, rd_kafka_version(),
+                                      "consumer group '" + group.name() + "': "));
   props["group.id"] = group.name();
   props.emplace("client.id", settings.client_id);
   // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
@@ -169,11 +164,7 @@ void Listener::loop() {
     // redelivered from its first unmarked message.
     for (const auto& [key, p] : partitions_)
       if (p->failed()) {
-        if (p->active) {
-          p->clear_batch();
-          p->active = false;
-          active_.erase(std::find(active_.begin(), active_.end(), p.get()));
-        }
+        drop_batch(*p);
         pause_and_rewind(*p);
       }
     dispatch_and_wait();
@@ -196,6 +187,7 @@ void Listener::loop() {
 void Listener::collect(int max_messages, milliseconds max_wait) {
   const auto deadline = Clock::now() + max_wait;
   int n = 0;
+  bool fetched = false;  // a broker answered (logged once per poll, not per message)
   while (n < max_messages && !stop_.load()) {
     // Wait for the first message (in slices, to notice stop); then take only what is
     // already queued, so a batch never waits for more data than librdkafka has.
@@ -215,7 +207,7 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
       rd_kafka_message_destroy(m);
       continue;
     }
-    note_broker_answered("a message was fetched");
+    fetched = true;
     Partition* p = lookup(m);
     if (!p || p->paused) {
       // Not ours any more, or rewound and paused: it will be delivered again.
@@ -229,6 +221,14 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
     }
     ++n;
   }
+  if (fetched) note_broker_answered("a message was fetched");
+}
+
+void Listener::drop_batch(Partition& p) {
+  if (!p.active) return;
+  p.clear_batch();
+  p.active = false;
+  active_.erase(std::find(active_.begin(), active_.end(), &p));
 }
 
 Partition* Listener::lookup(const rd_kafka_message_t* m) {
@@ -576,13 +576,7 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   // A batch collected in this poll for a revoked partition is dropped unhandled and
   // unmarked: the next owner receives it from the committed offset.
-  for (Partition* p : going) {
-    if (p->active) {
-      p->clear_batch();
-      p->active = false;
-      active_.erase(std::find(active_.begin(), active_.end(), p));
-    }
-  }
+  for (Partition* p : going) drop_batch(*p);
   if (lost)
     for (Partition* p : going) p->disown();
   run_hooks(going, Hook::revoked);

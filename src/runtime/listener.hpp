@@ -94,6 +94,9 @@ class Listener {
   void handle_consumer_error(const rd_kafka_message_t* m);
   Partition* lookup(const rd_kafka_message_t* m);
   void dispatch_and_wait();
+  /// Drops the batch collected for `p` in this poll, unhandled and unmarked (it is
+  /// delivered again). Listener thread, no job running.
+  void drop_batch(Partition& p);
   void wait_jobs(const char* what);
   /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook).
   void run_hooks(const std::vector<Partition*>& parts, Hook hook);

@@ -25,30 +25,49 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
 
 Partition::~Partition() { clear_batch(); }
 
+namespace {
+
+// Why `tracker` refuses a mark of `offset` (see OffsetTracker::check_mark).
+std::string refusal(const OffsetTracker& tracker, OffsetTracker::MarkCheck check, std::int64_t offset) {
+  switch (check) {
+    case OffsetTracker::MarkCheck::nothing_delivered:
+      return "no message has been delivered to this consumer in this assignment yet; a mark names "
+             "the offset of a delivered message";
+    case OffsetTracker::MarkCheck::above_delivered:
+      return fmt::format("offset {} was never delivered to this consumer (the highest delivered is {}); "
+                         "a mark names a handled message and covers it and every earlier one, it is "
+                         "not 'the next offset to read'",
+                         offset, tracker.highest_delivered());
+    case OffsetTracker::MarkCheck::below_start:
+      return fmt::format("offset {} is below {}, the first offset delivered in this assignment; "
+                         "marking never moves a group backwards (that is an admin operation on a "
+                         "stopped group)",
+                         offset, tracker.first_delivered());
+    case OffsetTracker::MarkCheck::ok:
+      break;
+  }
+  return {};
+}
+
+// The text of the exception in flight. Only inside a catch block.
+std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return escape_for_log(e.what());
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
+}  // namespace
+
 bool Partition::mark(std::int64_t offset) {
   if (!owned()) return false;
   std::lock_guard lock(mu_);
-  switch (tracker_.check_mark(offset)) {
-    case OffsetTracker::MarkCheck::ok:
-      break;
-    case OffsetTracker::MarkCheck::nothing_delivered:
-      throw std::invalid_argument(fmt::format(
-          "mark_as_consumed({}) on {}/{}: no message has been delivered to this consumer in this "
-          "assignment yet; a mark names the offset of a delivered message",
-          offset, topic_, partition_));
-    case OffsetTracker::MarkCheck::above_delivered:
-      throw std::invalid_argument(fmt::format(
-          "mark_as_consumed({}) on {}/{}: offset {} was never delivered to this consumer (the highest "
-          "delivered is {}); a mark names a handled message and covers it and every earlier one, "
-          "it is not 'the next offset to read'",
-          offset, topic_, partition_, offset, tracker_.highest_delivered()));
-    case OffsetTracker::MarkCheck::below_start:
-      throw std::invalid_argument(fmt::format(
-          "mark_as_consumed({}) on {}/{}: offset {} is below {}, the first offset delivered in this "
-          "assignment; marking never moves a group backwards (that is an admin operation on a "
-          "stopped group)",
-          offset, topic_, partition_, offset, tracker_.first_delivered()));
-  }
+  if (const auto check = tracker_.check_mark(offset); check != OffsetTracker::MarkCheck::ok)
+    throw std::invalid_argument(fmt::format("mark_as_consumed({}) on {}/{}: {}", offset, topic_, partition_,
+                                            refusal(tracker_, check, offset)));
   if (tracker_.mark_through(offset)) {
     dirty_.store(true, std::memory_order_relaxed);
     attempt_.store(0, std::memory_order_relaxed);  // progress: the back-off starts again
@@ -116,6 +135,8 @@ void Partition::clear_batch() {
 const char* to_string(Hook hook) {
   switch (hook) {
     case Hook::initialized: return "initialized";
+    case Hook::after_fetch: return "after_fetch";
+    case Hook::consume: return "consume";
     case Hook::before_poll: return "before_poll";
     case Hook::after_poll: return "after_poll";
     case Hook::tick: return "tick";
@@ -127,22 +148,22 @@ const char* to_string(Hook hook) {
 
 bool pauses_on_failure(Hook hook) { return hook != Hook::revoked && hook != Hook::before_stop; }
 
-void Partition::fail(const char* hook, const std::exception* e, bool pauses, std::int64_t offset,
-                     std::size_t count) {
-  const std::string what = escape_for_log(e ? e->what() : "an exception not derived from std::exception");
-  std::string where = fmt::format("consumer group {}: {} failed on {}/{}", listener_.name(), hook, topic_, partition_);
+void Partition::fail(Hook hook, std::int64_t offset, std::size_t count) {
+  const std::string what = current_exception_text();
+  std::string where =
+      fmt::format("consumer group {}: {} failed on {}/{}", listener_.name(), to_string(hook), topic_, partition_);
   if (count > 0)
     where += count == 1 ? fmt::format(" (the message at offset {})", offset)
                         : fmt::format(" (the batch of {} messages from offset {})", count, offset);
   std::string then;
-  if (!pauses) {
+  if (!pauses_on_failure(hook)) {
     then = "its marks stay as they were; what was not marked is delivered again to the next owner";
   } else {
     failed_ = true;
     const int attempt = attempt_.fetch_add(1, std::memory_order_relaxed) + 1;
     const std::int64_t resume = first_unmarked();
     then = fmt::format("attempt {}; ", attempt);
-    if (std::string_view(hook) == "initialized")
+    if (hook == Hook::initialized)
       then += "no message of this partition is handled before initialized() succeeds; it runs again "
               "after a back-off";
     else
@@ -153,7 +174,7 @@ void Partition::fail(const char* hook, const std::exception* e, bool pauses, std
   listener_.logger().error(fmt::format("{}: {} ({})", where, what, then));
   if (listener_.observed()) {
     Event event{EventType::hook_failed, listener_.name(), {{topic_, partition_, offset}}, count, what};
-    event.hook = hook;
+    event.hook = to_string(hook);
     listener_.publish(event);
   }
 }
@@ -177,11 +198,11 @@ void Partition::run_batch() {
   const Messages all(views_.data(), views_.size());
   std::int64_t current = views_.front().offset();
   const bool automatic = settings_.automatically_mark_as_consumed;
-  const char* stage = "after_fetch";
+  Hook stage = Hook::after_fetch;
   try {
     detail::ConsumerAccess::set_messages(c, &all);
     c.after_fetch();
-    stage = "consume";
+    stage = Hook::consume;
     if (settings_.batch_fetching) {
       c.consume();
       if (automatic) mark(all.last().offset());
@@ -196,10 +217,8 @@ void Partition::run_batch() {
     }
     if (listener_.observed())
       listener_.publish({EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}});
-  } catch (const std::exception& e) {
-    fail(stage, &e, true, current, settings_.batch_fetching ? all.size() : 1);
   } catch (...) {
-    fail(stage, nullptr, true, current, settings_.batch_fetching ? all.size() : 1);
+    fail(stage, current, settings_.batch_fetching ? all.size() : 1);
   }
   detail::ConsumerAccess::set_messages(c, nullptr);
   store();
@@ -216,15 +235,16 @@ bool Partition::run_hook(Hook hook) {
     case Hook::tick: fn = &Consumer::tick; break;
     case Hook::revoked: fn = &Consumer::revoked; break;
     case Hook::before_stop: fn = &Consumer::before_stop; break;
+    case Hook::after_fetch:
+    case Hook::consume:
+      return true;  // run_batch's, with the batch in hand
   }
   try {
     (consumer_.get()->*fn)();
     if (hook == Hook::initialized) ready_ = true;
     return true;
-  } catch (const std::exception& e) {
-    fail(to_string(hook), &e, pauses_on_failure(hook), first_unmarked(), 0);
   } catch (...) {
-    fail(to_string(hook), nullptr, pauses_on_failure(hook), first_unmarked(), 0);
+    fail(hook, first_unmarked(), 0);
   }
   return false;
 }

@@ -22,8 +22,9 @@ namespace samsa::runtime {
 
 class Listener;
 
-/// The hooks the runtime calls outside run_batch(), and what an exception from each does.
-enum class Hook { initialized, before_poll, after_poll, tick, revoked, before_stop };
+/// The consumer's hooks, for running them and for reporting their failures. run_batch()
+/// runs after_fetch and consume; run_hook() the others.
+enum class Hook { initialized, after_fetch, consume, before_poll, after_poll, tick, revoked, before_stop };
 const char* to_string(Hook hook);
 /// True for the hooks of a partition that keeps consuming: an exception pauses it and
 /// redelivers from the first unmarked message. False for the hooks of a partition that is
@@ -101,10 +102,10 @@ class Partition {
   bool active = false;
 
  private:
-  /// Records a failure of `hook` ("consume", "tick", ...): log, hook_failed event, and for
-  /// a hook of a live partition failed() and the back-off attempt.
-  void fail(const char* hook, const std::exception* e, bool pauses, std::int64_t offset,
-            std::size_t count);
+  /// Records a failure of `hook` with the exception in flight (call from a catch block):
+  /// log, hook_failed event, and when pauses_on_failure(hook) failed() and the back-off
+  /// attempt. `count` messages from `offset` were being handled (0: none).
+  void fail(Hook hook, std::int64_t offset, std::size_t count);
 
   Listener& listener_;
   const TopicRoute& route_;
