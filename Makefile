@@ -58,17 +58,23 @@ librdkafka-modern:
 	@scripts/librdkafka-modern
 
 # Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
-# Results in bench/results/ (results.json, results.md, chart.png). REPS=3 by default.
+# Results in bench/results/librdkafka-VERSION/ (results.json, results.md, chart.png,
+# micro.json). REPS=3 by default; Kafka 3.9.1 for librdkafka 2.0.2, 4.1.2 for 2.14
+# (BENCH_KAFKA); BENCH_ARGS passes more options to bench/run.py, e.g.
+# BENCH_ARGS="--cases auto-batch,java --topics b100-p8" or "--study fetch-queue".
 REPS ?= 3
+ifeq ($(LIBRDKAFKA),system)
+BENCH_KAFKA ?= 3.9.1
+else
+BENCH_KAFKA ?= 4.1.2
+endif
 bench: build
 	@scripts/install-deps --bench
-	@mkdir -p bench/results
-	@build/bin/samsa_micro_bench --benchmark_min_time=0.5 --benchmark_out=bench/results/micro.json --benchmark_out_format=json
-	@bench/run.py --reps $(REPS)
+	@bench/run.py --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps $(REPS) --micro $(BENCH_ARGS)
 
 bench-quick: build
 	@scripts/install-deps --bench
-	@bench/run.py --reps 1 --quick
+	@bench/run.py --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps 1 --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Draws bench/results/chart.png from results.json: the rate of each case as a ratio to the
-raw librdkafka loop of the same run, per topic. Runs with Debian's python3-matplotlib."""
+"""Draws bench/results/librdkafka-VERSION/chart.png from its results.json: the rate of each
+case as a ratio to the raw librdkafka loop of the same run, per topic. Runs with Debian's
+python3-matplotlib."""
 import json
 import sys
 

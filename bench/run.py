@@ -19,9 +19,21 @@ partitions.
 
 Each case runs --reps times, each run right after a raw run on the same topic, and the
 report gives the median and the ratio to the median raw rate of the same run. Results go
-to bench/results/: results.json, results.md and chart.png. Rates are timed from the first
-message to the last (group joins excluded); java uses ConsumerPerformance's fetch rate,
-which excludes its rebalance time too; kcat (no group) is timed over its whole process.
+to bench/results/librdkafka-VERSION/ (the version the binaries of --build run on):
+results.json, results.md, chart.png and, with --micro, micro.json. Rates are timed from the
+group's first assignment to the last message (group joins excluded); java uses
+ConsumerPerformance's fetch rate, which excludes its rebalance time too; kcat (no group,
+Debian's kcat on librdkafka 2.0.2 whatever --build is) is timed over its whole process.
+
+  run.py --build build-2.14 --kafka-version 4.1.2     the binaries of a build directory,
+                                                      on that Kafka version (scripts/kafka-local)
+  run.py --cases auto-batch,manual-each,java          some cases only (raw always runs)
+  run.py --study fetch-queue                          librdkafka's fetch-queue stall: raw and
+                                                      auto-batch under fetch.queue.backoff.ms
+                                                      (>= 2.1) or the queue sizes (2.0.x)
+  run.py --study rebalance                            the pause in consumption while a second
+                                                      member joins, per group protocol
+A study writes fetch-queue.{json,md} or rebalance.{json,md} beside the results.
 """
 import argparse
 import json
@@ -38,21 +50,22 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = ROOT / "build" / "bin"
+BIN = ROOT / "build" / "bin"  # --build DIR sets BIN and RESULTS
 RESULTS = ROOT / "bench" / "results"
 SAMSA_MODES = ["auto-batch", "auto-message", "manual-each", "sync-every-1000"]
+ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-autostore", "java", "kcat"]
 
 
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def timed(cmd, env=None, timeout=900):
+def timed(cmd, env=None, timeout=900, stderr=subprocess.DEVNULL):
     """Runs cmd under GNU time; returns (stdout, cpu seconds, peak RSS KB, wall seconds)."""
     with tempfile.NamedTemporaryFile("r") as t:
         start = time.time()
         p = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%U %S %M", *cmd], env=env, text=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=timeout)
+                           stdout=subprocess.PIPE, stderr=stderr, timeout=timeout)
         wall = time.time() - start
         if p.returncode != 0:
             raise RuntimeError(f"{cmd[0]} exited {p.returncode}")
@@ -61,13 +74,14 @@ def timed(cmd, env=None, timeout=900):
 
 
 class Kafka:
-    def __init__(self):
-        self.env = dict(os.environ, SAMSA_KAFKA_DIR=str(ROOT / "build" / "bench" / "kafka"))
+    def __init__(self, version, state_dir):
+        self.version = version
+        self.env = dict(os.environ, SAMSA_KAFKA_DIR=str(state_dir))
         self.script = str(ROOT / "scripts" / "kafka-local")
 
     def start(self):
-        out = subprocess.run([self.script, "start"], env=self.env, check=True, text=True,
-                             stdout=subprocess.PIPE).stdout.strip().splitlines()
+        out = subprocess.run([self.script, "start", "--kafka-version", self.version], env=self.env, check=True,
+                             text=True, stdout=subprocess.PIPE).stdout.strip().splitlines()
         self.bootstrap = out[-1].split(" ", 1)[1]
         return self.bootstrap
 
@@ -83,7 +97,24 @@ class Kafka:
                                      "--replication-factor", "1"), env=self.env, check=True, stdout=subprocess.DEVNULL)
 
 
-def run_case(kafka, case, topic, n, size):
+def produce(kafka, topic, n, size, first=0):
+    # samsa produce's JSON event is ~45 bytes before its padding.
+    subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", topic, "--count", str(n),
+                    "--first", str(first), "--payload-bytes", str(max(0, size - 45)), "--timeout", "900"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
+    cmd = [str(BIN / "samsa-bench"), "--brokers", kafka.bootstrap, "--topic", topic, "--mode", mode, "--messages",
+           str(n), "--concurrency", str(concurrency), *extra]
+    for kv in settings:
+        cmd += ["--set", kv]
+    return cmd
+
+
+def run_case(kafka, case, topic, n, size, settings=()):
+    """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set) apply to
+    the raw loop and Samsa only."""
     brokers = kafka.bootstrap
     if case == "java":
         out, cpu, rss, wall = timed(kafka.tool_cmd("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
@@ -105,11 +136,10 @@ def run_case(kafka, case, topic, n, size):
     mode, concurrency = (case, "1")
     if case == "auto-batch-c2":
         mode, concurrency = "auto-batch", "2"
-    out, cpu, rss, wall = timed([str(BIN / "samsa-bench"), "--brokers", brokers, "--topic", topic, "--mode", mode,
-                                 "--messages", str(n), "--concurrency", concurrency])
+    out, cpu, rss, wall = timed(bench_cmd(kafka, mode, topic, n, settings, concurrency))
     r = json.loads(out.strip().splitlines()[-2])
     return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss,
-                commits=r["commits"], seconds=r["seconds"])
+                commits=r["commits"], seconds=r["seconds"], max_gap_ms=r["max_gap_ms"], idle_s=r["idle_s"])
 
 
 def sigterm_to_exit(kafka, topic):
@@ -123,80 +153,165 @@ def sigterm_to_exit(kafka, topic):
     return time.time() - start, rc
 
 
-def rebalance_pause(kafka):
-    """The longest gap in consumption while a second member joins a busy group: two
-    verifiable_consumers on a topic fed at a steady rate; gaps from their record timestamps."""
-    topic = "rebalance-pause"
+def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0"):
+    """The longest gap in consumption while a second member joins a busy group. A steady feed
+    (Kafka's ProducerPerformance, 5,000 msg/s of 100 B) into a new 8-partition topic; member A
+    (samsa-bench --print-batches, committing each batch synchronously like Kafka's
+    VerifiableConsumer) consumes alone for 8 s, then member B starts. The gaps come from the
+    records_consumed timestamps of both members: the longest in the 10 s after B started,
+    against the longest in the 5 s before; and, for each partition that moved from A to B,
+    the gap from A's last batch of it to B's first."""
+    topic = f"rebalance-{protocol}-{rebalance}-{tag}-{uuid.uuid4().hex[:6]}"
+    group = f"g-{topic}"
     kafka.create_topic(topic, 8)
-    stop = {"now": False}
-
-    def feed():
-        first = 0
-        while not stop["now"]:
-            subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", topic, "--count",
-                            "2000", "--first", str(first)], check=True, stdout=subprocess.DEVNULL)
-            first += 2000
-            time.sleep(0.1)
-
-    import threading
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    outs, procs = [], []
-    for i in range(2):
-        f = tempfile.TemporaryFile("w+")
-        procs.append(subprocess.Popen([str(BIN / "verifiable_consumer"), "--bootstrap-server", kafka.bootstrap,
-                                       "--topic", topic, "--group-id", "rebalance-pause"], stdout=f,
-                                      stderr=subprocess.DEVNULL))
-        outs.append(f)
-        time.sleep(8)  # the first member settles before the second joins
-    joined = time.time() * 1000
-    time.sleep(8)
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
-        p.wait(60)
-    stop["now"] = True
-    feeder.join()
-    stamps = []
+    feeder = subprocess.Popen(kafka.tool_cmd("org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
+                                             "--num-records", str(10**8), "--record-size", "100", "--throughput",
+                                             "5000", "--producer-props", f"bootstrap.servers={kafka.bootstrap}",
+                                             "linger.ms=5"),
+                              env=kafka.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    settings = [f"group_protocol={protocol}"]
+    if protocol == "classic":
+        settings.append(f"rebalance_protocol={rebalance}")
+    time.sleep(3)
+    outs, procs, started = [], [], []
+    try:
+        for _ in range(2):
+            f = tempfile.TemporaryFile("w+")
+            started.append(time.time() * 1000)
+            procs.append(subprocess.Popen(bench_cmd(kafka, "sync-each-batch", topic, 10**12, settings,
+                                                    extra=["--group", group, "--print-batches"]),
+                                          stdout=f, stderr=subprocess.DEVNULL))
+            outs.append(f)
+            time.sleep(8 if len(procs) == 1 else 12)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(60)
+        os.killpg(feeder.pid, signal.SIGTERM)
+        feeder.wait(60)
+    joined = started[1]
+    members = []
     for f in outs:
         f.seek(0)
-        stamps += [json.loads(l)["timestamp"] for l in f if '"records_consumed"' in l]
-    stamps.sort()
-    before = [b - a for a, b in zip(stamps, stamps[1:]) if b < joined - 1000]
-    during = [b - a for a, b in zip(stamps, stamps[1:]) if joined - 1000 <= a <= joined + 7000]
-    return dict(longest_gap_ms_steady=max(before, default=0), longest_gap_ms_join=max(during, default=0))
+        members.append([json.loads(line) for line in f if line.startswith('{"timestamp"')])
+    stamps = sorted(e["timestamp"] for m in members for e in m if e["name"] == "records_consumed")
+    gaps = list(zip(stamps, stamps[1:]))
+    steady = [b - a for a, b in gaps if joined - 5000 <= a and b <= joined]
+    during = [b - a for a, b in gaps if b > joined and a <= joined + 10000]
+    # Per partition that moved: A's last batch of it before B's first, to B's first.
+    moved = []
+    b_first = {}
+    for e in members[1]:
+        if e["name"] == "records_consumed":
+            b_first.setdefault(e["partitions"][0]["partition"], e["timestamp"])
+    for part, first in b_first.items():
+        before = [e["timestamp"] for e in members[0] if e["name"] == "records_consumed"
+                  and e["partitions"][0]["partition"] == part and e["timestamp"] <= first]
+        if before:
+            moved.append(first - max(before))
+    b_assigned = next((e["timestamp"] for e in members[1] if e["name"] == "partitions_assigned" and e["partitions"]),
+                      None)
+    a_revoked = next((e["timestamp"] for e in members[0] if e["name"] == "partitions_revoked"
+                      and e["timestamp"] > joined), None)
+    return dict(protocol=protocol, rebalance=rebalance if protocol == "classic" else "incremental (KIP-848)",
+                longest_gap_ms_steady=max(steady, default=None), longest_gap_ms_join=max(during, default=None),
+                longest_partition_gap_ms=max(moved, default=None), partitions_moved=len(moved),
+                b_assigned_after_ms=b_assigned - joined if b_assigned else None,
+                gaps_over_100ms=[(round(a - joined), b - a) for a, b in gaps
+                                 if b - a >= 100 and joined - 5000 <= a <= joined + 10000],
+                a_revoked_after_ms=a_revoked - joined if a_revoked else None,
+                batches=len(stamps))
 
 
-def machine():
+def rebalance_configs(librdkafka, kafka_version):
+    """The group protocols this librdkafka and Kafka can run: classic eager everywhere,
+    and KIP-848's consumer protocol (plus classic cooperative-sticky) from librdkafka 2.12
+    and Kafka 4."""
+    configs = [("classic", "eager")]
+    if version_tuple(librdkafka) >= (2, 12) and version_tuple(kafka_version) >= (4, 0):
+        configs += [("consumer", "incremental"), ("classic", "cooperative-sticky")]
+    return configs
+
+
+def version_tuple(v):
+    return tuple(int(x) for x in re.findall(r"\d+", v)[:3])
+
+
+def librdkafka_version():
+    return subprocess.run([str(BIN / "samsa-bench"), "--librdkafka-version"], check=True, text=True,
+                          stdout=subprocess.PIPE).stdout.strip()
+
+
+def machine(librdkafka, kafka_version):
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    origin = "Debian 12" if librdkafka == "2.0.2" else "scripts/librdkafka-modern"
     return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=round(mem / 1024 / 1024, 1), os=platform.platform(),
-                kafka="3.9.1 (1 KRaft node on 127.0.0.1)", librdkafka="2.0.2 (Debian 12)")
+                kafka=f"{kafka_version} (1 KRaft node on 127.0.0.1)", librdkafka=f"{librdkafka} ({origin})")
+
+
+def spread(values):
+    """Median, min and max of a list of numbers (None when empty)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return dict(median=None, min=None, max=None)
+    return dict(median=statistics.median(values), min=min(values), max=max(values))
 
 
 def main():
+    global BIN, RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="small topics, p1 and p8 only (a smoke run)")
+    ap.add_argument("--build", default="build", help="build directory with bin/samsa-bench (default: build)")
+    ap.add_argument("--kafka-version", default=os.environ.get("SAMSA_KAFKA_VERSION", "3.9.1"),
+                    help="Kafka version for scripts/kafka-local (default: 3.9.1)")
+    ap.add_argument("--cases", help=f"comma-separated cases besides raw (default: all: {','.join(ALL_CASES)})")
+    ap.add_argument("--topics", help="comma-separated topic names (default: all), e.g. b100-p8,kb1-p8")
+    ap.add_argument("--no-extra", action="store_true", help="skip the other figures (SIGTERM, rebalance, 1,000 p)")
+    ap.add_argument("--micro", action="store_true", help="also run samsa_micro_bench into micro.json")
+    ap.add_argument("--study", choices=("fetch-queue", "rebalance"), help="run one study instead of the benchmark")
+    ap.add_argument("--messages", type=int, default=4_000_000, help="fetch-queue study: topic size (100 B each)")
+    ap.add_argument("--out", help="results directory (default: bench/results/librdkafka-VERSION)")
     args = ap.parse_args()
+    build = Path(args.build)
+    build = build if build.is_absolute() else ROOT / build
+    BIN = build / "bin"
+    librdkafka = librdkafka_version()
+    RESULTS = Path(args.out) if args.out else ROOT / "bench" / "results" / f"librdkafka-{librdkafka}"
+    log(f"{BIN}: librdkafka {librdkafka}; Kafka {args.kafka_version}; results in {RESULTS}")
+    kafka = Kafka(args.kafka_version, build / "bench" / "kafka")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine(librdkafka, args.kafka_version)
+    if args.study == "fetch-queue":
+        return fetch_queue_study(kafka, args, librdkafka, info)
+    if args.study == "rebalance":
+        return rebalance_study(kafka, args, librdkafka, info)
 
+    if args.micro:
+        subprocess.run([str(BIN / "samsa_micro_bench"), "--benchmark_min_time=0.5",
+                        f"--benchmark_out={RESULTS / 'micro.json'}", "--benchmark_out_format=json"], check=True)
     if args.quick:
         topics = [("b100-p1", 1, 100, 300_000), ("b100-p8", 8, 100, 300_000), ("kb1-p8", 8, 1000, 100_000)]
     else:
         topics = [(f"b100-p{p}", p, 100, 2_000_000) for p in (1, 8, 64)] + \
                  [(f"kb1-p{p}", p, 1000, 500_000) for p in (1, 8, 64)]
-    cases = SAMSA_MODES + ["auto-batch-c2", "raw-autostore", "java", "kcat"]
+    if args.topics:
+        topics = [t for t in topics if t[0] in args.topics.split(",")]
+    cases = args.cases.split(",") if args.cases else ALL_CASES
+    unknown = set(cases) - set(ALL_CASES)
+    if unknown or not topics:
+        sys.exit(f"run.py: unknown cases {sorted(unknown)} or no topic left")
 
-    kafka = Kafka()
-    results = dict(machine=machine(), reps=args.reps, topics=[], extra={})
+    results = dict(machine=info, reps=args.reps, topics=[], extra={})
     try:
         log(f"real Kafka at {kafka.start()}")
         for name, parts, size, n in topics:
             kafka.create_topic(name, parts)
             log(f"preloading {name}: {n} x {size} B over {parts} partitions")
-            # samsa produce's JSON event is ~45 bytes before its padding.
-            subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", name,
-                            "--count", str(n), "--payload-bytes", str(max(0, size - 45)), "--timeout", "900"],
-                           check=True, stdout=subprocess.DEVNULL)
+            produce(kafka, name, n, size)
         for name, parts, size, n in topics:
             runs = {c: [] for c in ["raw"] + cases}
             for rep in range(args.reps):
@@ -211,29 +326,33 @@ def main():
             for c, rs in runs.items():
                 med = statistics.median(r["msg_per_s"] for r in rs)
                 summary[c] = dict(msg_per_s=med,
+                                  msg_per_s_min=min(r["msg_per_s"] for r in rs),
+                                  msg_per_s_max=max(r["msg_per_s"] for r in rs),
                                   mb_per_s=statistics.median(r["mb_per_s"] for r in rs),
                                   cpu_s=statistics.median(r["cpu_s"] for r in rs),
+                                  cpu_s_per_million=spread([r["cpu_s"] / (n / 1e6) for r in rs]),
                                   peak_rss_mib=statistics.median(r["peak_rss_kb"] for r in rs) / 1024,
                                   ratio_to_raw=med / raw_median)
                 if "commits" in rs[0]:
                     summary[c]["commits_per_s"] = statistics.median(r["commits"] / r["seconds"] for r in rs if r["seconds"])
+                if "max_gap_ms" in rs[0]:
+                    summary[c]["max_gap_ms"] = statistics.median(r["max_gap_ms"] for r in rs)
             results["topics"].append(dict(topic=name, partitions=parts, message_bytes=size, messages=n,
                                           summary=summary, runs=runs))
-        # Other figures.
-        t, rc = sigterm_to_exit(kafka, topics[-1][0])
-        results["extra"]["sigterm_to_exit_s"] = round(t, 3)
-        results["extra"]["sigterm_exit_code"] = rc
-        results["extra"]["rebalance"] = rebalance_pause(kafka)
-        kafka.create_topic("p1000", 1000)
-        subprocess.run([str(BIN / "samsa"), "produce", "--brokers", kafka.bootstrap, "--topic", "p1000", "--count",
-                        "100000", "--payload-bytes", "55"], check=True, stdout=subprocess.DEVNULL)
-        for c in ("raw", "auto-batch"):
-            r = run_case(kafka, c, "p1000", 100_000, 100)
-            results["extra"][f"rss_1000_partitions_{c}_mib"] = round(r["peak_rss_kb"] / 1024, 1)
+        if not args.no_extra:
+            t, rc = sigterm_to_exit(kafka, topics[-1][0])
+            results["extra"]["sigterm_to_exit_s"] = round(t, 3)
+            results["extra"]["sigterm_exit_code"] = rc
+            results["extra"]["rebalance"] = [rebalance_pause(kafka, p, r)
+                                             for p, r in rebalance_configs(librdkafka, args.kafka_version)]
+            kafka.create_topic("p1000", 1000)
+            produce(kafka, "p1000", 100_000, 100)
+            for c in ("raw", "auto-batch"):
+                r = run_case(kafka, c, "p1000", 100_000, 100)
+                results["extra"][f"rss_1000_partitions_{c}_mib"] = round(r["peak_rss_kb"] / 1024, 1)
     finally:
         kafka.stop()
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
     write_markdown(results)
     subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "chart.py"), str(RESULTS / "results.json"),
@@ -241,28 +360,181 @@ def main():
     print((RESULTS / "results.md").read_text())
 
 
-def write_markdown(results):
+def header(results, what):
     m = results["machine"]
-    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}; Kafka {m['kafka']}; "
-             f"librdkafka {m['librdkafka']}. Median of {results['reps']} runs; ratio = rate / raw librdkafka rate "
-             f"of the same run.", ""]
-    lines.append("| topic | case | msg/s | MB/s | ratio to raw | CPU s | peak RSS MiB | commits/s |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}; Kafka {m['kafka']}; "
+            f"librdkafka {m['librdkafka']}. {what}")
+
+
+def write_markdown(results):
+    lines = [header(results, f"Median of {results['reps']} runs (min-max of the rate beside it); ratio = rate / "
+                             "raw librdkafka rate of the same run; CPU s per million messages."), ""]
+    lines.append("| topic | case | msg/s | min-max msg/s | MB/s | ratio to raw | CPU s | CPU s / M msgs | "
+                 "peak RSS MiB | commits/s |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in results["topics"]:
         for c, s in t["summary"].items():
             commits = f"{s['commits_per_s']:.1f}" if "commits_per_s" in s else ""
+            per_m = s.get("cpu_s_per_million", {}).get("median")
+            low, high = s.get("msg_per_s_min"), s.get("msg_per_s_max")
             lines.append(f"| {t['topic']} ({t['messages']:,} x {t['message_bytes']} B, {t['partitions']} p) | {c} | "
-                         f"{s['msg_per_s']:,.0f} | {s['mb_per_s']:.1f} | {s['ratio_to_raw']:.2f} | {s['cpu_s']:.2f} | "
-                         f"{s['peak_rss_mib']:.0f} | {commits} |")
+                         f"{s['msg_per_s']:,.0f} | {f'{low:,.0f}-{high:,.0f}' if low is not None else ''} | "
+                         f"{s['mb_per_s']:.1f} | {s['ratio_to_raw']:.2f} | {s['cpu_s']:.2f} | "
+                         f"{f'{per_m:.2f}' if per_m is not None else ''} | {s['peak_rss_mib']:.0f} | {commits} |")
     e = results["extra"]
-    lines += ["", f"SIGTERM to exit with work in flight: {e.get('sigterm_to_exit_s')} s (exit code "
-                  f"{e.get('sigterm_exit_code')}). Peak RSS with 1,000 partitions: Samsa "
-                  f"{e.get('rss_1000_partitions_auto-batch_mib')} MiB, raw librdkafka "
-                  f"{e.get('rss_1000_partitions_raw_mib')} MiB. Pause in consumption while a second member "
-                  f"joins (eager, two verifiable_consumers, steady load): longest gap "
-                  f"{e.get('rebalance', {}).get('longest_gap_ms_join')} ms, against "
-                  f"{e.get('rebalance', {}).get('longest_gap_ms_steady')} ms in steady state."]
+    if e:
+        lines += ["", f"SIGTERM to exit with work in flight: {e.get('sigterm_to_exit_s')} s (exit code "
+                      f"{e.get('sigterm_exit_code')}). Peak RSS with 1,000 partitions: Samsa "
+                      f"{e.get('rss_1000_partitions_auto-batch_mib')} MiB, raw librdkafka "
+                      f"{e.get('rss_1000_partitions_raw_mib')} MiB."]
+        for r in e.get("rebalance", []):
+            lines.append(f"Pause in consumption while a second member joins ({r['protocol']}, {r['rebalance']}, one "
+                         f"run; `--study rebalance` for 5): longest gap {r['longest_gap_ms_join']} ms, against "
+                         f"{r['longest_gap_ms_steady']} ms in steady state; longest gap of a moved partition "
+                         f"{r['longest_partition_gap_ms']} ms.")
     (RESULTS / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def fmt_spread(sp, fmt="{:,.0f}"):
+    if sp["median"] is None:
+        return "-"
+    return f"{fmt.format(sp['median'])} ({fmt.format(sp['min'])}-{fmt.format(sp['max'])})"
+
+
+def fetch_queue_settings(librdkafka):
+    """(label, samsa-bench --set list) of the fetch-queue study for this librdkafka."""
+    if version_tuple(librdkafka) >= (2, 1):
+        return [(f"fetch.queue.backoff.ms={ms}{' (default)' if ms == 1000 else ''}",
+                 [] if ms == 1000 else [f"kafka.fetch.queue.backoff.ms={ms}"]) for ms in (1000, 100, 20, 5)]
+    return [("defaults (queued.min.messages=100000, queued.max.messages.kbytes=65536)", []),
+            ("queued.min.messages=300000, queued.max.messages.kbytes=131072",
+             ["kafka.queued.min.messages=300000", "kafka.queued.max.messages.kbytes=131072"]),
+            ("queued.min.messages=1000000, queued.max.messages.kbytes=262144",
+             ["kafka.queued.min.messages=1000000", "kafka.queued.max.messages.kbytes=262144"])]
+
+
+STALL_RE = re.compile(r"\|(\d+\.\d+)\|FETCH\|.*Topic (\S+) \[(\d+)\] in state \S+ at .* is "
+                      r"(fetchable|not fetchable: (.*))$")
+
+
+def fetch_debug_proof(kafka, topic, n, settings):
+    """A short raw run with kafka.debug=fetch: how often librdkafka stopped fetching a partition
+    for its full queue, and for how long (from the 'not fetchable: queued.* exceeded' line to
+    the partition's next 'fetchable' line; timestamps of librdkafka's log lines)."""
+    cmd = bench_cmd(kafka, "raw", topic, n, [*settings, "kafka.debug=fetch"])
+    with tempfile.TemporaryFile("w+") as err:
+        out, cpu, rss, wall = timed(cmd, stderr=err)
+        err.seek(0)
+        text = err.read().splitlines()
+    r = json.loads(out.strip().splitlines()[-2])
+    full_since, stalls, reasons = {}, [], {}
+    for line in text:
+        m = STALL_RE.search(line)
+        if not m:
+            continue
+        ts, part, state, reason = float(m.group(1)), m.group(3), m.group(4), m.group(5)
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            if "exceeded" in reason:
+                full_since.setdefault(part, ts)
+        elif part in full_since:
+            stalls.append((ts - full_since.pop(part)) * 1000)
+    backoff_lines = [line for line in text if "Fetch backoff for" in line]
+    queue_backoffs = [line for line in backoff_lines if "Queue full" in line]
+    return dict(settings=settings, messages=n, msg_per_s=r["msg_per_s"], fetch_backoff_lines=len(backoff_lines),
+                queue_full_backoff_lines=len(queue_backoffs), not_fetchable=reasons,
+                queue_full_stalls=len(stalls), queue_full_stall_ms=spread(stalls),
+                sample=(queue_backoffs or [line for line in text if "exceeded" in line])[:2])
+
+
+def fetch_queue_study(kafka, args, librdkafka, info):
+    """Raw and auto-batch on a backlog of 8 partitions under each fetch-queue setting, reps
+    alternating (setting by setting, raw then auto-batch); then a kafka.debug=fetch run under the
+    default and the last setting to count the stalls librdkafka logs."""
+    topic, n, size = "fq-p8", args.messages, 100
+    settings = fetch_queue_settings(librdkafka)
+    runs = {label: {"raw": [], "auto-batch": []} for label, _ in settings}
+    proofs = []
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        kafka.create_topic(topic, 8)
+        log(f"preloading {topic}: {n} x {size} B over 8 partitions")
+        produce(kafka, topic, n, size)
+        for rep in range(args.reps):
+            for label, kv in settings:
+                for case in ("raw", "auto-batch"):
+                    r = run_case(kafka, case, topic, n, size, kv)
+                    runs[label][case].append(r)
+                    log(f"rep {rep + 1} {label}: {case:10} {r['msg_per_s']:>10,.0f} msg/s  cpu {r['cpu_s']:.2f} s  "
+                        f"rss {r['peak_rss_kb'] / 1024:.0f} MiB  longest gap {r['max_gap_ms']:.0f} ms  "
+                        f"idle {r['idle_s']:.2f} s")
+        for label, kv in (settings[0], settings[-1]):
+            proofs.append(dict(label=label, **fetch_debug_proof(kafka, topic, min(n, 2_000_000), kv)))
+            log(f"debug run {label}: {proofs[-1]['queue_full_stalls']} queue-full stalls, "
+                f"{proofs[-1]['queue_full_backoff_lines']} 'Fetch backoff ... Queue full' lines")
+    finally:
+        kafka.stop()
+    summary = {}
+    for label, cases in runs.items():
+        summary[label] = {c: dict(msg_per_s=spread([r["msg_per_s"] for r in rs]),
+                                  cpu_s_per_million=spread([r["cpu_s"] / (n / 1e6) for r in rs]),
+                                  peak_rss_mib=spread([r["peak_rss_kb"] / 1024 for r in rs]),
+                                  max_gap_ms=spread([r["max_gap_ms"] for r in rs]),
+                                  idle_s=spread([r["idle_s"] for r in rs])) for c, rs in cases.items()}
+    results = dict(machine=info, reps=args.reps, topic=dict(name=topic, partitions=8, messages=n, message_bytes=size),
+                   summary=summary, runs=runs, debug_runs=proofs)
+    (RESULTS / "fetch-queue.json").write_text(json.dumps(results, indent=1))
+    lines = [header(results, f"Topic {topic}: {n:,} x {size} B over 8 partitions, consumed whole; median (min-max) "
+                             f"of {args.reps} alternating runs. Idle = the sum of the gaps of at least 10 ms "
+                             f"between two deliveries."), "",
+             "| setting | case | msg/s | CPU s / M msgs | peak RSS MiB | longest gap ms | idle s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for label, cases in summary.items():
+        for c, sm in cases.items():
+            lines.append(f"| {label} | {c} | {fmt_spread(sm['msg_per_s'])} | "
+                         f"{fmt_spread(sm['cpu_s_per_million'], '{:.2f}')} | {fmt_spread(sm['peak_rss_mib'])} | "
+                         f"{fmt_spread(sm['max_gap_ms'])} | {fmt_spread(sm['idle_s'], '{:.2f}')} |")
+    lines += ["", "kafka.debug=fetch runs of the raw loop (slowed by the logging):", ""]
+    for pr in proofs:
+        lines.append(f"- {pr['label']}, {pr['messages']:,} messages: {pr['queue_full_stalls']} times a partition "
+                     f"stopped fetching for its full queue, stopped for {fmt_spread(pr['queue_full_stall_ms'])} ms; "
+                     f"{pr['queue_full_backoff_lines']} 'Fetch backoff ... Queue full' lines; not-fetchable reasons "
+                     f"{pr['not_fetchable']}.")
+    (RESULTS / "fetch-queue.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / "fetch-queue.md").read_text())
+
+
+def rebalance_study(kafka, args, librdkafka, info):
+    """rebalance_pause --reps times per group protocol this librdkafka and Kafka can run,
+    protocols alternating."""
+    configs = rebalance_configs(librdkafka, args.kafka_version)
+    runs = {f"{p}/{r}": [] for p, r in configs}
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        for rep in range(args.reps):
+            for p, r in configs:
+                res = rebalance_pause(kafka, p, r, tag=str(rep))
+                runs[f"{p}/{r}"].append(res)
+                log(f"rep {rep + 1} {p}/{r}: longest gap {res['longest_gap_ms_join']} ms during the join, "
+                    f"{res['longest_gap_ms_steady']} ms before; moved partition {res['longest_partition_gap_ms']} ms "
+                    f"({res['partitions_moved']} moved); B assigned after {res['b_assigned_after_ms']} ms")
+    finally:
+        kafka.stop()
+    keys = ("longest_gap_ms_join", "longest_gap_ms_steady", "longest_partition_gap_ms", "b_assigned_after_ms")
+    summary = {c: {k: spread([r[k] for r in rs]) for k in keys} for c, rs in runs.items()}
+    results = dict(machine=info, reps=args.reps, summary=summary, runs=runs)
+    (RESULTS / "rebalance.json").write_text(json.dumps(results, indent=1))
+    lines = [header(results, f"A second member joins a group of one that consumes a steady 5,000 msg/s over 8 "
+                             f"partitions; gaps between records_consumed lines of both members, median (min-max) "
+                             f"of {args.reps} runs."), "",
+             "| group protocol | longest gap during the join, ms | longest gap in the 5 s before, ms | "
+             "longest gap of a moved partition, ms | B's first assignment after its start, ms |",
+             "|---|---:|---:|---:|---:|"]
+    for c, sm in summary.items():
+        lines.append(f"| {c} | {fmt_spread(sm['longest_gap_ms_join'])} | {fmt_spread(sm['longest_gap_ms_steady'])} | "
+                     f"{fmt_spread(sm['longest_partition_gap_ms'])} | {fmt_spread(sm['b_assigned_after_ms'])} |")
+    (RESULTS / "rebalance.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / "rebalance.md").read_text())
 
 
 if __name__ == "__main__":

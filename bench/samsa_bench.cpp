@@ -2,24 +2,39 @@
 // Samsa's marking modes or with the raw librdkafka loop, and reports the rate.
 //
 //   samsa-bench --brokers B --topic T --mode MODE --messages N [--concurrency C]
+//               [--set KEY=VALUE]... [--group G] [--print-batches]
+//   samsa-bench --librdkafka-version
 //
 // Modes: raw (plain librdkafka loop in C with Samsa's librdkafka settings, storing nothing:
 // the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
 // auto-batch (automatic marking per batch),
 // auto-message (batch_fetching off: marked after each message), manual-each (manual
-// mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000).
+// mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000),
+// sync-each-batch (mark_as_consumed_sync of each batch's last message, as Kafka's
+// VerifiableConsumer and examples/verifiable_consumer do).
+// --set applies a Samsa setting (Settings::set: kafka.* properties, group_protocol, ...);
+// the raw modes take only kafka.* properties, set on the raw loop's configuration.
+// --print-batches prints, for every batch, the records_consumed JSON line of Kafka's
+// VerifiableConsumer (timestamp in ms, count, partition, offsets), and partitions_assigned
+// and partitions_revoked lines: bench/run.py measures the pause of a rebalance from them.
 // The last line is `MODE N messages in S s: R msg/s`; the line before it is a JSON object
-// with the same figures plus CPU seconds, peak RSS and the commits made. Both Samsa and the
-// raw loop are timed from the group's first assignment to the N-th message.
+// with the same figures plus CPU seconds, peak RSS, the commits made, the librdkafka version
+// and the idle gaps between deliveries after the first one (the longest, and the sum of
+// those of at least 10 ms). Both Samsa and the raw loop are timed from the group's first
+// assignment to the N-th message.
 #include <CLI/CLI.hpp>
 #include <samsa/samsa.hpp>
 #include <sys/resource.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <random>
+#include <vector>
 
 #include "raw_consumer.h"
 
@@ -35,12 +50,52 @@ struct Shared {
   std::atomic<Clock::rep> first{0}, last{0};
   samsa::App* app = nullptr;
   std::string mode;
+  bool print_batches = false;
+  std::mutex gap_mu;  // the idle gaps between batches (consume() calls may overlap with C > 1)
+  Clock::time_point last_end{};
+  double max_gap_s = 0, idle_s = 0;
 } shared;
+
+long long wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One JSON line of Kafka's VerifiableConsumer format (topic names are plain: no escaping).
+void emit_line(const std::string& line) {
+  static std::mutex out_mu;
+  std::lock_guard lock(out_mu);
+  std::printf("{\"timestamp\":%lld,%s}\n", wall_ms(), line.c_str());
+  std::fflush(stdout);
+}
+
+std::string partition_list(const std::vector<samsa::TopicPartitionOffset>& list) {
+  std::string out;
+  for (const auto& tp : list)
+    out += (out.empty() ? "" : ",") + std::string("{\"topic\":\"") + tp.topic + "\",\"partition\":" +
+           std::to_string(tp.partition) + "}";
+  return "[" + out + "]";
+}
 
 class BenchConsumer : public samsa::Consumer {
  public:
   void consume() override {
+    const auto start = Clock::now();
+    {
+      std::lock_guard lock(shared.gap_mu);
+      const double gap = std::chrono::duration<double>(start - shared.last_end).count();
+      if (shared.last_end != Clock::time_point{} && gap >= 0.010) {
+        shared.idle_s += gap;
+        shared.max_gap_s = std::max(shared.max_gap_s, gap);
+      }
+    }
     const auto& batch = messages();
+    if (shared.print_batches)
+      emit_line("\"name\":\"records_consumed\",\"count\":" + std::to_string(batch.size()) +
+                ",\"partitions\":[{\"topic\":\"" + topic() + "\",\"partition\":" + std::to_string(partition()) +
+                ",\"count\":" + std::to_string(batch.size()) + ",\"minOffset\":" +
+                std::to_string(batch.first().offset()) + ",\"maxOffset\":" + std::to_string(batch.last().offset()) +
+                "}]");
     long bytes = 0;
     for (const auto& m : batch) {
       bytes += static_cast<long>(m.raw_payload().size());
@@ -50,7 +105,13 @@ class BenchConsumer : public samsa::Consumer {
         mark_as_consumed_sync(m);
       }
     }
-    const auto now = Clock::now().time_since_epoch().count();
+    if (shared.mode == "sync-each-batch") mark_as_consumed_sync(batch.last());
+    const auto end = Clock::now();
+    {
+      std::lock_guard lock(shared.gap_mu);
+      shared.last_end = std::max(shared.last_end, end);
+    }
+    const auto now = end.time_since_epoch().count();
     shared.bytes += bytes;
     const long total = shared.seen += static_cast<long>(batch.size());
     if (total >= shared.target) {
@@ -63,16 +124,18 @@ class BenchConsumer : public samsa::Consumer {
   long since_sync_ = 0;
 };
 
-void report(const std::string& mode, long n, double seconds, long bytes, long commits) {
+void report(const std::string& mode, long n, double seconds, long bytes, long commits, double max_gap_s,
+            double idle_s) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                      static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   const double rate = seconds > 0 ? static_cast<double>(n) / seconds : 0;
   std::printf("{\"mode\":\"%s\",\"messages\":%ld,\"seconds\":%.4f,\"msg_per_s\":%.0f,\"mb_per_s\":%.2f,"
-              "\"cpu_s\":%.3f,\"peak_rss_kb\":%ld,\"commits\":%ld}\n",
+              "\"cpu_s\":%.3f,\"peak_rss_kb\":%ld,\"commits\":%ld,\"librdkafka\":\"%s\",\"max_gap_ms\":%.1f,"
+              "\"idle_s\":%.3f}\n",
               mode.c_str(), n, seconds, rate, seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0,
-              cpu, ru.ru_maxrss, commits);
+              cpu, ru.ru_maxrss, commits, rd_kafka_version_str(), max_gap_s * 1000, idle_s);
   std::printf("%s %ld messages in %.3f s: %.0f msg/s\n", mode.c_str(), n, seconds, rate);
 }
 
@@ -80,26 +143,59 @@ void report(const std::string& mode, long n, double seconds, long bytes, long co
 
 int main(int argc, char** argv) {
   CLI::App cli{"Consume N messages with Samsa or the raw librdkafka loop and report the rate"};
-  std::string brokers, topic, mode;
+  std::string brokers, topic, mode, group;
+  std::vector<std::string> sets;
   long messages = 0;
   int concurrency = 1;
-  cli.add_option("--brokers", brokers, "Bootstrap servers")->required();
-  cli.add_option("--topic", topic, "Topic, consumed from the start")->required();
-  cli.add_option("--mode", mode, "raw, auto-batch, auto-message, manual-each, sync-every-1000")
-      ->required()
-      ->check(CLI::IsMember({"raw", "raw-autostore", "auto-batch", "auto-message", "manual-each", "sync-every-1000"}));
-  cli.add_option("--messages", messages, "How many messages to consume")->required()->check(CLI::PositiveNumber);
+  bool version = false;
+  cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
+  cli.add_option("--brokers", brokers, "Bootstrap servers");
+  cli.add_option("--topic", topic, "Topic, consumed from the start");
+  cli.add_option("--mode", mode, "raw, raw-autostore, auto-batch, auto-message, manual-each, sync-every-1000, "
+                                 "sync-each-batch")
+      ->check(CLI::IsMember({"raw", "raw-autostore", "auto-batch", "auto-message", "manual-each", "sync-every-1000",
+                             "sync-each-batch"}));
+  cli.add_option("--messages", messages, "How many messages to consume")->check(CLI::PositiveNumber);
   cli.add_option("--concurrency", concurrency, "Samsa worker threads")->check(CLI::PositiveNumber);
+  cli.add_option("--set", sets, "A setting KEY=VALUE (repeatable): Samsa's, or kafka.PROPERTY for librdkafka");
+  cli.add_option("--group", group, "Consumer group (default: a new one per run)");
+  cli.add_flag("--print-batches", shared.print_batches, "Print a records_consumed JSON line per batch");
   CLI11_PARSE(cli, argc, argv);
+  if (version) {
+    std::printf("%s\n", rd_kafka_version_str());
+    return 0;
+  }
+  if (brokers.empty() || topic.empty() || mode.empty() || messages <= 0) {
+    std::fprintf(stderr, "samsa-bench: --brokers, --topic, --mode and --messages are required\n");
+    return 2;
+  }
+  std::vector<std::pair<std::string, std::string>> settings;
+  for (const auto& kv : sets) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "samsa-bench: --set '%s': expected KEY=VALUE\n", kv.c_str());
+      return 2;
+    }
+    settings.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
 
-  const std::string group = "bench-" + mode + "-" + std::to_string(std::random_device{}());
+  if (group.empty()) group = "bench-" + mode + "-" + std::to_string(std::random_device{}());
   if (mode == "raw" || mode == "raw-autostore") {
-    double seconds = 0;
-    long bytes = 0;
-    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, mode == "raw-autostore", &seconds,
-                    &bytes) != 0)
+    std::vector<const char*> props;
+    for (const auto& [key, value] : settings) {
+      if (key.rfind("kafka.", 0) != 0) {
+        std::fprintf(stderr, "samsa-bench: --set %s: the raw loop takes only kafka.* properties\n", key.c_str());
+        return 2;
+      }
+      props.push_back(key.c_str() + 6);
+      props.push_back(value.c_str());
+    }
+    props.push_back(nullptr);
+    raw_result r{};
+    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, mode == "raw-autostore", props.data(),
+                    &r) != 0)
       return 1;
-    report(mode, messages, seconds, bytes, 0);
+    report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s);
     return 0;
   }
 
@@ -115,6 +211,7 @@ int main(int argc, char** argv) {
     config.automatically_mark_as_consumed = mode == "auto-batch" || mode == "auto-message";
     config.batch_fetching = mode != "auto-message";
     config.max_messages = 1000;
+    for (const auto& [key, value] : settings) config.set(key, value);
   });
   app.routes([&](samsa::Routes& routes) { routes.consumer_group(group).topic(topic).consumer<BenchConsumer>(); });
   app.monitor().subscribe([](const samsa::Event& e) {
@@ -123,9 +220,16 @@ int main(int argc, char** argv) {
     Clock::rep zero = 0;
     if (e.type == samsa::EventType::partitions_assigned)
       shared.first.compare_exchange_strong(zero, Clock::now().time_since_epoch().count());
+    if (shared.print_batches && (e.type == samsa::EventType::partitions_assigned ||
+                                 e.type == samsa::EventType::partitions_revoked))
+      emit_line(std::string("\"name\":\"") +
+                (e.type == samsa::EventType::partitions_assigned ? "partitions_assigned" : "partitions_revoked") +
+                "\",\"partitions\":" + partition_list(e.offsets));
   });
   const int code = app.serve({.handle_signals = true});
-  const double seconds = std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();
-  report(mode, shared.seen, seconds, shared.bytes, shared.commits);
+  // Stopped (SIGTERM) before the N-th message: no rate.
+  const double seconds =
+      shared.last == 0 ? 0 : std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();
+  report(mode, shared.seen, seconds, shared.bytes, shared.commits, shared.max_gap_s, shared.idle_s);
   return code;
 }
