@@ -708,6 +708,7 @@ std::vector<PartitionOffsets> group_offsets(const std::string& brokers, const st
     po.topic = tp.topic;
     po.partition = tp.partition;
     po.committed = tp.offset >= 0 ? tp.offset : -1;
+    po.metadata = kafka::metadata_of(tp);
     std::int64_t low = 0, high = 0;
     if (auto err = rd_kafka_query_watermark_offsets(rk.get(), tp.topic, tp.partition, &low,
                                                     &high, dl.remaining_ms()))

@@ -12,7 +12,7 @@ const Messages kNoMessages;
 
 const Messages& Consumer::messages() const { return messages_ ? *messages_ : kNoMessages; }
 
-bool Consumer::mark_as_consumed(const Message& message) {
+void Consumer::check_same_partition(const Message& message) const {
   // Messages of this consumer point at the partition's own topic string: compare addresses
   // first, the text only for a message from elsewhere.
   if (message.partition() != partition_->partition() ||
@@ -20,10 +20,37 @@ bool Consumer::mark_as_consumed(const Message& message) {
     throw std::invalid_argument("mark_as_consumed: message of " + message.topic() + "/" +
                                 std::to_string(message.partition()) + " given to the consumer of " +
                                 partition_->topic() + "/" + std::to_string(partition_->partition()));
+}
+
+bool Consumer::mark_as_consumed(const Message& message) {
+  check_same_partition(message);
   return partition_->mark(message.offset());
 }
 
 bool Consumer::mark_as_consumed(std::int64_t offset) { return partition_->mark(offset); }
+
+bool Consumer::mark_as_consumed(const Message& message, std::string_view metadata) {
+  check_same_partition(message);
+  return partition_->mark(message.offset(), metadata);
+}
+
+bool Consumer::mark_as_consumed(std::int64_t offset, std::string_view metadata) {
+  return partition_->mark(offset, metadata);
+}
+
+bool Consumer::mark_as_consumed_sync(const Message& message, std::string_view metadata) {
+  if (!mark_as_consumed(message, metadata)) return false;
+  return commit_marked_sync();
+}
+
+bool Consumer::mark_as_consumed_sync(std::int64_t offset, std::string_view metadata) {
+  if (!mark_as_consumed(offset, metadata)) return false;
+  return commit_marked_sync();
+}
+
+std::string Consumer::committed_offset_metadata() const {
+  return partition_->listener().committed_metadata(*partition_, std::chrono::seconds(10));
+}
 
 bool Consumer::mark_as_consumed_sync(const Message& message) {
   if (!mark_as_consumed(message)) return false;

@@ -26,6 +26,16 @@ bool OffsetTracker::mark_through(std::int64_t offset) {
   return true;
 }
 
+bool OffsetTracker::mark_through(std::int64_t offset, std::string_view metadata) {
+  if (mark_through(offset)) {
+    metadata_.assign(metadata);
+    return true;
+  }
+  if (offset + 1 != marked_ || metadata == metadata_) return false;
+  metadata_.assign(metadata);
+  return true;
+}
+
 void OffsetTracker::track(std::int64_t offset) {
   if (marked_ != kNone && offset < marked_) return;
   if (!pending_.empty() && offset <= pending_.back().offset) return;

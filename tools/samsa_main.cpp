@@ -329,11 +329,23 @@ int run_offsets(const std::string& brokers, const std::string& group,
                 const std::vector<std::string>& topics, std::chrono::seconds timeout) {
   auto rows = samsa::admin::group_offsets(brokers, group, topics, timeout);
   std::vector<std::vector<std::string>> table;
+  // The METADATA column only when some partition has offset metadata.
+  const bool any_metadata =
+      std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.metadata.empty(); });
   table.push_back({"TOPIC", "PARTITION", "COMMITTED", "END", "LAG"});
-  for (const auto& r : rows)
+  if (any_metadata) table[0].push_back("METADATA");
+  for (const auto& r : rows) {
     table.push_back({r.topic, std::to_string(r.partition),
                      r.committed >= 0 ? std::to_string(r.committed) : "-", std::to_string(r.end),
                      std::to_string(r.lag)});
+    if (any_metadata) {
+      // Any bytes may be committed: show control bytes as '?' so the table stays one line.
+      std::string shown = r.metadata;
+      for (char& c : shown)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+      table.back().push_back(shown.empty() ? "-" : shown);
+    }
+  }
   std::vector<std::size_t> width(table[0].size(), 0);
   for (const auto& row : table)
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());

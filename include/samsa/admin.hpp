@@ -54,6 +54,8 @@ struct PartitionOffsets {
   std::int32_t partition = 0;
   /// The group's committed offset; -1 when the group committed nothing for the partition.
   std::int64_t committed = -1;
+  /// The offset metadata committed with it (empty when none).
+  std::string metadata;
   /// The log-end offset (high watermark).
   std::int64_t end = 0;
   /// end - committed, or end - start of log when nothing is committed.

@@ -34,6 +34,7 @@
 // EventType::hook_failed event.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "samsa/logger.hpp"
 #include "samsa/message.hpp"
@@ -105,6 +106,26 @@ class Consumer {
   bool mark_as_consumed_sync(const Message& message);
   bool mark_as_consumed_sync(std::int64_t offset);
 
+  /// Marks with offset metadata: a string Kafka commits along with the offset (a saga's
+  /// step, an import's batch id, a checksum). Sticky within the assignment: later marks
+  /// without metadata commit the same string; a mark with metadata at the offset already
+  /// marked replaces it without moving; "" clears it. A new owner of the partition starts
+  /// with none: read the last committed one with committed_offset_metadata() and mark with
+  /// it to carry it on. Needs librdkafka >= 2.2.0 (older ones drop metadata from the offset
+  /// store): on an older one a non-empty `metadata` throws std::logic_error and marks
+  /// nothing. More than 4096 bytes (Kafka's default offset.metadata.max.bytes) throws
+  /// std::invalid_argument. Otherwise as the overloads without metadata.
+  bool mark_as_consumed(const Message& message, std::string_view metadata);
+  bool mark_as_consumed(std::int64_t offset, std::string_view metadata);
+  bool mark_as_consumed_sync(const Message& message, std::string_view metadata);
+  bool mark_as_consumed_sync(std::int64_t offset, std::string_view metadata);
+  /// The metadata committed with this partition's committed offset, read from the group
+  /// coordinator (empty when none or nothing committed): what the previous owner or the
+  /// previous run left. Blocks for one round trip (10 s at most; throws KafkaError when
+  /// the coordinator did not answer). Not cached: call it once, in initialized() or when
+  /// the state is needed, not per message. Karafka calls this offset_metadata.
+  std::string committed_offset_metadata() const;
+
   /// Hands the marks to librdkafka and asks for a commit without waiting. Returns false
   /// when the partition is no longer owned.
   bool commit_offsets();
@@ -122,6 +143,7 @@ class Consumer {
  private:
   friend struct detail::ConsumerAccess;
   bool commit_marked_sync();
+  void check_same_partition(const Message& message) const;
   runtime::Partition* partition_ = nullptr;
   const Messages* messages_ = nullptr;
 };

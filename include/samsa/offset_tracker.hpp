@@ -15,10 +15,15 @@
 //    mark can neither skip messages nobody handled nor rewind the group.
 //  - `first_unmarked()` is the rewind target after an error: the first offset whose
 //    handling was not declared, so nothing unhandled is ever skipped.
+//  - Offset metadata (a string committed with the offset) is sticky: a mark given metadata
+//    sets it, also at the offset already marked (a saga's state can change without moving);
+//    a mark without metadata keeps the current one. Empty means none.
 //
 // Not thread-safe: the owner (runtime::Partition) serialises access.
 #include <cstdint>
 #include <deque>
+#include <string>
+#include <string_view>
 
 namespace samsa {
 
@@ -48,6 +53,12 @@ class OffsetTracker {
   /// Declares every offset <= `offset` handled. Returns true when this moved the mark.
   /// Does not validate: the caller runs check_mark() first.
   bool mark_through(std::int64_t offset);
+  /// The same, and sets the metadata committed with the mark, also when `offset` is the
+  /// offset already marked. Returns true when the mark or its metadata changed. A mark
+  /// below the current one changes neither.
+  bool mark_through(std::int64_t offset, std::string_view metadata);
+  /// The metadata committed with committable(); empty when none was given.
+  const std::string& metadata() const { return metadata_; }
 
   /// Registers an offset handed out for out-of-order processing (ascending order).
   void track(std::int64_t offset);
@@ -64,13 +75,17 @@ class OffsetTracker {
   std::int64_t first_unmarked() const;
 
   /// Bookkeeping of what was handed to librdkafka / the broker, so that each store or
-  /// commit happens only when the mark moved past it.
-  bool needs_store() const { return marked_ != kNone && marked_ > stored_; }
-  void set_stored(std::int64_t offset) { if (offset > stored_) stored_ = offset; }
+  /// commit happens only when the mark (or its metadata) changed since.
+  bool needs_store() const { return differs(stored_, stored_metadata_); }
+  void set_stored(std::int64_t offset, std::string_view metadata = {}) {
+    record(stored_, stored_metadata_, offset, metadata);
+  }
   std::int64_t stored() const { return stored_; }
   /// The same for what the broker confirmed, so that an unchanged offset is not committed again.
-  bool needs_commit() const { return marked_ != kNone && marked_ > committed_; }
-  void set_committed(std::int64_t offset) { if (offset > committed_) committed_ = offset; }
+  bool needs_commit() const { return differs(committed_, committed_metadata_); }
+  void set_committed(std::int64_t offset, std::string_view metadata = {}) {
+    record(committed_, committed_metadata_, offset, metadata);
+  }
 
  private:
   struct Pending {
@@ -78,12 +93,22 @@ class OffsetTracker {
     bool done;
   };
   void advance_over_completed();
+  bool differs(std::int64_t offset, const std::string& metadata) const {
+    return marked_ != kNone && (marked_ > offset || (marked_ == offset && metadata_ != metadata));
+  }
+  static void record(std::int64_t& offset, std::string& metadata, std::int64_t new_offset,
+                     std::string_view new_metadata) {
+    if (new_offset < offset) return;
+    offset = new_offset;
+    metadata.assign(new_metadata);
+  }
 
   std::int64_t first_ = kNone;
   std::int64_t delivered_ = kNone;
   std::int64_t marked_ = kNone;
   std::int64_t stored_ = kNone;
   std::int64_t committed_ = kNone;
+  std::string metadata_, stored_metadata_, committed_metadata_;
   std::deque<Pending> pending_;
 };
 

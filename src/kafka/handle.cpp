@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "log_text.hpp"
 #include "samsa/settings.hpp"
@@ -50,6 +53,28 @@ KafkaPtr make_admin_client(const std::string& brokers,
 }
 
 ListPtr make_list(int size) { return ListPtr(rd_kafka_topic_partition_list_new(size)); }
+
+rd_kafka_topic_partition_t* add_offset(rd_kafka_topic_partition_list_t* list, const std::string& topic,
+                                       std::int32_t partition, std::int64_t offset,
+                                       std::string_view metadata) {
+  rd_kafka_topic_partition_t* e = rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  e->offset = offset;
+  if (!metadata.empty()) {
+    // Freed by rd_kafka_topic_partition_list_destroy with free() (librdkafka's rd_free).
+    e->metadata = std::malloc(metadata.size());
+    if (!e->metadata) throw std::bad_alloc();
+    std::memcpy(e->metadata, metadata.data(), metadata.size());
+    e->metadata_size = metadata.size();
+  }
+  return e;
+}
+
+std::string_view metadata_of(const rd_kafka_topic_partition_t& element) {
+  if (!element.metadata || element.metadata_size == 0) return {};
+  return {static_cast<const char*>(element.metadata), element.metadata_size};
+}
+
+bool stores_offset_metadata() { return rd_kafka_version() >= 0x020200ff; }
 
 KafkaError error(const std::string& what, rd_kafka_resp_err_t err) {
   return KafkaError(what + ": " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) + ")",

@@ -92,6 +92,18 @@ KafkaPtr make_admin_client(const std::string& brokers,
 
 ListPtr make_list(int size = 0);
 
+/// Adds topic/partition at `offset` to `list`, with commit metadata when not empty (a copy
+/// the list owns: librdkafka frees it with the list).
+rd_kafka_topic_partition_t* add_offset(rd_kafka_topic_partition_list_t* list, const std::string& topic,
+                                       std::int32_t partition, std::int64_t offset,
+                                       std::string_view metadata = {});
+/// The commit metadata of an element (empty when none).
+std::string_view metadata_of(const rd_kafka_topic_partition_t& element);
+
+/// librdkafka's rd_kafka_offsets_store carries commit metadata to the auto-commit from 2.2.0
+/// on; before that it drops it (and the auto-commit would commit the offset without it).
+bool stores_offset_metadata();
+
 /// A KafkaError with librdkafka's name and description of `err`, prefixed with `what`.
 KafkaError error(const std::string& what, rd_kafka_resp_err_t err);
 

@@ -4,6 +4,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "log_text.hpp"
 #include "samsa/app.hpp"
@@ -102,6 +103,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
 Listener::~Listener() {
   request_stop();
   if (thread_.joinable()) thread_.join();
+  if (topic_watch_.joinable()) topic_watch_.join();
   {
     std::lock_guard lock(partitions_mu_);
     partitions_.clear();
@@ -118,6 +120,8 @@ void Listener::start() {
   next_tick_ = Clock::now() + settings_.tick_interval;
   thread_ = std::thread([this] { run(); });
   pthread_setname_np(thread_.native_handle(), ("samsa-" + name()).substr(0, 15).c_str());
+  if (group_settings_.group_protocol == GroupProtocol::consumer)
+    topic_watch_ = std::thread([this] { watch_missing_topics(); });
 }
 
 void Listener::request_stop(Deadline deadline) {
@@ -248,17 +252,42 @@ void Listener::handle_consumer_error(const rd_kafka_message_t* m) {
       return;
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-      if (!warned_topics_[topic]) {
-        warned_topics_[topic] = true;
-        logger_.warn(fmt::format(
-            "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
-            "with `<app> topics create` or your usual tooling",
-            name(), topic));
-      }
+      warn_missing_topic(topic);
       return;
     default:
       logger_.error(fmt::format("consumer group {}: consumer error{}: {}", name(),
                                 topic.empty() ? "" : " on " + topic, rd_kafka_message_errstr(m)));
+  }
+}
+
+void Listener::warn_missing_topic(const std::string& topic) {
+  {
+    std::lock_guard lock(warned_mu_);
+    if (std::exchange(warned_topics_[topic], true)) return;
+  }
+  logger_.warn(fmt::format(
+      "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
+      "with `<app> topics create` or your usual tooling",
+      name(), topic));
+}
+
+void Listener::watch_missing_topics() {
+  std::vector<std::string> unknown;
+  for (const auto& t : group_.topics()) unknown.push_back(t->name());
+  while (!unknown.empty() && !stop_.load()) {
+    for (auto it = unknown.begin(); it != unknown.end() && !stop_.load();) {
+      kafka::TopicPtr rkt(rd_kafka_topic_new(rk_.get(), it->c_str(), nullptr));
+      const rd_kafka_metadata_t* md = nullptr;
+      // A broker that does not answer is reported by the poll loop; only a definite
+      // "unknown topic" counts here.
+      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, 3000);
+      rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+      if (!err && md && md->topic_cnt == 1) topic_err = md->topics[0].err;
+      if (md) rd_kafka_metadata_destroy(md);
+      if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) warn_missing_topic(*it);
+      it = topic_err == RD_KAFKA_RESP_ERR_NO_ERROR ? unknown.erase(it) : it + 1;
+    }
+    for (int i = 0; i < 100 && !stop_.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
   }
 }
 
@@ -395,7 +424,7 @@ std::vector<TopicPartitionOffset> Listener::note_committed(const rd_kafka_topic_
     const auto& e = list->elems[i];
     if (e.err || e.offset < 0) continue;
     auto it = partitions_.find({e.topic, e.partition});
-    if (it != partitions_.end()) it->second->committed(e.offset);
+    if (it != partitions_.end()) it->second->committed(e.offset, kafka::metadata_of(e));
   }
   return news;
 }
@@ -446,10 +475,10 @@ rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* 
 
 rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
   p.store();
-  const std::int64_t offset = p.uncommitted();
-  if (offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  const Partition::Mark mark = p.uncommitted();
+  if (mark.offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
   auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = offset;
+  kafka::add_offset(list.get(), p.topic(), p.partition(), mark.offset, mark.metadata);
   return commit_list_sync(list.get(), Clock::now() + kCommitBudget);
 }
 
@@ -464,9 +493,8 @@ rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* onl
     }
     for (Partition* p : only ? *only : all) {
       p->store();
-      const std::int64_t offset = p->uncommitted();
-      if (offset >= 0)
-        rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition())->offset = offset;
+      const Partition::Mark mark = p->uncommitted();
+      if (mark.offset >= 0) kafka::add_offset(list.get(), p->topic(), p->partition(), mark.offset, mark.metadata);
     }
   }
   if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -479,6 +507,18 @@ void Listener::commit_async() {
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     logger_.warn(fmt::format("consumer group {}: asynchronous commit not started: {}", name(),
                              rd_kafka_err2str(err)));
+}
+
+std::string Listener::committed_metadata(const Partition& p, milliseconds timeout) {
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), list.get(), kafka::to_ms(timeout));
+  if (!err) err = list->elems[0].err;
+  if (err)
+    throw kafka::error(fmt::format("consumer group {}: cannot read the committed offset of {}/{}", name(),
+                                   p.topic(), p.partition()),
+                       err);
+  return std::string(kafka::metadata_of(list->elems[0]));
 }
 
 void Listener::commit_marked_now(milliseconds budget) {
@@ -698,7 +738,7 @@ void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const ch
 void Listener::note_unconfirmed(const std::vector<Partition*>& parts) {
   for (Partition* p : parts) {
     p->store();
-    const std::int64_t offset = p->uncommitted();
+    const std::int64_t offset = p->uncommitted().offset;
     if (offset < 0) continue;
     if (!unconfirmed_.empty()) unconfirmed_ += ' ';
     unconfirmed_ += fmt::format("{}/{}@{}", p->topic(), p->partition(), offset);

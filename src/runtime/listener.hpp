@@ -80,6 +80,10 @@ class Listener {
                                       Deadline deadline = std::chrono::steady_clock::now() + kCommitBudget);
   /// Stores every partition's marks and asks librdkafka for an asynchronous commit.
   void commit_async();
+  /// The metadata of `p`'s committed offset as the group coordinator has it (empty when
+  /// none, or nothing committed). Any thread; blocks for one round trip, `timeout` at most.
+  /// Throws KafkaError when the coordinator did not answer.
+  std::string committed_metadata(const Partition& p, std::chrono::milliseconds timeout);
 
  private:
   void run();
@@ -170,7 +174,15 @@ class Listener {
   std::vector<Partition*> active_;  // partitions with a batch, listener thread only
   JobGroup jobs_;
   std::chrono::steady_clock::time_point next_tick_;
+  /// Warns once per topic that it does not exist; any thread.
+  void warn_missing_topic(const std::string& topic);
+  /// Under KIP-848 librdkafka reports nothing for a subscribed topic that does not exist
+  /// (the broker resolves the subscription): this thread asks for the topics' metadata
+  /// every 10 s until each one exists, or the listener stops, and warns about the missing.
+  void watch_missing_topics();
+  std::mutex warned_mu_;
   std::map<std::string, bool> warned_topics_;
+  std::thread topic_watch_;
   /// steady_clock ticks since all brokers went down; 0 while one answers.
   std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};
   /// Shutdown: "topic/partition@offset ..." of marks the broker did not confirm.

@@ -62,27 +62,51 @@ std::string current_exception_text() {
 
 }  // namespace
 
-bool Partition::mark(std::int64_t offset) {
+template <class MarkThrough>
+bool Partition::mark_with(std::int64_t offset, MarkThrough&& mark_through) {
   if (!owned()) return false;
   std::lock_guard lock(mu_);
   if (const auto check = tracker_.check_mark(offset); check != OffsetTracker::MarkCheck::ok)
     throw std::invalid_argument(fmt::format("mark_as_consumed({}) on {}/{}: {}", offset, topic_, partition_,
                                             refusal(tracker_, check, offset)));
-  if (tracker_.mark_through(offset)) {
+  const std::int64_t before = tracker_.committable();
+  if (mark_through(tracker_)) {
     dirty_.store(true, std::memory_order_relaxed);
-    attempt_.store(0, std::memory_order_relaxed);  // progress: the back-off starts again
+    // Progress: the back-off starts again (not for new metadata at the same offset).
+    if (tracker_.committable() != before) attempt_.store(0, std::memory_order_relaxed);
   }
   return true;
 }
 
-std::int64_t Partition::uncommitted() const {
-  std::lock_guard lock(mu_);
-  return tracker_.needs_commit() ? tracker_.committable() : OffsetTracker::kNone;
+bool Partition::mark(std::int64_t offset) {
+  return mark_with(offset, [&](OffsetTracker& t) { return t.mark_through(offset); });
 }
 
-void Partition::committed(std::int64_t offset) {
+bool Partition::mark(std::int64_t offset, std::string_view metadata) {
+  // Short texts, the remedy included: a log line keeps 200 bytes of an exception's text
+  // (and already names the topic and partition).
+  if (metadata.size() > kMaxMetadataBytes)
+    throw std::invalid_argument(fmt::format(
+        "mark_as_consumed({}, metadata): {} bytes of metadata, more than the {} Kafka accepts by "
+        "default (offset.metadata.max.bytes); keep a key in it, the state elsewhere",
+        offset, metadata.size(), kMaxMetadataBytes));
+  if (!metadata.empty() && !kafka::stores_offset_metadata())
+    throw std::logic_error(fmt::format(
+        "mark_as_consumed({}, metadata): offset metadata needs librdkafka >= 2.2.0 (this process "
+        "runs {}, whose offset store drops it); build against a newer one (make LIBRDKAFKA=2.14)",
+        offset, rd_kafka_version_str()));
+  return mark_with(offset, [&](OffsetTracker& t) { return t.mark_through(offset, metadata); });
+}
+
+Partition::Mark Partition::uncommitted() const {
   std::lock_guard lock(mu_);
-  tracker_.set_committed(offset);
+  if (!tracker_.needs_commit()) return {};
+  return {tracker_.committable(), tracker_.metadata()};
+}
+
+void Partition::committed(std::int64_t offset, std::string_view metadata) {
+  std::lock_guard lock(mu_);
+  tracker_.set_committed(offset, metadata);
 }
 
 std::int64_t Partition::first_unmarked() const {
@@ -96,19 +120,21 @@ bool Partition::store() {
   // older offset last (the worker's end-of-job store and a commit from another thread).
   std::lock_guard store_lock(store_mu_);
   std::int64_t offset;
+  std::string metadata;
   {
     std::lock_guard lock(mu_);
     if (!tracker_.needs_store()) return owned();
     offset = tracker_.committable();
+    metadata = tracker_.metadata();
   }
   if (!owned()) return false;
   auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition_)->offset = offset;
+  kafka::add_offset(list.get(), topic_, partition_, offset, metadata);
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(listener_.handle(), list.get());
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::lock_guard lock(mu_);
-    tracker_.set_stored(offset);
+    tracker_.set_stored(offset, metadata);
     return true;
   }
   if (kafka::is_ownership_lost(err)) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "samsa/consumer.hpp"
@@ -51,13 +52,26 @@ class Partition {
   /// Throws std::invalid_argument for an offset that was not delivered to this consumer in
   /// this assignment (above the highest delivered, or below the first; see docs/offsets.md).
   bool mark(std::int64_t offset);
+  /// The same, setting the offset metadata committed with the mark (sticky: see
+  /// OffsetTracker). Throws std::invalid_argument for metadata longer than
+  /// kMaxMetadataBytes, and std::logic_error for any on a librdkafka older than 2.2 (it
+  /// cannot carry metadata to the auto-commit); neither marks anything.
+  bool mark(std::int64_t offset, std::string_view metadata);
+  /// Kafka's default offset.metadata.max.bytes: a broker refuses a longer one.
+  static constexpr std::size_t kMaxMetadataBytes = 4096;
   bool owned() const { return owned_.load(std::memory_order_acquire); }
   /// After revocation or when the broker said the partition is not ours any more.
   void disown() { owned_.store(false, std::memory_order_release); }
-  /// The offset to commit when it moved past what the broker confirmed, else kNone.
-  std::int64_t uncommitted() const;
+  /// What to commit: the mark and its metadata.
+  struct Mark {
+    std::int64_t offset = OffsetTracker::kNone;
+    std::string metadata;
+  };
+  /// The mark when it (or its metadata) changed since what the broker confirmed; else
+  /// offset kNone.
+  Mark uncommitted() const;
   /// Records a commit the broker confirmed.
-  void committed(std::int64_t offset);
+  void committed(std::int64_t offset, std::string_view metadata);
   /// Where to resume after an error (see OffsetTracker::first_unmarked).
   std::int64_t first_unmarked() const;
   /// Hands the mark to librdkafka (rd_kafka_offsets_store) when it moved since the last
@@ -120,6 +134,9 @@ class Partition {
   std::atomic<bool> owned_{true};
   std::atomic<bool> dirty_{false};
   std::atomic<int> attempt_{0};
+
+  template <class MarkThrough>
+  bool mark_with(std::int64_t offset, MarkThrough&& mark_through);
 
   std::vector<rd_kafka_message_t*> raw_;
   std::vector<Message> views_;

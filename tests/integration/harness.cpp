@@ -75,6 +75,12 @@ std::int64_t committed(const std::string& group, const std::string& topic, int p
   return admin::committed_offset(Broker::get().bootstrap(), group, topic, partition);
 }
 
+std::string committed_metadata(const std::string& group, const std::string& topic, int partition) {
+  for (const auto& row : admin::group_offsets(Broker::get().bootstrap(), group, {topic}))
+    if (row.partition == partition) return row.metadata;
+  throw std::runtime_error("no partition " + std::to_string(partition) + " in " + topic);
+}
+
 void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions) {
   admin::produce_events(Broker::get().bootstrap(), topic, first, count, partitions);
 }

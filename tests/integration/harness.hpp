@@ -53,6 +53,9 @@ std::map<std::string, std::string> fast_kafka();
 /// The committed offset of group/topic/partition read back from the broker (-1: none).
 std::int64_t committed(const std::string& group, const std::string& topic, int partition = 0);
 
+/// The offset metadata committed with it (empty: none).
+std::string committed_metadata(const std::string& group, const std::string& topic, int partition = 0);
+
 /// Produces `count` JSON events {"id": first..} round robin over `partitions` partitions.
 void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions = 1);
 
@@ -109,6 +112,7 @@ class RecordingConsumer : public Consumer {
 
   using Consumer::commit_offsets;
   using Consumer::commit_offsets_sync;
+  using Consumer::committed_offset_metadata;
   using Consumer::mark_as_consumed;
   using Consumer::mark_as_consumed_sync;
   using Consumer::messages;

@@ -2,6 +2,8 @@
 // offsets back from the broker: what a restarted consumer would resume from.
 #include "harness.hpp"
 
+#include <cstdio>
+
 namespace samsa::test {
 namespace {
 
@@ -184,6 +186,108 @@ TEST_F(Offsets, MarkAsConsumedSyncCommitsBeforeItReturns) {
   EXPECT_EQ(seen_committed, 5);
   EXPECT_EQ(run.stop(), kExitOk);
   EXPECT_EQ(committed(group, topic), 5);
+}
+
+// librdkafka >= 2.2 carries metadata through the offset store (tests/CMakeLists.txt registers
+// the test that matches the librdkafka built against).
+bool librdkafka_stores_metadata() {
+  int major = 0, minor = 0;
+  std::sscanf(librdkafka_version(), "%d.%d", &major, &minor);
+  return major > 2 || (major == 2 && minor >= 2);
+}
+
+TEST_F(Offsets, OffsetMetadataIsCommittedWithTheMarkAndReadByTheNextOwner) {
+  if (!librdkafka_stores_metadata()) GTEST_SKIP() << "needs librdkafka >= 2.2";
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 30);
+  // Run 1: the metadata goes with a sync mark, stays with a later plain mark (sticky), is
+  // replaced at the same offset, and reaches the broker through the auto-commit and the
+  // final commit.
+  std::atomic<bool> sync_ok{false}, too_long_refused{false};
+  std::string seen_after_sync;
+  const std::string g = group, tp = topic;
+  {
+    TestApp t(topic, group, [&](RecordingConsumer& c) {
+      for (const auto& m : c.messages()) {
+        if (m.offset() == 0) {
+          try {
+            c.mark_as_consumed(m, std::string(4097, 'x'));
+          } catch (const std::invalid_argument&) {
+            too_long_refused = true;
+          }
+        }
+        if (m.offset() == 4) {
+          sync_ok = c.mark_as_consumed_sync(m, "step=4");
+          seen_after_sync = committed_metadata(g, tp);
+        }
+        if (m.offset() == 9) c.mark_as_consumed(m);  // no metadata: keeps step=4
+        if (m.offset() == 14) {
+          c.mark_as_consumed(m, "step=14");
+          c.mark_as_consumed(m, "step=14b");  // same offset, new metadata
+        }
+      }
+    });
+    t.app.settings().automatically_mark_as_consumed = false;
+    Running run(t.app);
+    ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 30; }));
+    EXPECT_TRUE(sync_ok);
+    EXPECT_TRUE(too_long_refused) << "more than 4096 bytes";
+    EXPECT_EQ(seen_after_sync, "step=4") << "committed with the sync mark (the refused mark marked nothing)";
+    EXPECT_TRUE(eventually([&] { return committed(group, topic) == 15; }, 10s)) << "auto-commit";
+    EXPECT_EQ(committed_metadata(group, topic), "step=14b") << "the auto-commit carries the metadata";
+    EXPECT_EQ(run.stop(), kExitOk);
+  }
+  EXPECT_EQ(committed(group, topic), 15);
+  EXPECT_EQ(committed_metadata(group, topic), "step=14b");
+
+  // Run 2, the next owner: reads it in initialized(), then clears it with its first mark.
+  TestApp t2(topic, group, [](RecordingConsumer& c) {
+    if (c.messages().first().offset() == 15) c.mark_as_consumed(c.messages().first(), "");
+  });
+  std::mutex mu;
+  std::string read_back = "<not read>";
+  t2.hooks["initialized"] = [&](RecordingConsumer& c) {
+    std::lock_guard lock(mu);
+    read_back = c.committed_offset_metadata();
+  };
+  Running run2(t2.app);
+  ASSERT_TRUE(eventually([&] { return t2.probe.consumed >= 15; }));
+  EXPECT_EQ(run2.stop(), kExitOk);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(read_back, "step=14b");
+  }
+  EXPECT_EQ(committed(group, topic), 30) << "automatic marking after the cleared mark";
+  EXPECT_EQ(committed_metadata(group, topic), "") << "cleared";
+  EXPECT_EQ(t2.probe.offsets(0).front(), 15) << "resumed after the committed offset";
+}
+
+TEST_F(Offsets, OffsetMetadataIsRefusedBeforeLibrdkafka2_2) {
+  if (librdkafka_stores_metadata()) GTEST_SKIP() << "librdkafka >= 2.2 stores metadata";
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 10);
+  std::atomic<int> refusals{0};
+  std::string error;
+  std::mutex mu;
+  TestApp t(topic, group, [&](RecordingConsumer& c) {
+    // Empty metadata is a plain mark (once: every retry starts at offset 1).
+    if (c.messages().first().offset() == 0) c.mark_as_consumed(c.messages().first(), "");
+    try {
+      c.mark_as_consumed(c.messages().last(), "step");
+    } catch (const std::logic_error& e) {
+      std::lock_guard lock(mu);
+      error = e.what();
+      ++refusals;
+      throw;  // the error path: nothing more marked, redelivered
+    }
+  });
+  t.app.settings().automatically_mark_as_consumed = false;
+  Running run(t.app);
+  ASSERT_TRUE(eventually([&] { return refusals >= 2; }, 30s)) << "refused, retried, refused";
+  EXPECT_EQ(run.stop(), kExitOk);
+  std::lock_guard lock(mu);
+  EXPECT_NE(error.find("needs librdkafka >= 2.2.0"), std::string::npos) << error;
+  EXPECT_EQ(committed(group, topic), 1) << "only the plain mark of offset 0; nothing marked by the refused call";
 }
 
 TEST_F(Offsets, MarksNeverMoveTheGroupBackwards) {

@@ -127,3 +127,40 @@ TEST(OffsetTracker, AMarkMustNameADeliveredOffset) {
   EXPECT_EQ(t.highest_delivered(), 19);
   EXPECT_EQ(t.check_mark(19), OffsetTracker::MarkCheck::ok);
 }
+
+TEST(OffsetTracker, MetadataIsStickyAndCanChangeWithoutMoving) {
+  OffsetTracker t;
+  t.start_at(0);
+  EXPECT_TRUE(t.mark_through(4, "step=1"));
+  EXPECT_EQ(t.metadata(), "step=1");
+  EXPECT_TRUE(t.mark_through(6)) << "moves the mark";
+  EXPECT_EQ(t.metadata(), "step=1") << "a mark without metadata keeps it";
+  EXPECT_FALSE(t.mark_through(6, "step=1")) << "same offset, same metadata: no change";
+  EXPECT_TRUE(t.mark_through(6, "step=2")) << "same offset, new metadata";
+  EXPECT_EQ(t.committable(), 7);
+  EXPECT_FALSE(t.mark_through(3, "older")) << "a mark below changes neither";
+  EXPECT_EQ(t.metadata(), "step=2");
+  EXPECT_TRUE(t.mark_through(6, ""));
+  EXPECT_EQ(t.metadata(), "") << "empty clears it";
+}
+
+TEST(OffsetTracker, NewMetadataAtTheSameOffsetNeedsAStoreAndACommit) {
+  OffsetTracker t;
+  t.start_at(0);
+  t.mark_through(9, "a");
+  t.set_stored(10, "a");
+  t.set_committed(10, "a");
+  EXPECT_FALSE(t.needs_store());
+  EXPECT_FALSE(t.needs_commit());
+  t.mark_through(9, "b");
+  EXPECT_TRUE(t.needs_store());
+  EXPECT_TRUE(t.needs_commit());
+  t.set_stored(10, "b");
+  EXPECT_FALSE(t.needs_store());
+  t.set_committed(10, "a");  // a late answer to the older commit
+  EXPECT_TRUE(t.needs_commit()) << "the broker has the old metadata";
+  t.set_committed(10, "b");
+  EXPECT_FALSE(t.needs_commit());
+  t.set_committed(8, "");  // an older offset confirmed late changes nothing
+  EXPECT_FALSE(t.needs_commit());
+}
