@@ -4,6 +4,7 @@
 #                 and a short torture run; on librdkafka 2.0.2 and on 2.14.2
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
 #   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
+#   make test-sanitize - the unit and embedded suites under ASan+UBSan (build-asan/; part of make test)
 #   make ... LIBRDKAFKA=2.14 - the same against librdkafka 2.14.2 (scripts/librdkafka-modern
 #                 builds it from Debian's source package), in build-2.14/
 LIBRDKAFKA ?= system
@@ -21,7 +22,7 @@ JOBS ?= $(shell nproc)
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: librdkafka-modern bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -39,9 +40,21 @@ test: build
 ifeq ($(LIBRDKAFKA),system)
 	@$(MAKE) --no-print-directory build LIBRDKAFKA=2.14 BUILD=build-2.14
 	@scripts/run-tests both
+	@$(MAKE) --no-print-directory test-sanitize
 else
 	@BUILD=$(BUILD) scripts/run-tests all
 endif
+
+# ASan+UBSan on Debian's librdkafka (not itself instrumented): only what the unit and
+# embedded suites run.
+SANITIZE_BUILD ?= build-asan
+build-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
+	  -DSAMSA_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import
+
+test-sanitize: build-sanitize
+	@BUILD=$(SANITIZE_BUILD) scripts/run-tests sanitize
 
 test-unit test-embedded test-kafka test-package test-torture: build
 	@BUILD=$(BUILD) scripts/run-tests $(subst test-,,$@)
