@@ -77,7 +77,17 @@ int main(int argc, char** argv) {
   cli.add_option("--max-messages", max_messages, "Stop after this many messages (default: never)");
   cli.add_option("--reset-policy", reset, "earliest or latest")->check(CLI::IsMember({"earliest", "latest"}));
   cli.add_flag("--enable-autocommit", autocommit, "Commit in the background instead of after each batch");
+  // The Java tool's names: an assignor class (the cooperative one means cooperative-sticky,
+  // any other eager) or Samsa's own rebalance_protocol values.
+  std::string strategy = "eager", group_protocol = "classic", remote_assignor;
+  cli.add_option("--assignment-strategy", strategy,
+                 "eager, cooperative-sticky, or a Java assignor class name (classic protocol)");
+  cli.add_option("--group-protocol", group_protocol, "classic or consumer (KIP-848)")
+      ->check(CLI::IsMember({"classic", "consumer"}));
+  cli.add_option("--group-remote-assignor", remote_assignor, "uniform or range (consumer protocol)");
   CLI11_PARSE(cli, argc, argv);
+  if (strategy.find("CooperativeSticky") != std::string::npos) strategy = "cooperative-sticky";
+  else if (strategy.find('.') != std::string::npos || strategy.find("Assignor") != std::string::npos) strategy = "eager";
 
   samsa::App app;
   the_app = &app;
@@ -86,6 +96,9 @@ int main(int argc, char** argv) {
     config.client_id = "verifiable_consumer";
     config.kafka["bootstrap.servers"] = brokers;
     config.set("initial_offset", reset);
+    config.set("group_protocol", group_protocol);
+    if (group_protocol == "classic") config.set("rebalance_protocol", strategy);
+    if (!remote_assignor.empty()) config.kafka["group.remote.assignor"] = remote_assignor;
     config.automatically_mark_as_consumed = autocommit;
     if (!autocommit) config.kafka["enable.auto.commit"] = "false";
   });

@@ -223,10 +223,11 @@ def check_verifiable(outputs):
     return problems, len(seen)
 
 
-def verifiable_phase(bin_dir, brokers, topic, events, rng, work):
+def verifiable_phase(bin_dir, brokers, topic, events, rng, work, args):
     """Kafka's 'clean bounce' test with verifiable_consumer: two members (v1 with
     --enable-autocommit, v2 committing each batch synchronously), SIGTERM and restart them
-    in turn, then check the system-test invariants."""
+    in turn, then check the system-test invariants. Under the run's group protocol and
+    rebalance protocol."""
     outputs = {}
     procs = {}
 
@@ -234,7 +235,9 @@ def verifiable_phase(bin_dir, brokers, topic, events, rng, work):
         f = open(work / "logs" / f"{name}.jsonl", "w")
         mode = ["--enable-autocommit"] if name == "v1" else []
         procs[name] = (subprocess.Popen([str(bin_dir / "verifiable_consumer"), "--bootstrap-server", brokers,
-                                         "--topic", topic, "--group-id", "verifiable", *mode],
+                                         "--topic", topic, "--group-id", "verifiable", *mode,
+                                         "--group-protocol", args.group_protocol,
+                                         "--assignment-strategy", args.rebalance_protocol],
                                         stdout=f, stderr=subprocess.DEVNULL), f)
 
     def stop(name):
@@ -277,7 +280,7 @@ def verifiable_only(args, kafka, bin_dir, rng, work, seed):
         kafka.create_topic(topic, args.partitions)
         produce(bin_dir, brokers, topic, 0, args.events)
         log(f"verifiable_consumer on {brokers}, topic {topic}: clean bounces with Kafka's system-test invariants")
-        verifiable = verifiable_phase(bin_dir, brokers, topic, args.events, rng, work)
+        verifiable = verifiable_phase(bin_dir, brokers, topic, args.events, rng, work, args)
         print(f"verifiable_consumer clean bounces: {len(verifiable)} invariant violations")
         for v in verifiable[:10]:
             print(f"  {v}")
@@ -489,7 +492,7 @@ def main():
         rebalances = sum(len(re.findall(r": assigned ", (work / "logs" / f"{m.name}.log").read_text()))
                          for m in members)
         log("verifiable_consumer: clean bounces with Kafka's system-test invariants")
-        verifiable = verifiable_phase(bin_dir, brokers, topic, args.events, rng, work)
+        verifiable = verifiable_phase(bin_dir, brokers, topic, args.events, rng, work, args)
         failures += [f"verifiable: {v}" for v in verifiable[:10]]
 
         print()
