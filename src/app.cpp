@@ -1,5 +1,6 @@
 #include "samsa/app.hpp"
 
+#include <librdkafka/rdkafka.h>
 #include <spdlog/fmt/fmt.h>
 
 #include <condition_variable>
@@ -169,6 +170,7 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
   const TopicSettings gs = effective(app, g);
   auto kafka = effective_kafka(app, g);
   if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
+  add_fetch_queue_defaults(kafka, rd_kafka_version());  // as the listener does
   std::string out = fmt::format(
       "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} group_protocol={} "
       "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms",

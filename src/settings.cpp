@@ -271,6 +271,17 @@ std::string version_text(int v) {
          std::to_string((v >> 8) & 0xff);
 }
 
+void add_fetch_queue_defaults(std::map<std::string, std::string>& kafka, int librdkafka_version) {
+  constexpr int kFirstWithFetchQueueBackoff = 0x02010000;  // 2.1.0
+  // bench/run.py --study fetch-queue measured these (README, Benchmarks).
+  if (librdkafka_version >= kFirstWithFetchQueueBackoff) {
+    kafka.emplace("fetch.queue.backoff.ms", "20");
+  } else {
+    kafka.emplace("queued.min.messages", "300000");
+    kafka.emplace("queued.max.messages.kbytes", "131072");
+  }
+}
+
 std::vector<std::string> protocol_problems(GroupProtocol protocol,
                                            const std::map<std::string, std::string>& kafka,
                                            int librdkafka_version, std::string_view where) {

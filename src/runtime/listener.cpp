@@ -80,6 +80,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
         settings.rebalance_protocol == "cooperative-sticky" ? "cooperative-sticky" : "range,roundrobin";
   }
   props["enable.partition.eof"] = "false";
+  add_fetch_queue_defaults(props, rd_kafka_version());
 
   // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
   // is quoted in its token error): every one is redacted before it is logged.

@@ -205,3 +205,21 @@ TEST(GroupProtocol, ConsumerNeedsLibrdkafka212AndRefusesClassicOnlyProperties) {
                                        0x020c0000, "").empty());
   EXPECT_EQ(samsa::version_text(0x020e02ff), "2.14.2");
 }
+
+TEST(FetchQueueDefaults, ShortBackoffFrom2_1AndALargerQueueBefore) {
+  std::map<std::string, std::string> modern, old;
+  samsa::add_fetch_queue_defaults(modern, 0x020e02ff);  // 2.14.2
+  EXPECT_EQ(modern, (std::map<std::string, std::string>{{"fetch.queue.backoff.ms", "20"}}));
+  samsa::add_fetch_queue_defaults(old, 0x020002ff);  // 2.0.2: no fetch.queue.backoff.ms
+  EXPECT_EQ(old, (std::map<std::string, std::string>{{"queued.min.messages", "300000"},
+                                                    {"queued.max.messages.kbytes", "131072"}}));
+}
+
+TEST(FetchQueueDefaults, TheUsersValuesWin) {
+  std::map<std::string, std::string> kafka = {{"fetch.queue.backoff.ms", "1000"}, {"queued.min.messages", "5000"}};
+  samsa::add_fetch_queue_defaults(kafka, 0x020e02ff);
+  EXPECT_EQ(kafka.at("fetch.queue.backoff.ms"), "1000");
+  samsa::add_fetch_queue_defaults(kafka, 0x020002ff);
+  EXPECT_EQ(kafka.at("queued.min.messages"), "5000");
+  EXPECT_EQ(kafka.at("queued.max.messages.kbytes"), "131072");
+}
