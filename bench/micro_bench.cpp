@@ -26,8 +26,11 @@ class MarkingConsumer : public samsa::Consumer {
   using Consumer::mark_as_consumed;
 };
 
-// A listener and one partition of topic "events", with fake librdkafka messages.
+// A listener and one partition of topic "events", with fake librdkafka messages. A mark
+// must name a delivered offset (OffsetTracker::check_mark), so the fixture first hands the
+// partition a batch, as the listener does, covering offsets 0 to kDelivered.
 struct Fixture {
+  static constexpr std::int64_t kDelivered = std::int64_t{1} << 40;
   samsa::Settings settings;
   samsa::Routes routes;
   NullLogger logger;
@@ -37,10 +40,12 @@ struct Fixture {
   std::unique_ptr<samsa::runtime::Partition> partition;
   std::string payload = R"({"id":123456,"created_at_ms":1795812305166,"user":"u-42","type":"click"})";
   std::vector<rd_kafka_message_t> raw;
+  rd_kafka_message_t delivered[2];
 
   explicit Fixture(std::size_t messages = 1000) {
     settings.kafka["bootstrap.servers"] = "127.0.0.1:1";
     settings.kafka["log_level"] = "0";
+    settings.automatically_mark_as_consumed = false;  // the delivery below marks nothing
     auto& group = routes.consumer_group("bench");
     group.topic("events").consumer<MarkingConsumer>();
     listener = std::make_unique<samsa::runtime::Listener>(settings, group, "", pool, logger, monitor);
@@ -54,7 +59,16 @@ struct Fixture {
       raw[i].payload = payload.data();
       raw[i].len = payload.size();
     }
+    for (int i = 0; i < 2; ++i) {
+      delivered[i] = raw[0];
+      delivered[i].offset = i == 0 ? 0 : kDelivered;
+      partition->add(&delivered[i]);
+    }
+    partition->run_batch();
   }
+  // The delivered batch stays in the partition, whose clear_batch() would hand the fake
+  // messages to rd_kafka_message_destroy: the partition is leaked on purpose.
+  ~Fixture() { static_cast<void>(partition.release()); }
   MarkingConsumer& consumer() { return static_cast<MarkingConsumer&>(partition->consumer()); }
 };
 

@@ -1,10 +1,12 @@
 /* The baseline every Samsa figure is compared with: a plain librdkafka consumer loop in C.
  * Subscribes with a fresh group, polls message by message, and stops after `count`
- * messages. With `autostore` 0 it has Samsa's librdkafka settings (enable.auto.offset.store
- * and enable.partition.eof off) and stores nothing: the ceiling of consumption with those
- * settings. With `autostore` 1 it is the loop most users write: librdkafka's defaults,
- * which store every message's offset as it is polled (at-most-once on a crash). Times from the assignment to the last message, as samsa-bench does, so
- * that the group join (the same protocol for both) is left out and the first fetch is in.
+ * messages. Without RAW_AUTOSTORE it has Samsa's librdkafka settings (enable.auto.offset.store
+ * and enable.partition.eof off, Samsa's fetch-queue defaults) and stores nothing: the
+ * ceiling of consumption with those settings. With RAW_AUTOSTORE it is the loop most users
+ * write: librdkafka's defaults, which store every message's offset as it is polled
+ * (at-most-once on a crash). RAW_NOWAIT_FIRST polls with timeout 0 before it waits, as
+ * Samsa's listener does. Times from the assignment to the last message, as samsa-bench does,
+ * so that the group join (the same protocol for both) is left out and the first fetch is in.
  * Each message is stamped with CLOCK_MONOTONIC_COARSE (a few ns, 1-4 ms resolution) to find
  * the idle gaps between messages; samsa-bench measures the same gaps between batches. */
 #include "raw_consumer.h"
@@ -36,8 +38,9 @@ static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
   }
 }
 
-int raw_consume(const char* brokers, const char* topic, const char* group, long count, int autostore,
+int raw_consume(const char* brokers, const char* topic, const char* group, long count, int flags,
                 const char* const* props, raw_result* out) {
+  const int autostore = flags & RAW_AUTOSTORE;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof err) ||
@@ -47,6 +50,19 @@ int raw_consume(const char* brokers, const char* topic, const char* group, long 
       rd_kafka_conf_set(conf, "enable.auto.offset.store", autostore ? "true" : "false", err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.partition.eof", "false", err, sizeof err) ||
       rd_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err, sizeof err)) {
+    fprintf(stderr, "raw: %s\n", err);
+    rd_kafka_conf_destroy(conf);
+    return -1;
+  }
+  /* Samsa's fetch-queue defaults (add_fetch_queue_defaults in src/settings.cpp), which the
+   * raw-autostore loop, librdkafka's defaults, goes without; `props` can override them. */
+  int queue_failed = 0;
+  if (!autostore && rd_kafka_version() >= 0x02010000)
+    queue_failed = rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", "20", err, sizeof err) != RD_KAFKA_CONF_OK;
+  else if (!autostore)
+    queue_failed = rd_kafka_conf_set(conf, "queued.min.messages", "300000", err, sizeof err) != RD_KAFKA_CONF_OK ||
+                   rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "131072", err, sizeof err) != RD_KAFKA_CONF_OK;
+  if (queue_failed) {
     fprintf(stderr, "raw: %s\n", err);
     rd_kafka_conf_destroy(conf);
     return -1;
@@ -73,7 +89,9 @@ int raw_consume(const char* brokers, const char* topic, const char* group, long 
   double last = 0;
   memset(out, 0, sizeof *out);
   while (seen < count) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
+    rd_kafka_message_t* m = NULL;
+    if (flags & RAW_NOWAIT_FIRST) m = rd_kafka_consumer_poll(rk, 0);
+    if (!m) m = rd_kafka_consumer_poll(rk, 1000);
     if (!m) continue;
     if (!m->err) {
       const double t = clock_s(CLOCK_MONOTONIC_COARSE);

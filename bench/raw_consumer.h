@@ -12,11 +12,16 @@ typedef struct {
   double idle_s;
 } raw_result;
 
-/* Consumes `count` messages of `topic` from the start with group `group` (see
- * raw_consumer.c for `autostore`). `props` is NULL or a NULL-terminated list of librdkafka
+/* The loop's variants (raw_consume's `flags`): RAW_AUTOSTORE, librdkafka's default
+ * per-message offset store (see raw_consumer.c); RAW_NOWAIT_FIRST, each message is first
+ * polled with timeout 0 and only an empty queue is waited on (1,000 ms), the pattern of
+ * Samsa's listener, against the plain loop's rd_kafka_consumer_poll(rk, 1000) every time. */
+enum { RAW_AUTOSTORE = 1, RAW_NOWAIT_FIRST = 2 };
+
+/* Consumes `count` messages of `topic` from the start with group `group`. `props` is NULL or a NULL-terminated list of librdkafka
  * property names and values (name, value, name, value, ..., NULL), set after the loop's own
  * settings. Returns 0 and fills `out`. */
-int raw_consume(const char* brokers, const char* topic, const char* group, long count, int autostore,
+int raw_consume(const char* brokers, const char* topic, const char* group, long count, int flags,
                 const char* const* props, raw_result* out);
 #ifdef __cplusplus
 }

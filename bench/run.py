@@ -4,10 +4,13 @@
 Starts real Kafka (scripts/kafka-local), preloads topics, then measures the consumption of
 each whole topic: messages per second, MB per second, CPU seconds and peak RSS, for
 
-  - raw:            a plain librdkafka consumer loop in C with Samsa's librdkafka settings,
-                    storing no offsets (the limit Samsa is measured against)
+  - raw:            a plain librdkafka consumer loop in C with Samsa's librdkafka settings
+                    (its fetch-queue defaults too), storing no offsets (the limit Samsa is
+                    measured against)
   - raw-autostore:  the same loop with librdkafka's defaults (an offset store per message),
                     the loop most users write
+  - raw-nowait:     (--cases only) the raw loop polling with timeout 0 first and waiting
+                    only on an empty queue, as Samsa's listener polls
   - Samsa:          auto-batch, auto-message, manual-each, sync-every-1000 (concurrency 1),
                     and auto-batch with concurrency 2
   - java:           Kafka's own Java consumer (ConsumerPerformance)
@@ -54,6 +57,7 @@ BIN = ROOT / "build" / "bin"  # --build DIR sets BIN and RESULTS
 RESULTS = ROOT / "bench" / "results"
 SAMSA_MODES = ["auto-batch", "auto-message", "manual-each", "sync-every-1000"]
 ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-autostore", "java", "kcat"]
+EXTRA_CASES = ["raw-nowait"]  # only with --cases: the raw loop polling with timeout 0 first
 
 
 def log(msg):
@@ -112,9 +116,9 @@ def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
     return cmd
 
 
-def run_case(kafka, case, topic, n, size, settings=()):
-    """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set) apply to
-    the raw loop and Samsa only."""
+def run_case(kafka, case, topic, n, size, settings=(), extra=()):
+    """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set) and
+    `extra` (more samsa-bench options) apply to the raw loop and Samsa only."""
     brokers = kafka.bootstrap
     if case == "java":
         out, cpu, rss, wall = timed(kafka.tool_cmd("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
@@ -136,9 +140,9 @@ def run_case(kafka, case, topic, n, size, settings=()):
     mode, concurrency = (case, "1")
     if case == "auto-batch-c2":
         mode, concurrency = "auto-batch", "2"
-    out, cpu, rss, wall = timed(bench_cmd(kafka, mode, topic, n, settings, concurrency))
+    out, cpu, rss, wall = timed(bench_cmd(kafka, mode, topic, n, settings, concurrency, extra))
     r = json.loads(out.strip().splitlines()[-2])
-    return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss,
+    return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss, wall_s=wall,
                 commits=r["commits"], seconds=r["seconds"], max_gap_ms=r["max_gap_ms"], idle_s=r["idle_s"])
 
 
@@ -153,11 +157,13 @@ def sigterm_to_exit(kafka, topic):
     return time.time() - start, rc
 
 
-def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0"):
+def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0", mode="sync-each-batch"):
     """The longest gap in consumption while a second member joins a busy group. A steady feed
-    (Kafka's ProducerPerformance, 5,000 msg/s of 100 B) into a new 8-partition topic; member A
+    (Kafka's ProducerPerformance, 5,000 msg/s of 100 B; batch.size 1,024 so that its sticky
+    partitioner moves to another partition every ~10 records) into a new 8-partition topic; member A
     (samsa-bench --print-batches, committing each batch synchronously like Kafka's
-    VerifiableConsumer) consumes alone for 8 s, then member B starts. The gaps come from the
+    VerifiableConsumer, or in another samsa-bench `mode`) consumes alone for 8 s, then member B
+    starts. The gaps come from the
     records_consumed timestamps of both members: the longest in the 10 s after B started,
     against the longest in the 5 s before; and, for each partition that moved from A to B,
     the gap from A's last batch of it to B's first."""
@@ -167,7 +173,7 @@ def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0"):
     feeder = subprocess.Popen(kafka.tool_cmd("org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
                                              "--num-records", str(10**8), "--record-size", "100", "--throughput",
                                              "5000", "--producer-props", f"bootstrap.servers={kafka.bootstrap}",
-                                             "linger.ms=5"),
+                                             "linger.ms=5", "batch.size=1024"),
                               env=kafka.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     settings = [f"group_protocol={protocol}"]
@@ -178,8 +184,8 @@ def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0"):
     try:
         for _ in range(2):
             f = tempfile.TemporaryFile("w+")
-            started.append(time.time() * 1000)
-            procs.append(subprocess.Popen(bench_cmd(kafka, "sync-each-batch", topic, 10**12, settings,
+            started.append(round(time.time() * 1000))
+            procs.append(subprocess.Popen(bench_cmd(kafka, mode, topic, 10**12, settings,
                                                     extra=["--group", group, "--print-batches"]),
                                           stdout=f, stderr=subprocess.DEVNULL))
             outs.append(f)
@@ -213,12 +219,22 @@ def rebalance_pause(kafka, protocol="classic", rebalance="eager", tag="0"):
             moved.append(first - max(before))
     b_assigned = next((e["timestamp"] for e in members[1] if e["name"] == "partitions_assigned" and e["partitions"]),
                       None)
+    b_first_record = min(b_first.values(), default=None)
+    # The same per-partition gap in steady state: the 5 s before B started.
+    per_part = {}
+    for m in members:
+        for e in m:
+            if e["name"] == "records_consumed" and joined - 5000 <= e["timestamp"] <= joined:
+                per_part.setdefault(e["partitions"][0]["partition"], []).append(e["timestamp"])
+    steady_part = [b - a for ts in per_part.values() for a, b in zip(sorted(ts), sorted(ts)[1:])]
     a_revoked = next((e["timestamp"] for e in members[0] if e["name"] == "partitions_revoked"
                       and e["timestamp"] > joined), None)
-    return dict(protocol=protocol, rebalance=rebalance if protocol == "classic" else "incremental (KIP-848)",
+    return dict(protocol=protocol, rebalance=rebalance if protocol == "classic" else "incremental (KIP-848)", mode=mode,
                 longest_gap_ms_steady=max(steady, default=None), longest_gap_ms_join=max(during, default=None),
                 longest_partition_gap_ms=max(moved, default=None), partitions_moved=len(moved),
+                longest_partition_gap_ms_steady=max(steady_part, default=None),
                 b_assigned_after_ms=b_assigned - joined if b_assigned else None,
+                b_first_batch_after_assigned_ms=b_first_record - b_assigned if b_assigned and b_first_record else None,
                 gaps_over_100ms=[(round(a - joined), b - a) for a, b in gaps
                                  if b - a >= 100 and joined - 5000 <= a <= joined + 10000],
                 a_revoked_after_ms=a_revoked - joined if a_revoked else None,
@@ -268,12 +284,20 @@ def main():
     ap.add_argument("--build", default="build", help="build directory with bin/samsa-bench (default: build)")
     ap.add_argument("--kafka-version", default=os.environ.get("SAMSA_KAFKA_VERSION", "3.9.1"),
                     help="Kafka version for scripts/kafka-local (default: 3.9.1)")
-    ap.add_argument("--cases", help=f"comma-separated cases besides raw (default: all: {','.join(ALL_CASES)})")
+    ap.add_argument("--cases", help=f"comma-separated cases besides raw (default: all: {','.join(ALL_CASES)}; "
+                                    f"also {','.join(EXTRA_CASES)})")
     ap.add_argument("--topics", help="comma-separated topic names (default: all), e.g. b100-p8,kb1-p8")
     ap.add_argument("--no-extra", action="store_true", help="skip the other figures (SIGTERM, rebalance, 1,000 p)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a samsa-bench --set for the raw loop and Samsa cases (repeatable), e.g. "
+                         "kafka.fetch.queue.backoff.ms=20; java and kcat run as they are")
     ap.add_argument("--micro", action="store_true", help="also run samsa_micro_bench into micro.json")
-    ap.add_argument("--study", choices=("fetch-queue", "rebalance"), help="run one study instead of the benchmark")
+    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance"),
+                    help="run one study instead of the benchmark")
     ap.add_argument("--messages", type=int, default=4_000_000, help="fetch-queue study: topic size (100 B each)")
+    ap.add_argument("--consumer-mode", default="sync-each-batch",
+                    help="rebalance study: the members' samsa-bench mode (default: sync-each-batch, a commitSync "
+                         "per batch like Kafka's VerifiableConsumer; auto-batch for background commits)")
     ap.add_argument("--out", help="results directory (default: bench/results/librdkafka-VERSION)")
     args = ap.parse_args()
     build = Path(args.build)
@@ -287,6 +311,8 @@ def main():
     info = machine(librdkafka, args.kafka_version)
     if args.study == "fetch-queue":
         return fetch_queue_study(kafka, args, librdkafka, info)
+    if args.study == "fetch-queue-debug":
+        return fetch_queue_debug_study(kafka, args, librdkafka, info)
     if args.study == "rebalance":
         return rebalance_study(kafka, args, librdkafka, info)
 
@@ -301,11 +327,11 @@ def main():
     if args.topics:
         topics = [t for t in topics if t[0] in args.topics.split(",")]
     cases = args.cases.split(",") if args.cases else ALL_CASES
-    unknown = set(cases) - set(ALL_CASES)
+    unknown = set(cases) - set(ALL_CASES + EXTRA_CASES)
     if unknown or not topics:
         sys.exit(f"run.py: unknown cases {sorted(unknown)} or no topic left")
 
-    results = dict(machine=info, reps=args.reps, topics=[], extra={})
+    results = dict(machine=info, reps=args.reps, settings=args.set, topics=[], extra={})
     try:
         log(f"real Kafka at {kafka.start()}")
         for name, parts, size, n in topics:
@@ -317,7 +343,7 @@ def main():
             for rep in range(args.reps):
                 for case in cases:
                     for c in ("raw", case):  # alternate: every case right after a raw run
-                        r = run_case(kafka, c, name, n, size)
+                        r = run_case(kafka, c, name, n, size, args.set)
                         runs[c].append(r)
                         log(f"{name} rep {rep + 1}: {c:16} {r['msg_per_s']:>12,.0f} msg/s  cpu {r['cpu_s']:.2f} s  "
                             f"rss {r['peak_rss_kb'] / 1024:.0f} MiB")
@@ -367,8 +393,9 @@ def header(results, what):
 
 
 def write_markdown(results):
+    extra = f" Raw loop and Samsa with {', '.join(results['settings'])}." if results.get("settings") else ""
     lines = [header(results, f"Median of {results['reps']} runs (min-max of the rate beside it); ratio = rate / "
-                             "raw librdkafka rate of the same run; CPU s per million messages."), ""]
+                             f"raw librdkafka rate of the same run; CPU s per million messages.{extra}"), ""]
     lines.append("| topic | case | msg/s | min-max msg/s | MB/s | ratio to raw | CPU s | CPU s / M msgs | "
                  "peak RSS MiB | commits/s |")
     lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -402,28 +429,34 @@ def fmt_spread(sp, fmt="{:,.0f}"):
 
 
 def fetch_queue_settings(librdkafka):
-    """(label, samsa-bench --set list) of the fetch-queue study for this librdkafka."""
+    """(label, samsa-bench --set list) of the fetch-queue study for this librdkafka. Every
+    value is passed, librdkafka's defaults too: Samsa (and so the raw loop) sets its own
+    (add_fetch_queue_defaults in src/settings.cpp), which the study must not measure as
+    librdkafka's."""
     if version_tuple(librdkafka) >= (2, 1):
-        return [(f"fetch.queue.backoff.ms={ms}{' (default)' if ms == 1000 else ''}",
-                 [] if ms == 1000 else [f"kafka.fetch.queue.backoff.ms={ms}"]) for ms in (1000, 100, 20, 5)]
-    return [("defaults (queued.min.messages=100000, queued.max.messages.kbytes=65536)", []),
-            ("queued.min.messages=300000, queued.max.messages.kbytes=131072",
-             ["kafka.queued.min.messages=300000", "kafka.queued.max.messages.kbytes=131072"]),
-            ("queued.min.messages=1000000, queued.max.messages.kbytes=262144",
-             ["kafka.queued.min.messages=1000000", "kafka.queued.max.messages.kbytes=262144"])]
+        return [(f"fetch.queue.backoff.ms={ms}{' (librdkafka default)' if ms == 1000 else ''}",
+                 [f"kafka.fetch.queue.backoff.ms={ms}"]) for ms in (1000, 100, 20, 5)]
+    return [(f"queued.min.messages={n}, queued.max.messages.kbytes={kb}{note}",
+             [f"kafka.queued.min.messages={n}", f"kafka.queued.max.messages.kbytes={kb}"])
+            for n, kb, note in ((100000, 65536, " (librdkafka defaults)"), (300000, 131072, ""),
+                                (1000000, 262144, ""))]
 
 
-STALL_RE = re.compile(r"\|(\d+\.\d+)\|FETCH\|.*Topic (\S+) \[(\d+)\] in state \S+ at .* is "
-                      r"(fetchable|not fetchable: (.*))$")
+# librdkafka's fetch decisions (kafka.debug=fetch), as its own logger prints them
+# ("%7|1796169456.580|FETCH|...") for the raw loop, or as Samsa's logger does
+# ("2026-12-02 00:20:31.123 debug [..] librdkafka FETCH: ...").
+STALL_RE = re.compile(r"(?:\|(\d+\.\d+)\|FETCH\||^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*librdkafka FETCH: )"
+                      r".*Topic (\S+) \[(\d+)\] in state \S+ at .* is (fetchable|not fetchable: (.*))$")
 
 
-def fetch_debug_proof(kafka, topic, n, settings):
-    """A short raw run with kafka.debug=fetch: how often librdkafka stopped fetching a partition
-    for its full queue, and for how long (from the 'not fetchable: queued.* exceeded' line to
-    the partition's next 'fetchable' line; timestamps of librdkafka's log lines)."""
-    cmd = bench_cmd(kafka, "raw", topic, n, [*settings, "kafka.debug=fetch"])
+def fetch_debug_proof(kafka, topic, n, settings, case="raw", extra=()):
+    """A run with kafka.debug=fetch: how often librdkafka stopped fetching a partition for its
+    full queue, and for how long (from the 'not fetchable: queued.* exceeded' line to the
+    partition's next 'fetchable' line, by the log lines' timestamps). Samsa's logger shows
+    librdkafka's debug lines with SAMSA_LOG_LEVEL=debug."""
+    cmd = bench_cmd(kafka, case, topic, n, [*settings, "kafka.debug=fetch"], extra=extra)
     with tempfile.TemporaryFile("w+") as err:
-        out, cpu, rss, wall = timed(cmd, stderr=err)
+        out, cpu, rss, wall = timed(cmd, env=dict(os.environ, SAMSA_LOG_LEVEL="debug"), stderr=err)
         err.seek(0)
         text = err.read().splitlines()
     r = json.loads(out.strip().splitlines()[-2])
@@ -432,7 +465,11 @@ def fetch_debug_proof(kafka, topic, n, settings):
         m = STALL_RE.search(line)
         if not m:
             continue
-        ts, part, state, reason = float(m.group(1)), m.group(3), m.group(4), m.group(5)
+        if m.group(1):
+            ts = float(m.group(1))
+        else:
+            ts = time.mktime(time.strptime(m.group(2)[:19], "%Y-%m-%d %H:%M:%S")) + float(m.group(2)[19:])
+        part, reason = m.group(4), m.group(6)
         if reason:
             reasons[reason] = reasons.get(reason, 0) + 1
             if "exceeded" in reason:
@@ -441,10 +478,56 @@ def fetch_debug_proof(kafka, topic, n, settings):
             stalls.append((ts - full_since.pop(part)) * 1000)
     backoff_lines = [line for line in text if "Fetch backoff for" in line]
     queue_backoffs = [line for line in backoff_lines if "Queue full" in line]
-    return dict(settings=settings, messages=n, msg_per_s=r["msg_per_s"], fetch_backoff_lines=len(backoff_lines),
-                queue_full_backoff_lines=len(queue_backoffs), not_fetchable=reasons,
-                queue_full_stalls=len(stalls), queue_full_stall_ms=spread(stalls),
+    return dict(case=case, extra=list(extra), settings=settings, messages=n, msg_per_s=r["msg_per_s"],
+                fetch_backoff_lines=len(backoff_lines), queue_full_backoff_lines=len(queue_backoffs),
+                not_fetchable=reasons, queue_full_stalls=len(stalls), queue_full_stall_ms=spread(stalls),
                 sample=(queue_backoffs or [line for line in text if "exceeded" in line])[:2])
+
+
+def debug_proofs(kafka, topic, n, settings):
+    """kafka.debug=fetch runs under the first and the last setting: the raw loop on the whole
+    topic (whether its queue fills depends on the run), and the slow Samsa consumer (5 ms per
+    batch), whose queue always fills."""
+    proofs = []
+    for label, kv in (settings[0], settings[-1]):
+        for case, extra, count in (("raw", (), min(n, 2_000_000)),
+                                   ("auto-batch", ("--batch-sleep-ms", "5"), min(n, 500_000))):
+            proofs.append(dict(label=label, **fetch_debug_proof(kafka, topic, count, kv, case, extra)))
+            log(f"debug run {label} {case} {' '.join(extra)}: {proofs[-1]['queue_full_stalls']} queue-full stalls "
+                f"of {fmt_spread(proofs[-1]['queue_full_stall_ms'])} ms, {proofs[-1]['queue_full_backoff_lines']} "
+                f"'Fetch backoff ... Queue full' lines")
+    return proofs
+
+
+def debug_lines(proofs):
+    lines = ["", "kafka.debug=fetch runs (slowed by the logging):", ""]
+    for pr in proofs:
+        who = "raw loop" if pr["case"] == "raw" else f"Samsa {pr['case']} {' '.join(pr['extra'])}"
+        lines.append(f"- {pr['label']}, {who}, {pr['messages']:,} messages ({pr['msg_per_s']:,.0f} msg/s): "
+                     f"{pr['queue_full_stalls']} times a partition stopped fetching for a full queue, stopped for "
+                     f"{fmt_spread(pr['queue_full_stall_ms'])} ms; {pr['queue_full_backoff_lines']} 'Fetch backoff "
+                     f"... Queue full' lines; not-fetchable reasons {pr['not_fetchable']}.")
+    return lines
+
+
+def fetch_queue_debug_study(kafka, args, librdkafka, info):
+    """Only the kafka.debug=fetch runs of the fetch-queue study, on a topic of --messages."""
+    topic, n = "fq-p8", args.messages
+    settings = fetch_queue_settings(librdkafka)
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        kafka.create_topic(topic, 8)
+        produce(kafka, topic, n, 100)
+        proofs = debug_proofs(kafka, topic, n, settings)
+    finally:
+        kafka.stop()
+    results = dict(machine=info, topic=dict(name=topic, partitions=8, messages=n, message_bytes=100),
+                   debug_runs=proofs)
+    (RESULTS / "fetch-queue-debug.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / "fetch-queue-debug.md").write_text("\n".join([header(results, f"Topic {topic}: {n:,} x 100 B over 8 "
+                                                                                f"partitions.")] + debug_lines(proofs))
+                                                 + "\n")
+    print((RESULTS / "fetch-queue-debug.md").read_text())
 
 
 def fetch_queue_study(kafka, args, librdkafka, info):
@@ -454,7 +537,7 @@ def fetch_queue_study(kafka, args, librdkafka, info):
     topic, n, size = "fq-p8", args.messages, 100
     settings = fetch_queue_settings(librdkafka)
     runs = {label: {"raw": [], "auto-batch": []} for label, _ in settings}
-    proofs = []
+    slow = {label: [] for label, _ in settings}
     try:
         log(f"real Kafka at {kafka.start()}")
         kafka.create_topic(topic, 8)
@@ -468,10 +551,15 @@ def fetch_queue_study(kafka, args, librdkafka, info):
                     log(f"rep {rep + 1} {label}: {case:10} {r['msg_per_s']:>10,.0f} msg/s  cpu {r['cpu_s']:.2f} s  "
                         f"rss {r['peak_rss_kb'] / 1024:.0f} MiB  longest gap {r['max_gap_ms']:.0f} ms  "
                         f"idle {r['idle_s']:.2f} s")
-        for label, kv in (settings[0], settings[-1]):
-            proofs.append(dict(label=label, **fetch_debug_proof(kafka, topic, min(n, 2_000_000), kv)))
-            log(f"debug run {label}: {proofs[-1]['queue_full_stalls']} queue-full stalls, "
-                f"{proofs[-1]['queue_full_backoff_lines']} 'Fetch backoff ... Queue full' lines")
+        # A slow consumer (5 ms per batch of up to 1,000): the queue stays full, and the CPU the
+        # process burns is librdkafka's fetch decisions and wake-ups (the cost of a short backoff).
+        for rep in range(min(args.reps, 3)):
+            for label, kv in settings:
+                r = run_case(kafka, "auto-batch", topic, 1_000_000, size, kv, ["--batch-sleep-ms", "5"])
+                slow[label].append(r)
+                log(f"slow consumer rep {rep + 1} {label}: {r['msg_per_s']:>10,.0f} msg/s  cpu {r['cpu_s']:.2f} s "
+                    f"in {r['seconds']:.1f} s  rss {r['peak_rss_kb'] / 1024:.0f} MiB")
+        proofs = debug_proofs(kafka, topic, n, settings)
     finally:
         kafka.stop()
     summary = {}
@@ -482,7 +570,7 @@ def fetch_queue_study(kafka, args, librdkafka, info):
                                   max_gap_ms=spread([r["max_gap_ms"] for r in rs]),
                                   idle_s=spread([r["idle_s"] for r in rs])) for c, rs in cases.items()}
     results = dict(machine=info, reps=args.reps, topic=dict(name=topic, partitions=8, messages=n, message_bytes=size),
-                   summary=summary, runs=runs, debug_runs=proofs)
+                   summary=summary, runs=runs, debug_runs=proofs, slow_consumer=slow)
     (RESULTS / "fetch-queue.json").write_text(json.dumps(results, indent=1))
     lines = [header(results, f"Topic {topic}: {n:,} x {size} B over 8 partitions, consumed whole; median (min-max) "
                              f"of {args.reps} alternating runs. Idle = the sum of the gaps of at least 10 ms "
@@ -494,12 +582,14 @@ def fetch_queue_study(kafka, args, librdkafka, info):
             lines.append(f"| {label} | {c} | {fmt_spread(sm['msg_per_s'])} | "
                          f"{fmt_spread(sm['cpu_s_per_million'], '{:.2f}')} | {fmt_spread(sm['peak_rss_mib'])} | "
                          f"{fmt_spread(sm['max_gap_ms'])} | {fmt_spread(sm['idle_s'], '{:.2f}')} |")
-    lines += ["", "kafka.debug=fetch runs of the raw loop (slowed by the logging):", ""]
-    for pr in proofs:
-        lines.append(f"- {pr['label']}, {pr['messages']:,} messages: {pr['queue_full_stalls']} times a partition "
-                     f"stopped fetching for its full queue, stopped for {fmt_spread(pr['queue_full_stall_ms'])} ms; "
-                     f"{pr['queue_full_backoff_lines']} 'Fetch backoff ... Queue full' lines; not-fetchable reasons "
-                     f"{pr['not_fetchable']}.")
+    lines += ["", "A slow consumer (auto-batch, 5 ms sleep per batch of up to 1,000, 1,000,000 messages): the "
+                  "process's CPU seconds (join included) per second of consumption, median (min-max):", "",
+              "| setting | msg/s | CPU s per s | peak RSS MiB |", "|---|---:|---:|---:|"]
+    for label, rs in slow.items():
+        lines.append(f"| {label} | {fmt_spread(spread([r['msg_per_s'] for r in rs]))} | "
+                     f"{fmt_spread(spread([r['cpu_s'] / r['seconds'] for r in rs if r['seconds']]), '{:.3f}')} | "
+                     f"{fmt_spread(spread([r['peak_rss_kb'] / 1024 for r in rs]))} |")
+    lines += debug_lines(proofs)
     (RESULTS / "fetch-queue.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "fetch-queue.md").read_text())
 
@@ -513,28 +603,33 @@ def rebalance_study(kafka, args, librdkafka, info):
         log(f"real Kafka at {kafka.start()}")
         for rep in range(args.reps):
             for p, r in configs:
-                res = rebalance_pause(kafka, p, r, tag=str(rep))
+                res = rebalance_pause(kafka, p, r, tag=str(rep), mode=args.consumer_mode)
                 runs[f"{p}/{r}"].append(res)
                 log(f"rep {rep + 1} {p}/{r}: longest gap {res['longest_gap_ms_join']} ms during the join, "
                     f"{res['longest_gap_ms_steady']} ms before; moved partition {res['longest_partition_gap_ms']} ms "
                     f"({res['partitions_moved']} moved); B assigned after {res['b_assigned_after_ms']} ms")
     finally:
         kafka.stop()
-    keys = ("longest_gap_ms_join", "longest_gap_ms_steady", "longest_partition_gap_ms", "b_assigned_after_ms")
+    keys = ("longest_gap_ms_join", "longest_gap_ms_steady", "longest_partition_gap_ms",
+            "longest_partition_gap_ms_steady", "b_assigned_after_ms", "b_first_batch_after_assigned_ms")
     summary = {c: {k: spread([r[k] for r in rs]) for k in keys} for c, rs in runs.items()}
     results = dict(machine=info, reps=args.reps, summary=summary, runs=runs)
-    (RESULTS / "rebalance.json").write_text(json.dumps(results, indent=1))
+    name = "rebalance" if args.consumer_mode == "sync-each-batch" else f"rebalance-{args.consumer_mode}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
     lines = [header(results, f"A second member joins a group of one that consumes a steady 5,000 msg/s over 8 "
-                             f"partitions; gaps between records_consumed lines of both members, median (min-max) "
-                             f"of {args.reps} runs."), "",
+                             f"partitions; members in samsa-bench mode {args.consumer_mode}; gaps between "
+                             f"records_consumed lines of both members, median (min-max) of {args.reps} runs."), "",
              "| group protocol | longest gap during the join, ms | longest gap in the 5 s before, ms | "
-             "longest gap of a moved partition, ms | B's first assignment after its start, ms |",
-             "|---|---:|---:|---:|---:|"]
+             "longest gap of a moved partition, ms | the same for any partition in the 5 s before, ms | "
+             "B's first assignment after its start, ms | B's first batch after its assignment, ms |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for c, sm in summary.items():
         lines.append(f"| {c} | {fmt_spread(sm['longest_gap_ms_join'])} | {fmt_spread(sm['longest_gap_ms_steady'])} | "
-                     f"{fmt_spread(sm['longest_partition_gap_ms'])} | {fmt_spread(sm['b_assigned_after_ms'])} |")
-    (RESULTS / "rebalance.md").write_text("\n".join(lines) + "\n")
-    print((RESULTS / "rebalance.md").read_text())
+                     f"{fmt_spread(sm['longest_partition_gap_ms'])} | "
+                     f"{fmt_spread(sm['longest_partition_gap_ms_steady'])} | {fmt_spread(sm['b_assigned_after_ms'])} | "
+                     f"{fmt_spread(sm['b_first_batch_after_assigned_ms'])} |")
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / f"{name}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 // Samsa's marking modes or with the raw librdkafka loop, and reports the rate.
 //
 //   samsa-bench --brokers B --topic T --mode MODE --messages N [--concurrency C]
-//               [--set KEY=VALUE]... [--group G] [--print-batches]
+//               [--set KEY=VALUE]... [--group G] [--print-batches] [--batch-sleep-ms MS]
 //   samsa-bench --librdkafka-version
 //
 // Modes: raw (plain librdkafka loop in C with Samsa's librdkafka settings, storing nothing:
 // the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
+// raw-nowait (the raw loop polling with timeout 0 first, waiting only on an empty queue),
 // auto-batch (automatic marking per batch),
 // auto-message (batch_fetching off: marked after each message), manual-each (manual
 // mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000),
@@ -17,6 +18,8 @@
 // --print-batches prints, for every batch, the records_consumed JSON line of Kafka's
 // VerifiableConsumer (timestamp in ms, count, partition, offsets), and partitions_assigned
 // and partitions_revoked lines: bench/run.py measures the pause of a rebalance from them.
+// --batch-sleep-ms makes a slow consumer (Samsa modes): each consume() sleeps that long, so
+// librdkafka's fetch queue stays full and its idle fetch-decision cost can be measured.
 // The last line is `MODE N messages in S s: R msg/s`; the line before it is a JSON object
 // with the same figures plus CPU seconds, peak RSS, the commits made, the librdkafka version
 // and the idle gaps between deliveries after the first one (the longest, and the sum of
@@ -34,6 +37,7 @@
 #include <iostream>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "raw_consumer.h"
@@ -51,6 +55,7 @@ struct Shared {
   samsa::App* app = nullptr;
   std::string mode;
   bool print_batches = false;
+  int batch_sleep_ms = 0;
   std::mutex gap_mu;  // the idle gaps between batches (consume() calls may overlap with C > 1)
   Clock::time_point last_end{};
   double max_gap_s = 0, idle_s = 0;
@@ -106,6 +111,7 @@ class BenchConsumer : public samsa::Consumer {
       }
     }
     if (shared.mode == "sync-each-batch") mark_as_consumed_sync(batch.last());
+    if (shared.batch_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(shared.batch_sleep_ms));
     const auto end = Clock::now();
     {
       std::lock_guard lock(shared.gap_mu);
@@ -151,15 +157,17 @@ int main(int argc, char** argv) {
   cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
   cli.add_option("--brokers", brokers, "Bootstrap servers");
   cli.add_option("--topic", topic, "Topic, consumed from the start");
-  cli.add_option("--mode", mode, "raw, raw-autostore, auto-batch, auto-message, manual-each, sync-every-1000, "
-                                 "sync-each-batch")
-      ->check(CLI::IsMember({"raw", "raw-autostore", "auto-batch", "auto-message", "manual-each", "sync-every-1000",
-                             "sync-each-batch"}));
+  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, auto-batch, auto-message, manual-each, "
+                                 "sync-every-1000, sync-each-batch")
+      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "auto-batch", "auto-message", "manual-each",
+                             "sync-every-1000", "sync-each-batch"}));
   cli.add_option("--messages", messages, "How many messages to consume")->check(CLI::PositiveNumber);
   cli.add_option("--concurrency", concurrency, "Samsa worker threads")->check(CLI::PositiveNumber);
   cli.add_option("--set", sets, "A setting KEY=VALUE (repeatable): Samsa's, or kafka.PROPERTY for librdkafka");
   cli.add_option("--group", group, "Consumer group (default: a new one per run)");
   cli.add_flag("--print-batches", shared.print_batches, "Print a records_consumed JSON line per batch");
+  cli.add_option("--batch-sleep-ms", shared.batch_sleep_ms, "Sleep this long in each consume() (a slow consumer)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(cli, argc, argv);
   if (version) {
     std::printf("%s\n", rd_kafka_version_str());
@@ -180,7 +188,7 @@ int main(int argc, char** argv) {
   }
 
   if (group.empty()) group = "bench-" + mode + "-" + std::to_string(std::random_device{}());
-  if (mode == "raw" || mode == "raw-autostore") {
+  if (mode == "raw" || mode == "raw-autostore" || mode == "raw-nowait") {
     std::vector<const char*> props;
     for (const auto& [key, value] : settings) {
       if (key.rfind("kafka.", 0) != 0) {
@@ -192,8 +200,8 @@ int main(int argc, char** argv) {
     }
     props.push_back(nullptr);
     raw_result r{};
-    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, mode == "raw-autostore", props.data(),
-                    &r) != 0)
+    const int flags = mode == "raw-autostore" ? RAW_AUTOSTORE : mode == "raw-nowait" ? RAW_NOWAIT_FIRST : 0;
+    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, flags, props.data(), &r) != 0)
       return 1;
     report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s);
     return 0;
