@@ -234,7 +234,9 @@ int main(int argc, char** argv) {
                 (e.type == samsa::EventType::partitions_assigned ? "partitions_assigned" : "partitions_revoked") +
                 "\",\"partitions\":" + partition_list(e.offsets));
   });
-  const int code = app.serve({.handle_signals = true});
+  samsa::ServeOptions options;  // (designated initializers warn on g++ 12 with -Wextra)
+  options.handle_signals = true;
+  const int code = app.serve(options);
   // Stopped (SIGTERM) before the N-th message: no rate.
   const double seconds =
       shared.last == 0 ? 0 : std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();

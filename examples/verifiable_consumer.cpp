@@ -127,8 +127,10 @@ int main(int argc, char** argv) {
 
   emit("startup_complete");
   int code = 0;
+  samsa::ServeOptions options;  // (designated initializers warn on g++ 12 with -Wextra)
+  options.handle_signals = true;
   try {
-    code = app.serve({.handle_signals = true});
+    code = app.serve(options);
   } catch (const samsa::Error& e) {
     std::cerr << "verifiable_consumer: " << e.what() << "\n";
     return samsa::kExitConfig;

@@ -74,8 +74,9 @@ TEST_P(FlushingHook, AFailedImportInTheHookLosesNothingAndImportsNothingTwice) {
   const std::int64_t before_stop = hook == "after_fetch" ? kEvents - 5 : kEvents;
   ASSERT_TRUE(eventually([&] { return static_cast<std::int64_t>(sink.rows().size()) >= before_stop; }, 60s))
       << sink.rows().size() << " imported";
-  if (hook != "after_fetch")
+  if (hook != "after_fetch") {
     EXPECT_TRUE(eventually([&] { return committed(group, topic) == kEvents; }, 20s)) << committed(group, topic);
+  }
   EXPECT_EQ(run.stop(), kExitOk);
   EXPECT_EQ(failures.of(hook), 3) << "each failed import is a hook_failed event";
   EXPECT_EQ(committed(group, topic), kEvents);
