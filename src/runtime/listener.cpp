@@ -4,7 +4,6 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
-#include <utility>
 
 #include "log_text.hpp"
 #include "samsa/app.hpp"
@@ -264,7 +263,7 @@ void Listener::handle_consumer_error(const rd_kafka_message_t* m) {
 void Listener::warn_missing_topic(const std::string& topic) {
   {
     std::lock_guard lock(warned_mu_);
-    if (std::exchange(warned_topics_[topic], true)) return;
+    if (!warned_topics_.insert(topic).second) return;
   }
   logger_.warn(fmt::format(
       "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "

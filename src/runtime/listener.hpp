@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -181,7 +182,7 @@ class Listener {
   /// every 10 s until each one exists, or the listener stops, and warns about the missing.
   void watch_missing_topics();
   std::mutex warned_mu_;
-  std::map<std::string, bool> warned_topics_;
+  std::set<std::string> warned_topics_;
   std::thread topic_watch_;
   /// steady_clock ticks since all brokers went down; 0 while one answers.
   std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};

@@ -62,15 +62,14 @@ std::string current_exception_text() {
 
 }  // namespace
 
-template <class MarkThrough>
-bool Partition::mark_with(std::int64_t offset, MarkThrough&& mark_through) {
+bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view> metadata) {
   if (!owned()) return false;
   std::lock_guard lock(mu_);
   if (const auto check = tracker_.check_mark(offset); check != OffsetTracker::MarkCheck::ok)
     throw std::invalid_argument(fmt::format("mark_as_consumed({}) on {}/{}: {}", offset, topic_, partition_,
                                             refusal(tracker_, check, offset)));
   const std::int64_t before = tracker_.committable();
-  if (mark_through(tracker_)) {
+  if (metadata ? tracker_.mark_through(offset, *metadata) : tracker_.mark_through(offset)) {
     dirty_.store(true, std::memory_order_relaxed);
     // Progress: the back-off starts again (not for new metadata at the same offset).
     if (tracker_.committable() != before) attempt_.store(0, std::memory_order_relaxed);
@@ -78,9 +77,7 @@ bool Partition::mark_with(std::int64_t offset, MarkThrough&& mark_through) {
   return true;
 }
 
-bool Partition::mark(std::int64_t offset) {
-  return mark_with(offset, [&](OffsetTracker& t) { return t.mark_through(offset); });
-}
+bool Partition::mark(std::int64_t offset) { return mark_checked(offset, std::nullopt); }
 
 bool Partition::mark(std::int64_t offset, std::string_view metadata) {
   // Short texts, the remedy included: a log line keeps 200 bytes of an exception's text
@@ -95,7 +92,7 @@ bool Partition::mark(std::int64_t offset, std::string_view metadata) {
         "mark_as_consumed({}, metadata): offset metadata needs librdkafka >= 2.2.0 (this process "
         "runs {}, whose offset store drops it); build against a newer one (make LIBRDKAFKA=2.14)",
         offset, rd_kafka_version_str()));
-  return mark_with(offset, [&](OffsetTracker& t) { return t.mark_through(offset, metadata); });
+  return mark_checked(offset, metadata);
 }
 
 Partition::Mark Partition::uncommitted() const {

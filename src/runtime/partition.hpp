@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,8 +136,8 @@ class Partition {
   std::atomic<bool> dirty_{false};
   std::atomic<int> attempt_{0};
 
-  template <class MarkThrough>
-  bool mark_with(std::int64_t offset, MarkThrough&& mark_through);
+  /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
+  bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);
 
   std::vector<rd_kafka_message_t*> raw_;
   std::vector<Message> views_;
