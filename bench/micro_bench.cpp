@@ -62,8 +62,9 @@ struct Fixture {
     for (int i = 0; i < 2; ++i) {
       delivered[i] = raw[0];
       delivered[i].offset = i == 0 ? 0 : kDelivered;
-      partition->add(&delivered[i]);
+      partition->enqueue(&delivered[i]);
     }
+    partition->take_batch(2);
     partition->run_batch();
   }
   // The delivered batch stays in the partition, whose clear_batch() would hand the fake

@@ -162,6 +162,9 @@ void Settings::set(std::string_view key, std::string_view value) {
   else if (key == "concurrency") concurrency = parse_int(key, value);
   else if (key == "shutdown_timeout") shutdown_timeout = parse_duration(key, value);
   else if (key == "tick_interval") tick_interval = parse_duration(key, value);
+  else if (key == "revoke_timeout") revoke_timeout = parse_duration(key, value);
+  else if (key == "queue_max_messages") queue_max_messages = parse_int(key, value);
+  else if (key == "queue_max_bytes") queue_max_bytes = parse_int(key, value);
   else if (key == "rebalance_protocol") rebalance_protocol = std::string(value);
   else unknown(key, names());
 }
@@ -175,6 +178,9 @@ std::vector<std::string> Settings::problems() const {
   if (concurrency < 1) out.push_back("concurrency: must be at least 1");
   if (shutdown_timeout.count() <= 0) out.push_back("shutdown_timeout: must be positive");
   if (tick_interval.count() <= 0) out.push_back("tick_interval: must be positive");
+  if (revoke_timeout.count() < 0) out.push_back("revoke_timeout: must not be negative");
+  if (queue_max_messages < 1) out.push_back("queue_max_messages: must be at least 1");
+  if (queue_max_bytes < 1) out.push_back("queue_max_bytes: must be at least 1");
   if (rebalance_protocol != "eager" && rebalance_protocol != "cooperative-sticky")
     out.push_back("rebalance_protocol: expected eager or cooperative-sticky, got '" +
                   rebalance_protocol + "'");
@@ -196,7 +202,7 @@ const std::vector<std::string>& Settings::names() {
   static const std::vector<std::string> all = [] {
     auto n = override_names();
     for (const char* k : {"client_id", "concurrency", "shutdown_timeout", "tick_interval",
-                          "rebalance_protocol"})
+                          "rebalance_protocol", "revoke_timeout", "queue_max_messages", "queue_max_bytes"})
       n.emplace_back(k);
     return n;
   }();

@@ -21,6 +21,9 @@ enum class EventType {
                         ///< the message, `offsets` the partition and the failed batch's first offset (for
                         ///< consume/after_fetch, `count` its size) or its first unmarked offset (other hooks)
   offsets_committed,    ///< a commit finished (any origin); `error` empty on success
+  partition_paused,     ///< paused in librdkafka; `reason` "back-pressure" (its queue is full; `count`
+                        ///< messages queued) or "error" (back-off; `offsets` has where it resumes)
+  partition_resumed,    ///< resumed; `reason` as when it was paused
   shutdown_started,
   shutdown_finished,
 };
@@ -39,6 +42,8 @@ struct Event {
   std::string error;
   /// hook_failed: the hook's name.
   std::string hook = {};
+  /// partition_paused, partition_resumed: why.
+  std::string reason = {};
 };
 
 class Monitor {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "samsa/consumer.hpp"
@@ -23,6 +24,30 @@ namespace samsa {
 
 using ConsumerFactory = std::function<std::unique_ptr<Consumer>()>;
 
+/// Which optional hooks a consumer class overrides, so that the listener does not call the
+/// empty ones of every partition around every poll (their cost would grow with the number
+/// of idle partitions). Unknown (a factory) counts as overridden.
+struct ConsumerHooks {
+  bool poll = true;  // before_poll or after_poll
+  bool tick = true;
+};
+
+namespace detail {
+// &C::hook names Consumer's own member when C does not override it; when C's override is
+// not accessible here the expression fails and the hook counts as overridden.
+template <class C, class = void>
+struct overrides_poll_hooks : std::true_type {};
+template <class C>
+struct overrides_poll_hooks<C, std::enable_if_t<std::is_same_v<decltype(&C::before_poll), void (Consumer::*)()> &&
+                                                std::is_same_v<decltype(&C::after_poll), void (Consumer::*)()>>>
+    : std::false_type {};
+template <class C, class = void>
+struct overrides_tick : std::true_type {};
+template <class C>
+struct overrides_tick<C, std::enable_if_t<std::is_same_v<decltype(&C::tick), void (Consumer::*)()>>>
+    : std::false_type {};
+}  // namespace detail
+
 class TopicRoute {
  public:
   explicit TopicRoute(std::string name) : name_(std::move(name)) {}
@@ -32,10 +57,15 @@ class TopicRoute {
   TopicRoute& consumer() {
     static_assert(std::is_base_of_v<Consumer, C>, "a consumer derives from samsa::Consumer");
     factory_ = [] { return std::unique_ptr<Consumer>(std::make_unique<C>()); };
+    hooks_ = {detail::overrides_poll_hooks<C>::value, detail::overrides_tick<C>::value};
     return *this;
   }
   /// Routes the topic to consumers made by `factory` (called once per assigned partition).
-  TopicRoute& consumer(ConsumerFactory factory) { factory_ = std::move(factory); return *this; }
+  TopicRoute& consumer(ConsumerFactory factory) {
+    factory_ = std::move(factory);
+    hooks_ = {};
+    return *this;
+  }
   TopicRoute& deserializer(Deserializer d) { deserializer_ = std::move(d); return *this; }
 
   TopicRoute& automatically_mark_as_consumed(bool v) { overrides_.automatically_mark_as_consumed = v; return *this; }
@@ -51,6 +81,7 @@ class TopicRoute {
 
   const std::string& name() const { return name_; }
   const ConsumerFactory& factory() const { return factory_; }
+  const ConsumerHooks& hooks() const { return hooks_; }
   const Deserializer& deserializer() const { return deserializer_; }
   const Overrides& overrides() const { return overrides_; }
   int partitions() const { return partitions_; }
@@ -59,6 +90,7 @@ class TopicRoute {
  private:
   std::string name_;
   ConsumerFactory factory_;
+  ConsumerHooks hooks_;
   Deserializer deserializer_ = json_deserializer;
   Overrides overrides_;
   int partitions_ = 1;

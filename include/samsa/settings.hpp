@@ -85,6 +85,18 @@ struct Settings : TopicSettings {
   /// How long a graceful shutdown may take before Samsa commits what is marked and exits
   /// with a non-zero code.
   std::chrono::milliseconds shutdown_timeout{60000};
+  /// How long a revocation waits for the jobs of the partitions being revoked (and their
+  /// revoked()) before it gives them up anyway: what they marked so far is committed, their
+  /// later marks are refused, and the next owner receives what they did not mark.
+  std::chrono::milliseconds revoke_timeout{30000};
+  /// Back-pressure. Messages fetched for a partition wait in its queue while its job runs;
+  /// a partition whose queue holds queue_max_messages, or that receives a message while its
+  /// consumer group's queues hold queue_max_bytes of payload, is paused in librdkafka and
+  /// resumed once its queue is down to half (and the group's to half). Messages inside a
+  /// running job are not counted; librdkafka's own fetch queue comes on top
+  /// (queued.max.messages.kbytes).
+  int queue_max_messages = 10000;
+  int queue_max_bytes = 64 * 1024 * 1024;
   /// How often `Consumer::tick` runs for each live consumer.
   std::chrono::milliseconds tick_interval{5000};
   /// "eager" (default) or "cooperative-sticky" (librdkafka's partition.assignment.strategy).

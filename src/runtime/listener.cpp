@@ -98,6 +98,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
     long_job_warning_ = milliseconds(std::atol(interval) / 2);
   // One queue for messages, rebalances, commit results and errors: all served by poll.
   rd_kafka_poll_set_consumer(rk_.get());
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
 }
 
 Listener::~Listener() {
@@ -106,8 +107,12 @@ Listener::~Listener() {
   if (topic_watch_.joinable()) topic_watch_.join();
   {
     std::lock_guard lock(partitions_mu_);
+    for (auto& [key, p] : partitions_) p->jobs().wait();
     partitions_.clear();
   }
+  for (auto& [key, p] : abandoned_) p->jobs().wait();
+  abandoned_.clear();
+  consumer_queue_.reset();
   rk_.reset();
 }
 
@@ -157,46 +162,55 @@ void Listener::run() {
 void Listener::loop() {
   while (!stop_.load()) {
     // Karafka's before_poll/after_poll: around each poll, even one that returns nothing.
-    // Not for a partition paused after an error: it resumes, then its hooks run again.
-    for (const auto& [key, p] : partitions_)
-      if (!p->paused) p->run_hook(Hook::before_poll);
+    run_poll_hooks(Hook::before_poll);
     collect(group_settings_.max_messages, group_settings_.max_wait_time);
-    for (const auto& [key, p] : partitions_)
-      if (!p->paused && !p->failed()) p->run_hook(Hook::after_poll);
-    // A poll hook that threw may have dropped what the consumer held: its partition's batch
-    // is not handed out (a mark after it could cover the dropped messages), it pauses and is
-    // redelivered from its first unmarked message.
-    for (const auto& [key, p] : partitions_)
-      if (p->failed()) {
-        drop_batch(*p);
-        pause_and_rewind(*p);
-      }
-    dispatch_and_wait();
-    if (Clock::now() >= next_tick_) {
-      std::vector<Partition*> due;
-      for (Partition* p : live_partitions())
-        if (!p->paused) due.push_back(p);
-      run_hooks(due, Hook::tick);
-      for (Partition* p : due)
-        if (p->failed()) pause_and_rewind(*p);
-      next_tick_ = Clock::now() + settings_.tick_interval;
-    }
-    // One store per partition and poll: the marks of the hooks above and of user threads
-    // (batch jobs already stored theirs on the worker).
-    store_all();
-    resume_due();
+    run_poll_hooks(Hook::after_poll);
+    finish_jobs();
+    dispatch();
+    housekeeping();
   }
 }
 
+void Listener::run_poll_hooks(Hook hook) {
+  if (hook == Hook::before_poll) {
+    before_polled_.clear();
+    // Not for a partition with a job in flight (its hooks never overlap) or paused after
+    // an error (it resumes, then its hooks run again).
+    for (Partition* p : poll_hooked_)
+      if (!p->busy && !p->paused) {
+        p->run_hook(hook);
+        before_polled_.push_back(p);
+      }
+  } else {
+    // A rebalance inside the poll may have destroyed some: only those still owned here.
+    for (Partition* p : before_polled_) {
+      if (std::find(poll_hooked_.begin(), poll_hooked_.end(), p) == poll_hooked_.end()) continue;
+      if (!p->failed()) p->run_hook(hook);
+    }
+  }
+  if (hook == Hook::before_poll) return;
+  for (Partition* p : before_polled_) {
+    if (std::find(poll_hooked_.begin(), poll_hooked_.end(), p) == poll_hooked_.end()) continue;
+    p->store();
+    // A poll hook that threw may have dropped what the consumer held: what its partition
+    // fetched is not handed out (a mark after it could cover the dropped messages), it
+    // pauses and is redelivered from its first unmarked message.
+    if (p->failed()) pause_and_rewind(*p);
+  }
+  before_polled_.clear();
+}
+
 void Listener::collect(int max_messages, milliseconds max_wait) {
-  const auto deadline = Clock::now() + max_wait;
+  const auto deadline = std::min(Clock::now() + max_wait, wake_at_);
   int n = 0;
   bool fetched = false;  // a broker answered (logged once per poll, not per message)
   while (n < max_messages && !stop_.load()) {
-    // Wait for the first message (in slices, to notice stop); then take only what is
-    // already queued, so a batch never waits for more data than librdkafka has.
+    // Wait for the first message (in slices, to notice stop and the end of a job); then
+    // take only what is already queued, so a poll never waits for more data than
+    // librdkafka has.
     int timeout = 0;
     if (n == 0) {
+      if (jobs_ended_.load(std::memory_order_acquire)) break;
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) break;
       timeout = static_cast<int>(std::min<long long>(left.count(), 100));
@@ -212,27 +226,339 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
       continue;
     }
     fetched = true;
-    Partition* p = lookup(m);
-    if (!p || p->paused) {
-      // Not ours any more, or rewound and paused: it will be delivered again.
-      rd_kafka_message_destroy(m);
-      continue;
-    }
-    p->add(m);
-    if (!p->active) {
-      p->active = true;
-      active_.push_back(p);
-    }
+    accept(m);
     ++n;
   }
   if (fetched) note_broker_answered("a message was fetched");
 }
 
-void Listener::drop_batch(Partition& p) {
-  if (!p.active) return;
+void Listener::accept(rd_kafka_message_t* m) {
+  Partition* p = lookup(m);
+  // Not ours any more, rewound and paused, or leaving: it is delivered again (after the
+  // rewind, or to the next owner). At or below what was queued already: a duplicate
+  // (librdkafka before 2.4 could fetch again from a stale position after a resume).
+  if (!p || p->paused || p->leaving || m->offset <= p->last_queued()) {
+    rd_kafka_message_destroy(m);
+    return;
+  }
+  p->enqueue(m);
+  queued_bytes_ += m->len;
+  if (!p->busy) list(*p);
+  if (!p->flow_paused &&
+      (p->queued() >= static_cast<std::size_t>(settings_.queue_max_messages) ||
+       queued_bytes_ >= static_cast<std::size_t>(settings_.queue_max_bytes)))
+    flow_pause(*p);
+}
+
+void Listener::list(Partition& p) {
+  if (p.listed) return;
+  p.listed = true;
+  listed_.push_back(&p);
+}
+
+void Listener::dispatch() {
+  for (Partition* p : listed_) {
+    p->listed = false;
+    if (p->busy || p->paused || p->leaving) continue;
+    if (p->tick_due)
+      start_job(*p, Job::tick);
+    else if (p->queued() > 0)
+      start_job(*p, Job::batch);
+  }
+  listed_.clear();
+  if (!flow_paused_.empty()) flow_resume_drained();
+}
+
+void Listener::start_job(Partition& p, Job job, bool first) {
+  p.busy = true;
+  p.job_started = Clock::now();
+  p.long_job_reported = false;
+  Partition* part = &p;
+  std::function<void()> fn;
+  switch (job) {
+    case Job::batch:
+      queued_bytes_ -= p.take_batch(static_cast<std::size_t>(group_settings_.max_messages));
+      fn = [this, part] {
+        part->run_batch();
+        job_done(part);
+      };
+      break;
+    case Job::initialized:
+      // At assignment: a failure is reported and initialized() runs again before the first
+      // batch (which pauses with back-off while it keeps failing); nothing was delivered,
+      // so there is nothing to rewind.
+      fn = [this, part] {
+        if (!part->run_hook(Hook::initialized)) part->clear_failure();
+        job_done(part);
+      };
+      break;
+    case Job::tick:
+    case Job::revoked: {
+      // The hook's marks reach librdkafka at once (a revocation commits right after).
+      const Hook hook = job == Job::tick ? Hook::tick : Hook::revoked;
+      if (job == Job::tick)
+        p.tick_due = false;
+      else
+        p.revoke_started = true;
+      fn = [this, part, hook] {
+        part->run_hook(hook);
+        part->store();
+        job_done(part);
+      };
+      break;
+    }
+  }
+  if (first)
+    pool_.submit_front(p.jobs(), std::move(fn));
+  else
+    pool_.submit(p.jobs(), std::move(fn));
+}
+
+void Listener::job_done(Partition* p) {
+  {
+    std::lock_guard lock(done_mu_);
+    done_.push_back(p);
+    jobs_ended_.store(true, std::memory_order_release);
+    // Wakes a poll that waits for a first message. A yield is kept until the next poll of
+    // the queue, and rd_kafka_consumer_close serves that queue too and takes a yield for
+    // its end (then times out, and rd_kafka_destroy hangs): the shutdown turns wake-ups off,
+    // processes every job's end (taken under this lock, so after its yield) and polls once.
+    if (wake_on_job_end_.load(std::memory_order_acquire)) rd_kafka_queue_yield(consumer_queue_.get());
+  }
+  done_cv_.notify_all();
+}
+
+void Listener::finish_jobs() {
+  if (!jobs_ended_.exchange(false, std::memory_order_acq_rel)) return;
+  {
+    std::lock_guard lock(done_mu_);
+    done_swap_.swap(done_);
+  }
+  for (Partition* p : done_swap_) {
+    if (p->abandoned)
+      finish_abandoned(*p);
+    else
+      finish_job(*p);
+  }
+  done_swap_.clear();
+}
+
+void Listener::finish_job(Partition& p) {
+  p.busy = false;
   p.clear_batch();
-  p.active = false;
-  active_.erase(std::find(active_.begin(), active_.end(), &p));
+  if (p.leaving || stop_.load()) return;  // no new work; a failure's marks stay as they are
+  if (p.failed()) {
+    pause_and_rewind(p);
+    return;
+  }
+  if (p.tick_due || p.queued() > 0) list(p);
+}
+
+void Listener::housekeeping() {
+  const auto now = Clock::now();
+  if (now >= next_tick_) {
+    for (const auto& [key, p] : partitions_) {
+      if (p->paused || p->leaving || !p->route().hooks().tick) continue;
+      p->tick_due = true;
+      if (!p->busy) list(*p);
+    }
+    next_tick_ = now + settings_.tick_interval;
+    dispatch();
+  }
+  wake_at_ = next_tick_;
+  if (now < next_housekeeping_) {
+    for (const auto& [key, p] : partitions_)
+      if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
+    return;
+  }
+  next_housekeeping_ = now + milliseconds(100);
+  // The marks of user threads (jobs store their own at their end).
+  store_all();
+  resume_due(now);
+  for (const auto& [key, p] : partitions_) {
+    if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
+    if (!p->busy || p->long_job_reported) continue;
+    const auto ran = std::chrono::duration_cast<milliseconds>(now - p->job_started);
+    if (ran < long_job_warning_) continue;
+    p->long_job_reported = true;
+    logger_.warn(fmt::format(
+        "consumer group {}: the job of {}/{} has run for {} ms; the partition waits for it (paused "
+        "once its queue is full), the other partitions and the group's membership do not",
+        name(), p->topic(), p->partition(), ran.count()));
+  }
+  dispatch();
+}
+
+void Listener::drop_queue(Partition& p, std::int64_t rewound_to) {
+  queued_bytes_ -= p.drop_queue(rewound_to);
+}
+
+void Listener::kafka_pause(Partition& p, bool pause) {
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
+  auto err = pause ? rd_kafka_pause_partitions(rk_.get(), list.get()) : rd_kafka_resume_partitions(rk_.get(), list.get());
+  if (!err) err = list->elems[0].err;
+  if (err)
+    logger_.error(fmt::format("consumer group {}: {}/{}: {} failed: {}", name(), p.topic(), p.partition(),
+                              pause ? "pause" : "resume", rd_kafka_err2str(err)));
+}
+
+void Listener::flow_pause(Partition& p) {
+  // librdkafka drops what it prefetched for the partition and, on resume, fetches again
+  // after the last message it handed out (the end of this queue): nothing is skipped.
+  if (!p.paused) kafka_pause(p, true);
+  p.flow_paused = true;
+  flow_paused_.push_back(&p);
+  if (observed()) publish_pause(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
+  if (logger_.level() <= LogLevel::debug)
+    logger_.debug(fmt::format("consumer group {}: {}/{} paused: {} messages queued ({} bytes in the group)",
+                              name(), p.topic(), p.partition(), p.queued(), queued_bytes_));
+}
+
+void Listener::publish_pause(EventType type, const Partition& p, const char* reason, std::int64_t offset,
+                             std::size_t queued) const {
+  Event e{type, name(), {{p.topic(), p.partition(), offset}}, queued, {}};
+  e.reason = reason;
+  publish(e);
+}
+
+void Listener::flow_resume_drained() {
+  if (queued_bytes_ > static_cast<std::size_t>(settings_.queue_max_bytes) / 2) return;
+  const std::size_t half = static_cast<std::size_t>(settings_.queue_max_messages) / 2;
+  auto keep = flow_paused_.begin();
+  for (Partition* p : flow_paused_) {
+    if (p->queued() > half) {
+      *keep++ = p;
+      continue;
+    }
+    p->flow_paused = false;
+    // Paused after an error as well: its own resume comes after the back-off.
+    if (!p->paused) kafka_pause(*p, false);
+    if (observed()) publish_pause(EventType::partition_resumed, *p, "back-pressure", p->last_queued() + 1, p->queued());
+  }
+  flow_paused_.erase(keep, flow_paused_.end());
+}
+
+void Listener::run_hooks(const std::vector<Partition*>& parts, Hook hook) {
+  if (parts.empty()) return;
+  for (Partition* p : parts) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
+  jobs_.wait();
+}
+
+std::int64_t Listener::rewind_target(const Partition& p) const {
+  const std::int64_t unmarked = p.first_unmarked();
+  if (unmarked >= 0) return unmarked;
+  return p.first_queued();
+}
+
+bool Listener::rewind(Partition& p) {
+  const std::int64_t target = rewind_target(p);
+  if (target < 0) return true;  // nothing fetched: librdkafka resumes where it was
+  auto list = kafka::make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = target;
+  std::string failure;
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
+    failure = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+  } else if (list->elems[0].err) {
+    failure = rd_kafka_err2str(list->elems[0].err);
+  }
+  if (failure.empty()) {
+    drop_queue(p, target);
+    return true;
+  }
+  logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
+                            "stays paused and the rewind is tried again",
+                            name(), p.topic(), p.partition(), target, failure));
+  return false;
+}
+
+void Listener::pause_and_rewind(Partition& p) {
+  if (!p.flow_paused) kafka_pause(p, true);
+  // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
+  // and resumes from the target; what this partition queued is dropped too. A partition
+  // whose rewind failed is never resumed before the rewind succeeds, or the next mark would
+  // cover the failed messages.
+  const std::int64_t target = rewind_target(p);
+  p.paused = true;  // from here on its fetched messages are dropped
+  p.rewind_pending = !rewind(p);
+  p.clear_failure();
+  p.tick_due = false;
+  const auto backoff = p.settings().pause_for_attempt(p.attempt());
+  p.resume_at = Clock::now() + backoff;
+  wake_at_ = std::min(wake_at_, p.resume_at);
+  logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}",
+                           name(), p.topic(), p.partition(), backoff.count(), target));
+  if (observed()) publish_pause(EventType::partition_paused, p, "error", target, 0);
+}
+
+void Listener::resume_due(Clock::time_point now) {
+  for (const auto& [key, p] : partitions_) {
+    if (!p->paused || now < p->resume_at) continue;
+    if (p->rewind_pending) {
+      p->rewind_pending = !rewind(*p);
+      if (p->rewind_pending) {
+        p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
+        continue;
+      }
+    }
+    p->paused = false;
+    if (!p->flow_paused) kafka_pause(*p, false);
+    logger_.info(fmt::format("consumer group {}: {}/{} resumed", name(), p->topic(), p->partition()));
+    if (observed()) publish_pause(EventType::partition_resumed, *p, "error", rewind_target(*p), p->queued());
+    if (p->queued() > 0) list(*p);
+  }
+}
+
+bool Listener::wait_idle(const std::vector<Partition*>& parts, Deadline deadline) {
+  auto busy = [&] {
+    for (Partition* p : parts)
+      if (p->busy) return true;
+    return false;
+  };
+  std::unique_lock lock(done_mu_);
+  for (;;) {
+    // Take the ends of these partitions' jobs; the others stay for the loop.
+    for (auto it = done_.begin(); it != done_.end();) {
+      if (std::find(parts.begin(), parts.end(), *it) == parts.end()) {
+        ++it;
+        continue;
+      }
+      (*it)->busy = false;
+      (*it)->clear_batch();
+      it = done_.erase(it);
+    }
+    if (!busy()) return true;
+    if (Clock::now() >= deadline) return false;
+    done_cv_.wait_until(lock, std::min(deadline, Clock::now() + milliseconds(200)));
+  }
+}
+
+void Listener::abandon(Partition& p) {
+  p.disown();
+  p.abandoned = true;
+  std::lock_guard lock(partitions_mu_);
+  auto it = partitions_.find({p.topic(), p.partition()});
+  abandoned_[&p] = std::move(it->second);
+  partitions_.erase(it);
+}
+
+void Listener::finish_abandoned(Partition& p) {
+  p.busy = false;
+  p.clear_batch();
+  if (!p.revoke_started) {
+    // Its batch ended: revoked() runs now, its marks refused (the partition is another
+    // member's by now).
+    if (p.ready()) {
+      start_job(p, Job::revoked);
+      return;
+    }
+  }
+  p.jobs().wait();  // returns at once: the job's last step was job_done()
+  logger_.info(fmt::format("consumer group {}: the abandoned job of {}/{} returned; its consumer is "
+                           "destroyed",
+                           name(), p.topic(), p.partition()));
+  abandoned_.erase(&p);
 }
 
 Partition* Listener::lookup(const rd_kafka_message_t* m) {
@@ -288,96 +614,6 @@ void Listener::watch_missing_topics() {
       it = topic_err == RD_KAFKA_RESP_ERR_NO_ERROR ? unknown.erase(it) : it + 1;
     }
     for (int i = 0; i < 100 && !stop_.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
-  }
-}
-
-void Listener::dispatch_and_wait() {
-  if (active_.empty()) return;
-  for (Partition* p : active_) pool_.submit(jobs_, [p] { p->run_batch(); });
-  wait_jobs("consume");
-  for (Partition* p : active_) {
-    p->clear_batch();
-    p->active = false;
-    if (p->failed()) pause_and_rewind(*p);
-  }
-  active_.clear();
-}
-
-void Listener::wait_jobs(const char* what) {
-  // librdkafka cannot see a stuck job (the listener does not poll meanwhile, but #4176 on
-  // < 2.1 also hides it when other queues are polled), so say it ourselves.
-  const auto started = Clock::now();
-  bool warned = false;
-  while (!jobs_.wait_for(milliseconds(200))) {
-    auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-    if (!warned && elapsed >= long_job_warning_) {
-      warned = true;
-      logger_.warn(fmt::format(
-          "consumer group {}: {} jobs have run for {} ms; past max.poll.interval.ms librdkafka "
-          "leaves the group and the partitions are reassigned (their marks are refused)",
-          name(), what, elapsed.count()));
-    }
-  }
-}
-
-void Listener::run_hooks(const std::vector<Partition*>& parts, Hook hook) {
-  if (parts.empty()) return;
-  for (Partition* p : parts) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
-  wait_jobs(to_string(hook));
-}
-
-bool Listener::rewind(Partition& p) {
-  const std::int64_t target = p.first_unmarked();
-  auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = target;
-  std::string failure;
-  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
-    failure = rd_kafka_error_string(error);
-    rd_kafka_error_destroy(error);
-  } else if (list->elems[0].err) {
-    failure = rd_kafka_err2str(list->elems[0].err);
-  }
-  if (failure.empty()) return true;
-  logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
-                            "stays paused and the rewind is tried again",
-                            name(), p.topic(), p.partition(), target, failure));
-  return false;
-}
-
-void Listener::pause_and_rewind(Partition& p) {
-  auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
-  if (auto err = rd_kafka_pause_partitions(rk_.get(), list.get()))
-    logger_.error(fmt::format("{}/{}: pause failed: {}", p.topic(), p.partition(), rd_kafka_err2str(err)));
-  // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
-  // and resumes from the target. A partition whose rewind failed is never resumed before
-  // the rewind succeeds, or the next mark would cover the failed messages.
-  p.rewind_pending = !rewind(p);
-  p.clear_failure();
-  const auto backoff = p.settings().pause_for_attempt(p.attempt());
-  p.paused = true;
-  p.resume_at = Clock::now() + backoff;
-  logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}",
-                           name(), p.topic(), p.partition(), backoff.count(), p.first_unmarked()));
-}
-
-void Listener::resume_due() {
-  const auto now = Clock::now();
-  for (const auto& [key, p] : partitions_) {
-    if (!p->paused || now < p->resume_at) continue;
-    if (p->rewind_pending) {
-      p->rewind_pending = !rewind(*p);
-      if (p->rewind_pending) {
-        p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
-        continue;
-      }
-    }
-    auto list = kafka::make_list(1);
-    rd_kafka_topic_partition_list_add(list.get(), p->topic().c_str(), p->partition());
-    if (auto err = rd_kafka_resume_partitions(rk_.get(), list.get()))
-      logger_.error(fmt::format("{}/{}: resume failed: {}", p->topic(), p->partition(), rd_kafka_err2str(err)));
-    p->paused = false;
-    logger_.info(fmt::format("consumer group {}: {}/{} resumed", name(), p->topic(), p->partition()));
   }
 }
 
@@ -474,6 +710,9 @@ rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* 
 }
 
 rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
+  // A partition given up (a job that outlived revoke_timeout) commits nothing: the broker
+  // would take a classic member's commit for a partition another member owns now.
+  if (!p.owned()) return RD_KAFKA_RESP_ERR__STATE;
   p.store();
   const Partition::Mark mark = p.uncommitted();
   if (mark.offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -492,6 +731,7 @@ rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* onl
       for (const auto& [key, p] : partitions_) all.push_back(p.get());
     }
     for (Partition* p : only ? *only : all) {
+      if (!p->owned()) continue;  // lost or given up: the broker would refuse or misplace it
       p->store();
       const Partition::Mark mark = p->uncommitted();
       if (mark.offset >= 0) kafka::add_offset(list.get(), p->topic(), p->partition(), mark.offset, mark.metadata);
@@ -556,18 +796,15 @@ void Listener::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
 
 void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
   note_broker_answered("the group coordinator assigned partitions");
-  std::vector<Partition*> created;
+  std::vector<std::unique_ptr<Partition>> created;
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& e = parts->elems[i];
     const TopicRoute* route = group_.find(e.topic);
     if (!route) continue;
     try {
-      auto p = std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition);
-      created.push_back(p.get());
-      std::lock_guard lock(partitions_mu_);
-      partitions_[{e.topic, e.partition}] = std::move(p);
+      created.push_back(std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition));
     } catch (const std::exception& ex) {
-      // Without a consumer its messages are dropped unmarked (never committed): stop
+      // Without a consumer its messages would be dropped unmarked (never committed): stop
       // rather than leave the partition stuck.
       logger_.error(fmt::format("consumer group {}: cannot create the consumer for {}/{}: {}; stopping",
                                 name(), e.topic, e.partition, ex.what()));
@@ -575,11 +812,6 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
       stop_ = true;
     }
   }
-  // An initialized() that throws is reported; the partition's first batch runs it again
-  // (and pauses with back-off while it keeps failing), so no message reaches a half-built
-  // consumer and none is marked.
-  run_hooks(created, Hook::initialized);
-  for (Partition* p : created) p->clear_failure();
   std::string failure;
   if (incremental_) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), parts)) {
@@ -590,17 +822,24 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
     failure = rd_kafka_err2str(err);
   }
   if (!failure.empty()) {
-    // Not assigned is not owned: the partitions just built are dropped unused (nothing of
-    // theirs was delivered or marked), and the group gives them out again.
+    // Not assigned is not owned: the partitions just built are dropped unused (no hook ran
+    // on them, nothing was delivered or marked), and the group gives them out again.
     logger_.error(fmt::format("consumer group {}: {} assign of {} failed: {}; the partitions are "
                               "not owned by this process",
                               name(), incremental_ ? "incremental" : "eager", describe(parts), failure));
-    std::lock_guard lock(partitions_mu_);
-    for (Partition* p : created) {
-      p->disown();
-      partitions_.erase({p->topic(), p->partition()});
-    }
+    for (auto& p : created) p->disown();
     return;
+  }
+  for (auto& owned : created) {
+    Partition* p = owned.get();
+    {
+      std::lock_guard lock(partitions_mu_);
+      partitions_[{p->topic(), p->partition()}] = std::move(owned);
+    }
+    if (p->route().hooks().poll) poll_hooked_.push_back(p);
+    // initialized() runs on a worker while the partition fetches (its messages wait in its
+    // queue): the rebalance callback does not wait for it, nor for busy workers.
+    start_job(*p, Job::initialized);
   }
   logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
@@ -614,12 +853,41 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
     auto it = partitions_.find({parts->elems[i].topic, parts->elems[i].partition});
     if (it != partitions_.end()) going.push_back(it->second.get());
   }
-  // A batch collected in this poll for a revoked partition is dropped unhandled and
-  // unmarked: the next owner receives it from the committed offset.
-  for (Partition* p : going) drop_batch(*p);
+  auto erase_going = [&](std::vector<Partition*>& from) {
+    from.erase(std::remove_if(from.begin(), from.end(),
+                              [&](Partition* p) { return std::find(going.begin(), going.end(), p) != going.end(); }),
+               from.end());
+  };
+  erase_going(listed_);
+  erase_going(poll_hooked_);
+  erase_going(flow_paused_);
+  // What was fetched for them and not handed to a job is dropped unhandled and unmarked:
+  // the next owner receives it from the committed offset.
+  for (Partition* p : going) {
+    p->leaving = true;
+    drop_queue(*p, 0);
+  }
   if (lost)
     for (Partition* p : going) p->disown();
-  run_hooks(going, Hook::revoked);
+  // Only the revoked partitions' jobs are waited for, revoke_timeout at most in all; then
+  // revoked() runs (ahead of the pool's queue) on those whose job ended.
+  const auto deadline = Clock::now() + settings_.revoke_timeout;
+  wait_idle(going, deadline);
+  for (Partition* p : going)
+    if (!p->busy) start_job(*p, Job::revoked, true);
+  wait_idle(going, deadline);
+  std::vector<Partition*> stuck;
+  for (Partition* p : going)
+    if (p->busy) stuck.push_back(p);
+  if (!stuck.empty()) {
+    std::string which;
+    for (Partition* p : stuck) which += fmt::format("{}{}/{}", which.empty() ? "" : " ", p->topic(), p->partition());
+    logger_.error(fmt::format(
+        "consumer group {}: revoke_timeout ({} ms) passed while jobs of {} still ran; the partitions "
+        "are given up with what they marked so far, their later marks are refused, revoked() runs "
+        "when the job returns, and the next owner receives what was not marked",
+        name(), settings_.revoke_timeout.count(), which));
+  }
   if (!lost) {
     if (auto err = commit_all_sync(&going))
       logger_.error(fmt::format("consumer group {}: commit of revoked partitions failed: {}; the "
@@ -631,15 +899,22 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
                              name(), describe(parts)));
   }
   if (stop_.load()) note_unconfirmed(going);
+  // librdkafka keeps a partition's pause across assignments: undo ours.
   auto paused = kafka::make_list();
   for (Partition* p : going) {
     p->disown();
-    if (p->paused) rd_kafka_topic_partition_list_add(paused.get(), p->topic().c_str(), p->partition());
+    if (p->paused || p->flow_paused)
+      rd_kafka_topic_partition_list_add(paused.get(), p->topic().c_str(), p->partition());
   }
   if (paused->cnt) rd_kafka_resume_partitions(rk_.get(), paused.get());
+  for (Partition* p : stuck) abandon(*p);
   {
     std::lock_guard lock(partitions_mu_);
-    for (Partition* p : going) partitions_.erase({p->topic(), p->partition()});
+    for (Partition* p : going) {
+      if (p->abandoned) continue;
+      p->jobs().wait();  // returns at once: their jobs ended (the pool's last touch)
+      partitions_.erase({p->topic(), p->partition()});
+    }
   }
   if (incremental_) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
@@ -759,6 +1034,26 @@ void Listener::serve_rebalance_for(milliseconds duration) {
 }
 
 void Listener::shutdown() {
+  // Fetching stops: what is queued is dropped unhandled and unmarked (the next run receives
+  // it); the jobs in flight finish (App's shutdown_timeout bounds the wait) while the poll
+  // keeps serving the group, so a long job does not cost the membership and its commit.
+  wake_on_job_end_.store(false, std::memory_order_release);
+  for (Partition* p : live_partitions()) drop_queue(*p, 0);
+  listed_.clear();
+  bool announced = false;
+  for (;;) {
+    finish_jobs();
+    std::size_t busy = abandoned_.size();
+    for (const auto& [key, p] : partitions_) busy += p->busy ? 1 : 0;
+    if (busy == 0) break;
+    if (!announced) {
+      announced = true;
+      logger_.info(fmt::format("consumer group {}: stopping: waiting for {} jobs in flight", name(), busy));
+    }
+    serve_rebalance_for(milliseconds(100));
+  }
+  // Takes a yield of a job that ended before the wake-ups were turned off.
+  serve_rebalance_for(milliseconds(1));
   auto parts = live_partitions();
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
@@ -791,6 +1086,7 @@ void Listener::shutdown() {
   note_unconfirmed(live_partitions());
   {
     std::lock_guard lock(partitions_mu_);
+    for (auto& [key, p] : partitions_) p->jobs().wait();
     partitions_.clear();
   }
   if (!unconfirmed_.empty()) {

@@ -1,16 +1,22 @@
 #pragma once
 // The listener of one consumer group: one librdkafka consumer, one thread that polls it,
-// the rebalance callbacks, the dispatch of batches to the worker pool, the pause/back-off
-// of failed partitions, ticks, and the group's part of the graceful shutdown.
+// the rebalance callbacks, the scheduling of jobs on the worker pool, the pause/back-off of
+// failed partitions, back-pressure, ticks, and the group's part of the graceful shutdown.
 //
-// The loop (listener thread):
-//   before_poll hooks -> poll a batch (up to max_messages, waiting at most max_wait_time
-//   for the first message) -> after_poll hooks -> one job per partition with messages ->
-//   wait for all of them -> pause and rewind failed partitions -> store marks -> tick
-//   when due -> resume partitions whose back-off elapsed.
-// Rebalance callbacks run inside the poll, so no job is ever in flight when partitions are
-// revoked: revoked() runs, the marks of the revoked partitions are committed
-// synchronously, and only then are they given up.
+// The loop (listener thread) never waits for jobs:
+//   before_poll hooks (of idle partitions whose consumer has them) -> poll: messages go to
+//   their partition's queue, waiting at most max_wait_time for the first one (less when a
+//   job ends, a tick or a resume is due) -> after_poll hooks -> process the jobs that ended
+//   (pause and rewind a failed partition) -> start a job for every idle partition with
+//   queued messages (up to max_messages of them) -> ticks, resumes, stores when due.
+// A partition has at most one job in flight; the jobs of different partitions run in
+// parallel on `concurrency` workers. A partition whose queue is full is paused in librdkafka
+// (nothing is lost: librdkafka resumes after the last message it handed out), so a long
+// consume() costs its own partition's progress and nothing else, and the listener keeps
+// polling (max.poll.interval.ms is met by the listener, not by the jobs).
+// Rebalance callbacks run inside the poll: a revocation drops the revoked partitions'
+// queues, waits for their jobs only (revoke_timeout at most), runs revoked(), commits their
+// marks synchronously, and only then gives them up.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -95,22 +101,65 @@ class Listener {
   void note_unconfirmed(const std::vector<Partition*>& parts);
   /// Shutdown only: polls for `duration` to let a rebalance complete, dropping messages.
   void serve_rebalance_for(std::chrono::milliseconds duration);
+  /// Polls until `max_messages` were queued, nothing more is queued in librdkafka, or (for
+  /// the first message) max_wait_time passed, a job ended, wake_at_ came or stop.
   void collect(int max_messages, std::chrono::milliseconds max_wait);
+  /// Queues a fetched message in its partition, or drops it (not ours, paused after an
+  /// error, leaving, a duplicate); pauses the partition when its queue is full.
+  void accept(rd_kafka_message_t* m);
   void handle_consumer_error(const rd_kafka_message_t* m);
   Partition* lookup(const rd_kafka_message_t* m);
-  void dispatch_and_wait();
-  /// Drops the batch collected for `p` in this poll, unhandled and unmarked (it is
-  /// delivered again). Listener thread, no job running.
-  void drop_batch(Partition& p);
-  void wait_jobs(const char* what);
-  /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook).
+  /// Runs before_poll or after_poll on the idle partitions whose consumer has them; for
+  /// after_poll only on those that ran before_poll. A partition whose hook threw drops its
+  /// queue, pauses and rewinds.
+  void run_poll_hooks(Hook hook);
+  /// What a job does.
+  enum class Job { batch, tick, initialized, revoked };
+  /// Hands `p` a job of kind `job` (a batch: up to max_messages of its queue). p->busy
+  /// until finish_jobs() processed its end. Listener thread.
+  void start_job(Partition& p, Job job, bool first = false);
+  /// Worker: records that `p`'s job ended and wakes the listener.
+  void job_done(Partition* p);
+  /// Processes the jobs that ended: a failed partition pauses and rewinds, a due tick runs,
+  /// a partition with queued messages is listed for the next job. Listener thread.
+  void finish_jobs();
+  void finish_job(Partition& p);
+  /// Starts a job for every listed idle partition.
+  void dispatch();
+  void list(Partition& p);
+  /// Every 100 ms: ticks when due, resumes after a back-off, stores the marks of user
+  /// threads, reports long jobs.
+  void housekeeping();
+  /// Drops `p`'s queue (unhandled, delivered again); `rewound_to` as Partition::drop_queue.
+  void drop_queue(Partition& p, std::int64_t rewound_to);
+  /// Back-pressure: pauses `p` in librdkafka (keeping what it fetched) / resumes the
+  /// partitions whose queue drained.
+  void flow_pause(Partition& p);
+  void flow_resume_drained();
+  void publish_pause(EventType type, const Partition& p, const char* reason, std::int64_t offset,
+                     std::size_t queued) const;
+  /// Pauses or resumes `p` in librdkafka; logged when refused.
+  void kafka_pause(Partition& p, bool pause);
+  /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook). Only while
+  /// none of them has a job in flight.
   void run_hooks(const std::vector<Partition*>& parts, Hook hook);
   void pause_and_rewind(Partition& p);
   /// Seeks `p` to its first unmarked offset; false (logged) when librdkafka refused.
   bool rewind(Partition& p);
-  void resume_due();
+  /// Where `p` resumes: its first unmarked offset, or before any delivery the first queued
+  /// message's (kNone: nothing fetched, nothing to rewind).
+  std::int64_t rewind_target(const Partition& p) const;
+  void resume_due(std::chrono::steady_clock::time_point now);
   void store_all();
   std::vector<Partition*> live_partitions();
+  /// Revocation and shutdown: processes the ends of `parts`' jobs (those of others stay for
+  /// the loop) until none of `parts` is busy or `deadline`; true when none is busy.
+  bool wait_idle(const std::vector<Partition*>& parts, Deadline deadline);
+  /// A revocation gave up waiting for `p`'s job: `p` leaves the map, disowned, and lives on
+  /// in abandoned_ until its job and then its revoked() returned.
+  void abandon(Partition& p);
+  /// Processes the end of an abandoned partition's job (runs revoked(), or destroys it).
+  void finish_abandoned(Partition& p);
 
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void assign(rd_kafka_topic_partition_list_t* parts);
@@ -146,8 +195,11 @@ class Listener {
   /// The group's rebalances are incremental (rd_kafka_rebalance_protocol() at the last
   /// rebalance callback). Listener thread only.
   bool incremental_ = false;
-  /// Half of max.poll.interval.ms: when wait_jobs() reports a job still running.
+  /// Half of max.poll.interval.ms: when a job still running is reported (once per job).
   std::chrono::milliseconds long_job_warning_{150000};
+  /// The consumer queue (the one rd_kafka_consumer_poll serves): job_done() yields it to
+  /// wake a poll that waits for the first message.
+  kafka::QueuePtr consumer_queue_;
 
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -172,9 +224,25 @@ class Listener {
   };
   // Listener thread only: message -> partition, by librdkafka topic handle.
   std::unordered_map<std::pair<const void*, std::int32_t>, Partition*, KeyHash> fast_;
-  std::vector<Partition*> active_;  // partitions with a batch, listener thread only
-  JobGroup jobs_;
+  // Scheduling, listener thread only.
+  std::vector<Partition*> listed_;       // may start a job (queued messages or a tick due)
+  std::vector<Partition*> poll_hooked_;  // consumers with before_poll/after_poll
+  std::vector<Partition*> flow_paused_;  // paused for back-pressure
+  std::vector<Partition*> before_polled_;
+  std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
+  std::map<Partition*, std::unique_ptr<Partition>> abandoned_;
+  // Jobs that ended: written by workers, processed by the listener.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::vector<Partition*> done_;
+  std::vector<Partition*> done_swap_;
+  std::atomic<bool> jobs_ended_{false};
+  std::atomic<bool> wake_on_job_end_{true};
+  JobGroup jobs_;  // run_hooks()'s
   std::chrono::steady_clock::time_point next_tick_;
+  std::chrono::steady_clock::time_point next_housekeeping_;
+  /// When collect() stops waiting for a first message: the next tick or resume.
+  std::chrono::steady_clock::time_point wake_at_;
   /// Warns once per topic that it does not exist; any thread.
   void warn_missing_topic(const std::string& topic);
   /// Under KIP-848 librdkafka reports nothing for a subscribed topic that does not exist

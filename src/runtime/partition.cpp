@@ -23,7 +23,10 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
   detail::ConsumerAccess::bind(*consumer_, this);
 }
 
-Partition::~Partition() { clear_batch(); }
+Partition::~Partition() {
+  clear_batch();
+  drop_queue(0);
+}
 
 namespace {
 
@@ -147,6 +150,35 @@ bool Partition::store() {
   listener_.logger().warn(fmt::format("{}/{}: storing offset {} failed: {}", topic_, partition_,
                                       offset, rd_kafka_err2str(err)));
   return owned();
+}
+
+void Partition::enqueue(rd_kafka_message_t* m) {
+  queued_.push_back(m);
+  queued_bytes_ += m->len;
+  last_queued_ = m->offset;
+}
+
+std::size_t Partition::take_batch(std::size_t max) {
+  std::size_t bytes = 0;
+  if (queued_.size() <= max) {
+    raw_.swap(queued_);  // the common case: all of it, no copy (both keep their capacity)
+    bytes = queued_bytes_;
+  } else {
+    raw_.assign(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(max));
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(max));
+    for (auto* m : raw_) bytes += m->len;
+  }
+  queued_bytes_ -= bytes;
+  return bytes;
+}
+
+std::size_t Partition::drop_queue(std::int64_t rewound_to) {
+  for (auto* m : queued_) rd_kafka_message_destroy(m);
+  queued_.clear();
+  const std::size_t bytes = queued_bytes_;
+  queued_bytes_ = 0;
+  last_queued_ = rewound_to - 1;
+  return bytes;
 }
 
 void Partition::clear_batch() {

@@ -1,10 +1,13 @@
 #pragma once
-// One assigned topic-partition: its consumer instance, its offset tracker, the batch being
-// handled, and its error/pause state. Lives from assignment to revocation.
+// One assigned topic-partition: its consumer instance, its offset tracker, its queue of
+// fetched messages, the batch being handled, and its error/pause state. Lives from
+// assignment to revocation (or, when a revocation gave up waiting for its job, until that
+// job returned: see Listener).
 //
-// Threads: the listener thread creates and destroys it and fills the batch; one worker at a
-// time runs its hooks; the marking methods are thread-safe and may also be called from
-// user threads while it lives.
+// Threads: the listener thread creates and destroys it, fills its queue and hands batches
+// to jobs; at most one job of a partition is in flight at a time (so its hooks never run
+// concurrently and its messages are handled in order); the marking methods are thread-safe
+// and may also be called from user threads while it lives.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -19,6 +22,7 @@
 #include "samsa/consumer.hpp"
 #include "samsa/offset_tracker.hpp"
 #include "samsa/routing.hpp"
+#include "runtime/worker_pool.hpp"
 
 namespace samsa::runtime {
 
@@ -46,6 +50,7 @@ class Partition {
   const TopicSettings& settings() const { return settings_; }
   Listener& listener() const { return listener_; }
   Consumer& consumer() const { return *consumer_; }
+  const TopicRoute& route() const { return route_; }
 
   // --- Offsets: thread-safe. ---
 
@@ -81,12 +86,31 @@ class Partition {
   /// longer assigned (ownership lost; the partition is then disowned).
   bool store();
 
-  // --- The batch: filled by the listener thread, handled by one worker. ---
+  // --- The queue and the batch: the listener fills the queue and moves a batch out of it
+  // when it starts a job; the job's worker handles the batch. ---
 
-  /// Takes ownership of `m` (destroyed by clear_batch()).
-  void add(rd_kafka_message_t* m) { raw_.push_back(m); }
-  /// Destroys the batch's librdkafka messages. Listener thread, no job running.
+  /// Appends `m` (taking ownership) to the queue of fetched messages. Listener thread.
+  void enqueue(rd_kafka_message_t* m);
+  /// Messages and payload bytes queued, not yet in a job. Listener thread.
+  std::size_t queued() const { return queued_.size(); }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  /// The offset of the first queued message, kNone when the queue is empty.
+  std::int64_t first_queued() const { return queued_.empty() ? OffsetTracker::kNone : queued_.front()->offset; }
+  /// The highest offset queued or handed out since the assignment or the last rewind (-1:
+  /// none); a fetched message at or below it is a duplicate. Listener thread.
+  std::int64_t last_queued() const { return last_queued_; }
+  /// Moves up to `max` messages from the front of the queue into the batch; returns the
+  /// payload bytes moved. Listener thread, no job in flight.
+  std::size_t take_batch(std::size_t max);
+  /// Destroys the queued messages (delivered again after a rewind or by the next owner).
+  /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
+  /// Returns the payload bytes dropped. Listener thread.
+  std::size_t drop_queue(std::int64_t rewound_to);
+  /// Destroys the batch's librdkafka messages. No job in flight.
   void clear_batch();
+  /// Counts this partition's jobs (at most one in flight): the listener waits on it before
+  /// it destroys the partition.
+  JobGroup& jobs() { return jobs_; }
 
   /// The job for a batch: initialized (again, if it has not succeeded yet), after_fetch,
   /// consume (per batch or per message), automatic marking, error capture, store. Runs on
@@ -108,13 +132,31 @@ class Partition {
   void clear_failure() { failed_ = false; }
   /// Consecutive failures for the back-off: 0 again once a mark moves forward.
   int attempt() const { return attempt_.load(std::memory_order_relaxed); }
-  /// Pause bookkeeping, listener thread only.
+  // --- Scheduling and pause bookkeeping: listener thread only. ---
+  /// Paused after an error (back-off): fetched messages are dropped until it resumes from
+  /// its first unmarked message.
   bool paused = false;
+  /// Paused because its queue (or the group's) is full: fetched messages are kept.
+  bool flow_paused = false;
   /// The seek to the first unmarked offset failed: stay paused until it succeeds.
   bool rewind_pending = false;
   std::chrono::steady_clock::time_point resume_at{};
-  /// True while queued in the listener's list of partitions with a batch.
-  bool active = false;
+  /// A job (batch or hook) was handed to the pool and its end not yet processed.
+  bool busy = false;
+  /// In the listener's list of partitions that may start a job.
+  bool listed = false;
+  /// tick() is due and waits for the job in flight.
+  bool tick_due = false;
+  /// Being revoked: no job starts, fetched messages are dropped.
+  bool leaving = false;
+  /// A revocation stopped waiting for its job: disowned, out of the listener's map, kept
+  /// alive until its jobs (then revoked()) returned.
+  bool abandoned = false;
+  /// revoked() was handed to a job.
+  bool revoke_started = false;
+  /// When the job in flight started, and whether its long run was reported.
+  std::chrono::steady_clock::time_point job_started{};
+  bool long_job_reported = false;
 
  private:
   /// Records a failure of `hook` with the exception in flight (call from a catch block):
@@ -139,8 +181,12 @@ class Partition {
   /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
   bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);
 
-  std::vector<rd_kafka_message_t*> raw_;
+  std::vector<rd_kafka_message_t*> queued_;  // listener thread
+  std::size_t queued_bytes_ = 0;
+  std::int64_t last_queued_ = -1;
+  std::vector<rd_kafka_message_t*> raw_;  // the batch: the job's while one is in flight
   std::vector<Message> views_;
+  JobGroup jobs_;
   bool failed_ = false;
   bool ready_ = false;
 };

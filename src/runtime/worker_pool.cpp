@@ -57,6 +57,15 @@ void WorkerPool::submit(JobGroup& group, std::function<void()> job) {
   cv_.notify_one();
 }
 
+void WorkerPool::submit_front(JobGroup& group, std::function<void()> job) {
+  group.add();
+  {
+    std::lock_guard lock(mu_);
+    queue_.emplace_front(&group, std::move(job));
+  }
+  cv_.notify_one();
+}
+
 void WorkerPool::work() {
   for (;;) {
     std::pair<JobGroup*, std::function<void()>> item;
@@ -68,6 +77,7 @@ void WorkerPool::work() {
       queue_.pop_front();
     }
     item.second();
+    // The last touch of the group: its owner may destroy it once wait() returned.
     item.first->done();
   }
 }

@@ -1,10 +1,11 @@
 #pragma once
 // The worker threads shared by every consumer group of an app.
 //
-// Jobs are submitted in a JobGroup; the submitter waits for its group. The listener of a
-// consumer group submits at most one job per partition to a group and waits for all of
-// them before it polls again, so the jobs of one partition never overlap and stay in
-// order (Karafka's model for non-long-running jobs).
+// Jobs are submitted in a JobGroup, which counts the unfinished ones so that their submitter
+// can wait for them. Each partition has its own group and at most one job in flight (the
+// listener starts the next only after the previous one ended), so the jobs of a partition
+// never overlap and stay in order; the jobs of different partitions run in parallel on
+// the pool's threads, first come first served.
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -44,6 +45,9 @@ class WorkerPool {
 
   /// Queues `job` in `group`. `job` must not throw (the runtime wraps user code).
   void submit(JobGroup& group, std::function<void()> job);
+  /// Queues `job` ahead of every queued job (a revocation's revoked() must not wait behind
+  /// the backlog of partitions that stay).
+  void submit_front(JobGroup& group, std::function<void()> job);
   std::size_t size() const { return threads_.size(); }
 
  private:
