@@ -11,6 +11,9 @@ each whole topic: messages per second, MB per second, CPU seconds and peak RSS, 
                     the loop most users write
   - raw-nowait:     (--cases only) the raw loop polling with timeout 0 first and waiting
                     only on an empty queue, as Samsa's listener polls
+  - raw-batch:      the raw loop draining the consumer queue with rd_kafka_consume_batch_queue
+                    (timeout 0; waiting 100 ms in rd_kafka_consumer_poll only when it returned
+                    nothing), Samsa's librdkafka settings: the honest ceiling
   - Samsa:          auto-batch, auto-message, manual-each, sync-every-1000 (concurrency 1),
                     and auto-batch with concurrency 2
   - java:           Kafka's own Java consumer (ConsumerPerformance)
@@ -18,7 +21,8 @@ each whole topic: messages per second, MB per second, CPU seconds and peak RSS, 
 
 and other figures: commits per second under per-message marking, SIGTERM-to-exit time with
 work in flight, the pause in consumption while a member joins, and RSS with 1,000
-partitions.
+partitions. Every raw loop and Samsa case reads every payload byte (a checksum, which must
+come out the same for every case that consumed the same whole topic: a mismatch is logged).
 
 Each case runs --reps times, each run right after a raw run on the same topic, and the
 report gives the median and the ratio to the median raw rate of the same run. Results go
@@ -36,7 +40,11 @@ Debian's kcat on librdkafka 2.0.2 whatever --build is) is timed over its whole p
                                                       (>= 2.1) or the queue sizes (2.0.x)
   run.py --study rebalance                            the pause in consumption while a second
                                                       member joins, per group protocol
-A study writes fetch-queue.{json,md} or rebalance.{json,md} beside the results.
+  run.py --study io-bound                             IO-bound scaling: consume() sleeps 1 ms per
+                                                      message (samsa-bench --mode io-bound) on
+                                                      16 partitions, at concurrency 1, 2, 5, 10, 16
+A study writes fetch-queue.{json,md}, rebalance.{json,md} or io-bound.{json,md} beside the
+results.
 """
 import argparse
 import json
@@ -56,7 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "build" / "bin"  # --build DIR sets BIN and RESULTS
 RESULTS = ROOT / "bench" / "results"
 SAMSA_MODES = ["auto-batch", "auto-message", "manual-each", "sync-every-1000"]
-ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-autostore", "java", "kcat"]
+ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-batch", "raw-autostore", "java", "kcat"]
 EXTRA_CASES = ["raw-nowait"]  # only with --cases: the raw loop polling with timeout 0 first
 
 
@@ -116,9 +124,10 @@ def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
     return cmd
 
 
-def run_case(kafka, case, topic, n, size, settings=(), extra=()):
-    """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set) and
-    `extra` (more samsa-bench options) apply to the raw loop and Samsa only."""
+def run_case(kafka, case, topic, n, size, settings=(), extra=(), concurrency=None):
+    """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set), `extra`
+    (more samsa-bench options) and `concurrency` (Samsa's; default 2 for auto-batch-c2, else 1)
+    apply to the raw loop and Samsa only."""
     brokers = kafka.bootstrap
     if case == "java":
         out, cpu, rss, wall = timed(kafka.tool_cmd("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
@@ -137,13 +146,14 @@ def run_case(kafka, case, topic, n, size, settings=(), extra=()):
         if got < n:
             raise RuntimeError(f"kcat consumed {got} of {n}")
         return dict(msg_per_s=n / wall, mb_per_s=n * size / 1e6 / wall, cpu_s=cpu, peak_rss_kb=rss)
-    mode, concurrency = (case, "1")
-    if case == "auto-batch-c2":
-        mode, concurrency = "auto-batch", "2"
+    mode = "auto-batch" if case == "auto-batch-c2" else case
+    if concurrency is None:
+        concurrency = 2 if case == "auto-batch-c2" else 1
     out, cpu, rss, wall = timed(bench_cmd(kafka, mode, topic, n, settings, concurrency, extra))
     r = json.loads(out.strip().splitlines()[-2])
     return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss, wall_s=wall,
-                commits=r["commits"], seconds=r["seconds"], max_gap_ms=r["max_gap_ms"], idle_s=r["idle_s"])
+                commits=r["commits"], seconds=r["seconds"], max_gap_ms=r["max_gap_ms"], idle_s=r["idle_s"],
+                messages=r["messages"], checksum=r["checksum"], settings=r["settings"])
 
 
 def sigterm_to_exit(kafka, topic):
@@ -292,13 +302,24 @@ def main():
                     help="a samsa-bench --set for the raw loop and Samsa cases (repeatable), e.g. "
                          "kafka.fetch.queue.backoff.ms=20; java and kcat run as they are")
     ap.add_argument("--micro", action="store_true", help="also run samsa_micro_bench into micro.json")
-    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance"),
+    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound"),
                     help="run one study instead of the benchmark")
     ap.add_argument("--messages", type=int, default=4_000_000, help="fetch-queue study: topic size (100 B each)")
     ap.add_argument("--consumer-mode", default="sync-each-batch",
                     help="rebalance study: the members' samsa-bench mode (default: sync-each-batch, a commitSync "
                          "per batch like Kafka's VerifiableConsumer; auto-batch for background commits)")
+    ap.add_argument("--concurrencies", default="1,2,5,10,16", help="io-bound study: the concurrencies (default: "
+                                                                   "1,2,5,10,16)")
+    ap.add_argument("--io-backlog", type=int, default=10_000,
+                    help="io-bound study: messages per partition of its 16-partition topic (default: 10,000)")
+    ap.add_argument("--io-messages-per-worker", type=int, default=9_000,
+                    help="io-bound study: a run consumes this many messages x min(concurrency, 16), about 10 s "
+                         "at ~900 msg/s per worker (default: 9,000)")
+    ap.add_argument("--io-max-seconds", type=float, default=20,
+                    help="io-bound study: a run stops after this long even before its messages (default: 20)")
     ap.add_argument("--out", help="results directory (default: bench/results/librdkafka-VERSION)")
+    ap.add_argument("--kafka-dir", help="scripts/kafka-local's state directory (SAMSA_KAFKA_DIR; default: "
+                                        "BUILD/bench/kafka)")
     args = ap.parse_args()
     build = Path(args.build)
     build = build if build.is_absolute() else ROOT / build
@@ -306,7 +327,7 @@ def main():
     librdkafka = librdkafka_version()
     RESULTS = Path(args.out) if args.out else ROOT / "bench" / "results" / f"librdkafka-{librdkafka}"
     log(f"{BIN}: librdkafka {librdkafka}; Kafka {args.kafka_version}; results in {RESULTS}")
-    kafka = Kafka(args.kafka_version, build / "bench" / "kafka")
+    kafka = Kafka(args.kafka_version, Path(args.kafka_dir) if args.kafka_dir else build / "bench" / "kafka")
     RESULTS.mkdir(parents=True, exist_ok=True)
     info = machine(librdkafka, args.kafka_version)
     if args.study == "fetch-queue":
@@ -315,6 +336,8 @@ def main():
         return fetch_queue_debug_study(kafka, args, librdkafka, info)
     if args.study == "rebalance":
         return rebalance_study(kafka, args, librdkafka, info)
+    if args.study == "io-bound":
+        return io_bound_study(kafka, args, info)
 
     if args.micro:
         subprocess.run([str(BIN / "samsa_micro_bench"), "--benchmark_min_time=0.5",
@@ -347,6 +370,9 @@ def main():
                         runs[c].append(r)
                         log(f"{name} rep {rep + 1}: {c:16} {r['msg_per_s']:>12,.0f} msg/s  cpu {r['cpu_s']:.2f} s  "
                             f"rss {r['peak_rss_kb'] / 1024:.0f} MiB")
+            checksums = {c: sorted({r["checksum"] for r in rs}) for c, rs in runs.items() if rs and "checksum" in rs[0]}
+            if len({x for sums in checksums.values() for x in sums}) > 1:
+                log(f"{name}: WARNING: the cases read different payloads (checksums {checksums})")
             raw_median = statistics.median(r["msg_per_s"] for r in runs["raw"])
             summary = {}
             for c, rs in runs.items():
@@ -364,7 +390,7 @@ def main():
                 if "max_gap_ms" in rs[0]:
                     summary[c]["max_gap_ms"] = statistics.median(r["max_gap_ms"] for r in rs)
             results["topics"].append(dict(topic=name, partitions=parts, message_bytes=size, messages=n,
-                                          summary=summary, runs=runs))
+                                          summary=summary, runs=runs, checksums=checksums))
         if not args.no_extra:
             t, rc = sigterm_to_exit(kafka, topics[-1][0])
             results["extra"]["sigterm_to_exit_s"] = round(t, 3)
@@ -630,6 +656,66 @@ def rebalance_study(kafka, args, librdkafka, info):
                      f"{fmt_spread(sm['b_first_batch_after_assigned_ms'])} |")
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / f"{name}.md").read_text())
+
+
+def io_bound_study(kafka, args, info):
+    """IO-bound scaling: samsa-bench --mode io-bound (consume() sleeps 1 ms per message,
+    automatic marking, Samsa's default settings but concurrency) on a backlog of 16
+    partitions, at each concurrency, concurrencies alternating within each rep. A run
+    consumes --io-messages-per-worker x min(C, 16) messages (about the same duration at every
+    C if the partitions run in parallel), or stops after --io-max-seconds. The ratio is the
+    median rate at C over min(C, 16) x the median rate at concurrency 1 (the target: >= 0.9)."""
+    topic, parts, size = "io-p16", 16, 100
+    backlog = parts * args.io_backlog
+    concurrencies = [int(c) for c in args.concurrencies.split(",")]
+    runs = {c: [] for c in concurrencies}
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        kafka.create_topic(topic, parts)
+        log(f"preloading {topic}: {backlog:,} x {size} B over {parts} partitions")
+        produce(kafka, topic, backlog, size)
+        for rep in range(args.reps):
+            for c in concurrencies:
+                n = min(backlog, args.io_messages_per_worker * min(c, parts))
+                r = run_case(kafka, "io-bound", topic, n, size, args.set, ["--max-seconds", str(args.io_max_seconds)],
+                             concurrency=c)
+                runs[c].append(r)
+                log(f"rep {rep + 1} concurrency {c:2}: {r['msg_per_s']:>8,.0f} msg/s  {r['messages']:,} messages in "
+                    f"{r['seconds']:.1f} s  cpu {r['cpu_s']:.2f} s  longest gap {r['max_gap_ms']:.0f} ms")
+    finally:
+        kafka.stop()
+    base = statistics.median(r["msg_per_s"] for r in runs[concurrencies[0]]) if concurrencies[0] == 1 else None
+    summary = {}
+    for c, rs in runs.items():
+        rate = spread([r["msg_per_s"] for r in rs])
+        ideal = base * min(c, parts) if base else None
+        summary[c] = dict(msg_per_s=rate, ideal_msg_per_s=ideal,
+                          ratio_to_ideal=rate["median"] / ideal if ideal else None,
+                          seconds=spread([r["seconds"] for r in rs]), messages=spread([r["messages"] for r in rs]),
+                          cpu_s=spread([r["cpu_s"] for r in rs]), settings=rs[0]["settings"])
+    results = dict(machine=info, reps=args.reps, topic=dict(name=topic, partitions=parts, messages=backlog,
+                                                            message_bytes=size),
+                   messages_per_worker=args.io_messages_per_worker, max_seconds=args.io_max_seconds,
+                   summary=summary, runs=runs)
+    (RESULTS / "io-bound.json").write_text(json.dumps(results, indent=1))
+    lines = [header(results, f"Topic {topic}: {backlog:,} x {size} B over {parts} partitions; samsa-bench --mode "
+                             f"io-bound (consume() sleeps 1 ms per message, std::this_thread::sleep_for); a run "
+                             f"consumes {args.io_messages_per_worker:,} x min(C, {parts}) messages from the start "
+                             f"(a fresh group), or stops after {args.io_max_seconds:g} s; median (min-max) of "
+                             f"{args.reps} runs, concurrencies alternating. Ideal = min(C, {parts}) x the median "
+                             f"rate at concurrency 1; the target ratio is >= 0.9."), "",
+             "| concurrency | msg/s | ideal msg/s | ratio to ideal | run s | messages | CPU s |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for c, sm in summary.items():
+        ratio = f"{sm['ratio_to_ideal']:.2f}" if sm["ratio_to_ideal"] is not None else "-"
+        ideal = f"{sm['ideal_msg_per_s']:,.0f}" if sm["ideal_msg_per_s"] is not None else "-"
+        lines.append(f"| {c} | {fmt_spread(sm['msg_per_s'])} | {ideal} | {ratio} | "
+                     f"{fmt_spread(sm['seconds'], '{:.1f}')} | {fmt_spread(sm['messages'])} | "
+                     f"{fmt_spread(sm['cpu_s'], '{:.2f}')} |")
+    lines += ["", "Settings of each case (as samsa-bench reported them; the rest are Samsa's defaults):", ""]
+    lines += [f"- concurrency {c}: {json.dumps(sm['settings'])}" for c, sm in summary.items()]
+    (RESULTS / "io-bound.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / "io-bound.md").read_text())
 
 
 if __name__ == "__main__":

@@ -3,16 +3,24 @@
 //
 //   samsa-bench --brokers B --topic T --mode MODE --messages N [--concurrency C]
 //               [--set KEY=VALUE]... [--group G] [--print-batches] [--batch-sleep-ms MS]
+//               [--max-seconds S]
 //   samsa-bench --librdkafka-version
 //
 // Modes: raw (plain librdkafka loop in C with Samsa's librdkafka settings, storing nothing:
 // the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
 // raw-nowait (the raw loop polling with timeout 0 first, waiting only on an empty queue),
+// raw-batch (the raw loop draining with rd_kafka_consume_batch_queue: the honest ceiling),
 // auto-batch (automatic marking per batch),
 // auto-message (batch_fetching off: marked after each message), manual-each (manual
 // mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000),
 // sync-each-batch (mark_as_consumed_sync of each batch's last message, as Kafka's
-// VerifiableConsumer and examples/verifiable_consumer do).
+// VerifiableConsumer and examples/verifiable_consumer do), io-bound (automatic marking per
+// batch, consume() sleeps 1 ms per message: work that waits on I/O, which only concurrency
+// over partitions speeds up).
+// The throughput modes run with max_messages 1000; io-bound keeps every Samsa default but
+// concurrency (--concurrency; --set overrides any of them in every mode).
+// Every mode reads every payload byte (bench_checksum, raw_consumer.h); the JSON line
+// reports the checksum and, for Samsa, the effective settings.
 // --set applies a Samsa setting (Settings::set: kafka.* properties, group_protocol, ...);
 // the raw modes take only kafka.* properties, set on the raw loop's configuration.
 // --print-batches prints, for every batch, the records_consumed JSON line of Kafka's
@@ -20,6 +28,8 @@
 // and partitions_revoked lines: bench/run.py measures the pause of a rebalance from them.
 // --batch-sleep-ms makes a slow consumer (Samsa modes): each consume() sleeps that long, so
 // librdkafka's fetch queue stays full and its idle fetch-decision cost can be measured.
+// --max-seconds (Samsa modes) stops at the first batch that ends that long after the
+// assignment, even before the N-th message: the rate is then of the messages consumed so far.
 // The last line is `MODE N messages in S s: R msg/s`; the line before it is a JSON object
 // with the same figures plus CPU seconds, peak RSS, the commits made, the librdkafka version
 // and the idle gaps between deliveries after the first one (the longest, and the sum of
@@ -33,6 +43,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -50,10 +61,14 @@ struct Shared {
   long target = 0;
   std::atomic<long> seen{0};
   std::atomic<long> bytes{0};
+  std::atomic<std::uint64_t> checksum{0};
+  long counted = 0, counted_bytes = 0;  // seen and bytes when the run ended (written once)
+  double max_seconds = 0;
   std::atomic<long> commits{0};
   std::atomic<Clock::rep> first{0}, last{0};
   samsa::App* app = nullptr;
   std::string mode;
+  bool io_bound = false;  // mode io-bound: 1 ms sleep per message
   bool print_batches = false;
   int batch_sleep_ms = 0;
   std::mutex gap_mu;  // the idle gaps between batches (consume() calls may overlap with C > 1)
@@ -102,8 +117,12 @@ class BenchConsumer : public samsa::Consumer {
                 std::to_string(batch.first().offset()) + ",\"maxOffset\":" + std::to_string(batch.last().offset()) +
                 "}]");
     long bytes = 0;
+    std::uint64_t sum = 0;
     for (const auto& m : batch) {
-      bytes += static_cast<long>(m.raw_payload().size());
+      const auto payload = m.raw_payload();
+      bytes += static_cast<long>(payload.size());
+      sum = bench_checksum(sum, payload.data(), payload.size());
+      if (shared.io_bound) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (shared.mode == "manual-each") {
         mark_as_consumed(m);
       } else if (shared.mode == "sync-every-1000" && (++since_sync_ % 1000) == 0) {
@@ -118,11 +137,19 @@ class BenchConsumer : public samsa::Consumer {
       shared.last_end = std::max(shared.last_end, end);
     }
     const auto now = end.time_since_epoch().count();
-    shared.bytes += bytes;
+    shared.checksum += sum;
+    const long total_bytes = shared.bytes += bytes;
     const long total = shared.seen += static_cast<long>(batch.size());
-    if (total >= shared.target) {
+    const auto first = shared.first.load();
+    const bool timed_out = shared.max_seconds > 0 && first != 0 &&
+                           std::chrono::duration<double>(Clock::duration(now - first)).count() >= shared.max_seconds;
+    if (total >= shared.target || timed_out) {
       Clock::rep last = 0;
-      if (shared.last.compare_exchange_strong(last, now)) shared.app->stop();
+      if (shared.last.compare_exchange_strong(last, now)) {
+        shared.counted = total;
+        shared.counted_bytes = total_bytes;
+        shared.app->stop();
+      }
     }
   }
 
@@ -130,8 +157,9 @@ class BenchConsumer : public samsa::Consumer {
   long since_sync_ = 0;
 };
 
+// `settings` is a JSON object of the settings the run used.
 void report(const std::string& mode, long n, double seconds, long bytes, long commits, double max_gap_s,
-            double idle_s) {
+            double idle_s, std::uint64_t checksum, const std::string& settings) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -139,9 +167,10 @@ void report(const std::string& mode, long n, double seconds, long bytes, long co
   const double rate = seconds > 0 ? static_cast<double>(n) / seconds : 0;
   std::printf("{\"mode\":\"%s\",\"messages\":%ld,\"seconds\":%.4f,\"msg_per_s\":%.0f,\"mb_per_s\":%.2f,"
               "\"cpu_s\":%.3f,\"peak_rss_kb\":%ld,\"commits\":%ld,\"librdkafka\":\"%s\",\"max_gap_ms\":%.1f,"
-              "\"idle_s\":%.3f}\n",
+              "\"idle_s\":%.3f,\"checksum\":\"%016llx\",\"settings\":%s}\n",
               mode.c_str(), n, seconds, rate, seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0,
-              cpu, ru.ru_maxrss, commits, rd_kafka_version_str(), max_gap_s * 1000, idle_s);
+              cpu, ru.ru_maxrss, commits, rd_kafka_version_str(), max_gap_s * 1000, idle_s,
+              static_cast<unsigned long long>(checksum), settings.c_str());
   std::printf("%s %ld messages in %.3f s: %.0f msg/s\n", mode.c_str(), n, seconds, rate);
 }
 
@@ -157,16 +186,18 @@ int main(int argc, char** argv) {
   cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
   cli.add_option("--brokers", brokers, "Bootstrap servers");
   cli.add_option("--topic", topic, "Topic, consumed from the start");
-  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, auto-batch, auto-message, manual-each, "
-                                 "sync-every-1000, sync-each-batch")
-      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "auto-batch", "auto-message", "manual-each",
-                             "sync-every-1000", "sync-each-batch"}));
+  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, raw-batch, auto-batch, auto-message, "
+                                 "manual-each, sync-every-1000, sync-each-batch, io-bound")
+      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "raw-batch", "auto-batch", "auto-message",
+                             "manual-each", "sync-every-1000", "sync-each-batch", "io-bound"}));
   cli.add_option("--messages", messages, "How many messages to consume")->check(CLI::PositiveNumber);
   cli.add_option("--concurrency", concurrency, "Samsa worker threads")->check(CLI::PositiveNumber);
   cli.add_option("--set", sets, "A setting KEY=VALUE (repeatable): Samsa's, or kafka.PROPERTY for librdkafka");
   cli.add_option("--group", group, "Consumer group (default: a new one per run)");
   cli.add_flag("--print-batches", shared.print_batches, "Print a records_consumed JSON line per batch");
   cli.add_option("--batch-sleep-ms", shared.batch_sleep_ms, "Sleep this long in each consume() (a slow consumer)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--max-seconds", shared.max_seconds, "Samsa modes: stop after this long even before N messages")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(cli, argc, argv);
   if (version) {
@@ -188,8 +219,9 @@ int main(int argc, char** argv) {
   }
 
   if (group.empty()) group = "bench-" + mode + "-" + std::to_string(std::random_device{}());
-  if (mode == "raw" || mode == "raw-autostore" || mode == "raw-nowait") {
+  if (mode.rfind("raw", 0) == 0) {
     std::vector<const char*> props;
+    std::string props_json;
     for (const auto& [key, value] : settings) {
       if (key.rfind("kafka.", 0) != 0) {
         std::fprintf(stderr, "samsa-bench: --set %s: the raw loop takes only kafka.* properties\n", key.c_str());
@@ -197,29 +229,44 @@ int main(int argc, char** argv) {
       }
       props.push_back(key.c_str() + 6);
       props.push_back(value.c_str());
+      props_json += (props_json.empty() ? "\"" : ",\"") + key + "\":\"" + value + "\"";
     }
     props.push_back(nullptr);
     raw_result r{};
-    const int flags = mode == "raw-autostore" ? RAW_AUTOSTORE : mode == "raw-nowait" ? RAW_NOWAIT_FIRST : 0;
+    const int flags = mode == "raw-autostore" ? RAW_AUTOSTORE
+                      : mode == "raw-nowait"    ? RAW_NOWAIT_FIRST
+                      : mode == "raw-batch"     ? RAW_BATCH
+                                                : 0;
     if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, flags, props.data(), &r) != 0)
       return 1;
-    report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s);
+    report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s, r.checksum, "{" + props_json + "}");
     return 0;
   }
 
   samsa::App app;
   shared.app = &app;
   shared.mode = mode;
+  shared.io_bound = mode == "io-bound";
   shared.target = messages;
   app.logger(samsa::make_default_logger(samsa::LogLevel::warn));
+  std::string used;  // the settings the run used, as a JSON object
   app.setup([&](samsa::Settings& config) {
     config.client_id = "samsa-bench";
     config.kafka["bootstrap.servers"] = brokers;
     config.concurrency = concurrency;
-    config.automatically_mark_as_consumed = mode == "auto-batch" || mode == "auto-message";
+    config.automatically_mark_as_consumed = mode == "auto-batch" || mode == "auto-message" || mode == "io-bound";
     config.batch_fetching = mode != "auto-message";
-    config.max_messages = 1000;
+    if (mode != "io-bound") config.max_messages = 1000;
     for (const auto& [key, value] : settings) config.set(key, value);
+    used = "{\"concurrency\":" + std::to_string(config.concurrency) +
+           ",\"max_messages\":" + std::to_string(config.max_messages) +
+           ",\"max_wait_time_ms\":" + std::to_string(config.max_wait_time.count()) +
+           ",\"batch_fetching\":" + (config.batch_fetching ? "true" : "false") +
+           ",\"automatically_mark_as_consumed\":" + (config.automatically_mark_as_consumed ? "true" : "false") +
+           ",\"queue_max_messages\":" + std::to_string(config.queue_max_messages) +
+           ",\"queue_max_bytes\":" + std::to_string(config.queue_max_bytes) + ",\"set\":[";
+    for (std::size_t i = 0; i < sets.size(); ++i) used += (i ? ",\"" : "\"") + sets[i] + "\"";
+    used += "]}";
   });
   app.routes([&](samsa::Routes& routes) { routes.consumer_group(group).topic(topic).consumer<BenchConsumer>(); });
   app.monitor().subscribe([](const samsa::Event& e) {
@@ -240,6 +287,8 @@ int main(int argc, char** argv) {
   // Stopped (SIGTERM) before the N-th message: no rate.
   const double seconds =
       shared.last == 0 ? 0 : std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();
-  report(mode, shared.seen, seconds, shared.bytes, shared.commits, shared.max_gap_s, shared.idle_s);
+  const bool ended = shared.last != 0;
+  report(mode, ended ? shared.counted : shared.seen.load(), seconds, ended ? shared.counted_bytes : shared.bytes.load(),
+         shared.commits, shared.max_gap_s, shared.idle_s, shared.checksum, used);
   return code;
 }
