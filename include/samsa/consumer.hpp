@@ -7,8 +7,11 @@
 //
 // Threads: the hooks of one instance never run concurrently with each other; they run on
 // the worker pool (consume, tick, before_stop, revoked, initialized, after_fetch) or on the
-// consumer group's listener thread (before_poll, after_poll). The marking and commit
-// methods may also be called from other threads of the user's while the instance lives.
+// consumer group's listener thread (before_poll, after_poll). Instances of different
+// partitions run in parallel, up to `concurrency` at once; a long consume() holds up only
+// its own partition (whose fetched messages wait, paused once its queue is full), never the
+// others or the group's membership. The marking and commit methods may also be called from
+// other threads of the user's while the instance lives.
 //
 // Offsets (docs/offsets.md has the whole contract): with automatic marking (the default)
 // the last message of each batch is marked when consume() returns without throwing (per
@@ -56,22 +59,29 @@ class Consumer {
   /// Throwing takes the error path (no automatic mark, pause with back-off, redelivery).
   virtual void consume() = 0;
 
-  /// Once, after the instance is created for its partition, before the first consume()
-  /// (again before the next delivery while it throws; see above).
+  /// Once, after the instance is created for its partition (the first job of the partition,
+  /// on a worker; the rebalance does not wait for it), before the first consume() (again
+  /// before the next delivery while it throws; see above).
   virtual void initialized() {}
   /// After a batch for this partition arrived, before consume().
   virtual void after_fetch() {}
-  /// Around each poll of the consumer group's listener, even one that returns nothing.
-  /// Runs on the listener thread; keep it short.
+  /// Around each poll of the consumer group's listener, even one that returns nothing,
+  /// while this partition has no job in flight (not while its consume() runs) and is not
+  /// paused after an error. Runs on the listener thread: keep it short, it holds up the
+  /// polling of the whole group. Only called for a class that overrides one of them.
   virtual void before_poll() {}
   virtual void after_poll() {}
   /// The partition is being taken away (rebalance) or the group is shutting down, after
-  /// before_stop. Marks made here are committed before the partition is given up.
+  /// before_stop, once the partition's job in flight returned. Marks made here are committed
+  /// before the partition is given up. When the job outlives revoke_timeout the partition
+  /// is given up without waiting: revoked() runs after the job returns, and its marks (like
+  /// the job's after the give-up) are refused.
   virtual void revoked() {}
   /// Graceful shutdown: the last chance to flush a buffer and mark it. Marks made here are
   /// committed synchronously before the process leaves the group.
   virtual void before_stop() {}
-  /// Every tick_interval, also when no message arrives (e.g. flush a buffer by age).
+  /// Every tick_interval, also when no message arrives (e.g. flush a buffer by age); after
+  /// the job in flight when one runs. Only called for a class that overrides it.
   virtual void tick() {}
 
  protected:

@@ -182,15 +182,13 @@ void Listener::run_poll_hooks(Hook hook) {
         before_polled_.push_back(p);
       }
   } else {
-    // A rebalance inside the poll may have destroyed some: only those still owned here.
-    for (Partition* p : before_polled_) {
-      if (std::find(poll_hooked_.begin(), poll_hooked_.end(), p) == poll_hooked_.end()) continue;
-      if (!p->failed()) p->run_hook(hook);
-    }
+    // A rebalance inside the poll removed the partitions it revoked from before_polled_.
+    for (Partition* p : before_polled_)
+      if (!p->failed() && !p->busy) p->run_hook(hook);
   }
   if (hook == Hook::before_poll) return;
   for (Partition* p : before_polled_) {
-    if (std::find(poll_hooked_.begin(), poll_hooked_.end(), p) == poll_hooked_.end()) continue;
+    if (p->busy) continue;
     p->store();
     // A poll hook that threw may have dropped what the consumer held: what its partition
     // fetched is not handed out (a mark after it could cover the dropped messages), it
@@ -241,13 +239,20 @@ void Listener::accept(rd_kafka_message_t* m) {
     rd_kafka_message_destroy(m);
     return;
   }
+  if (p->queued() == 0) ++queued_partitions_;
   p->enqueue(m);
   queued_bytes_ += m->len;
   if (!p->busy) list(*p);
-  if (!p->flow_paused &&
-      (p->queued() >= static_cast<std::size_t>(settings_.queue_max_messages) ||
-       queued_bytes_ >= static_cast<std::size_t>(settings_.queue_max_bytes)))
+  if (!p->flow_paused && (p->queued() >= static_cast<std::size_t>(settings_.queue_max_messages) ||
+                          over_group_budget(*p)))
     flow_pause(*p);
+}
+
+bool Listener::over_group_budget(const Partition& p) const {
+  // Over the group's budget, only a partition holding at least an even share of what is
+  // queued is paused: one partition whose job hangs must not stop the others.
+  if (queued_bytes_ < static_cast<std::size_t>(settings_.queue_max_bytes)) return false;
+  return p.queued_bytes() >= queued_bytes_ / std::max<std::size_t>(queued_partitions_, 1);
 }
 
 void Listener::list(Partition& p) {
@@ -257,9 +262,10 @@ void Listener::list(Partition& p) {
 }
 
 void Listener::dispatch() {
+  if (stop_.load()) return;  // the shutdown takes over: no new work
   for (Partition* p : listed_) {
     p->listed = false;
-    if (p->busy || p->paused || p->leaving) continue;
+    if (p->busy || p->paused || p->leaving || p->held) continue;
     if (p->tick_due)
       start_job(*p, Job::tick);
     else if (p->queued() > 0)
@@ -278,6 +284,7 @@ void Listener::start_job(Partition& p, Job job, bool first) {
   switch (job) {
     case Job::batch:
       queued_bytes_ -= p.take_batch(static_cast<std::size_t>(group_settings_.max_messages));
+      if (p.queued() == 0) --queued_partitions_;
       fn = [this, part] {
         part->run_batch();
         job_done(part);
@@ -355,26 +362,24 @@ void Listener::finish_job(Partition& p) {
 }
 
 void Listener::housekeeping() {
+  if (stop_.load()) return;
   const auto now = Clock::now();
   if (now >= next_tick_) {
     for (const auto& [key, p] : partitions_) {
-      if (p->paused || p->leaving || !p->route().hooks().tick) continue;
+      if (p->paused || p->leaving || p->held || !p->route().hooks().tick) continue;
       p->tick_due = true;
       if (!p->busy) list(*p);
     }
     next_tick_ = now + settings_.tick_interval;
     dispatch();
   }
-  wake_at_ = next_tick_;
-  if (now < next_housekeeping_) {
-    for (const auto& [key, p] : partitions_)
-      if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
-    return;
-  }
+  // Every 100 ms, and when a resume is due (wake_at_ passed: collect() no longer waits).
+  if (now < next_housekeeping_ && now < wake_at_) return;
   next_housekeeping_ = now + milliseconds(100);
   // The marks of user threads (jobs store their own at their end).
   store_all();
   resume_due(now);
+  wake_at_ = next_tick_;
   for (const auto& [key, p] : partitions_) {
     if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
     if (!p->busy || p->long_job_reported) continue;
@@ -386,14 +391,17 @@ void Listener::housekeeping() {
         "once its queue is full), the other partitions and the group's membership do not",
         name(), p->topic(), p->partition(), ran.count()));
   }
+  // Never in the past: a resume whose rewind failed was rescheduled by resume_due.
+  wake_at_ = std::max(wake_at_, now + milliseconds(1));
   dispatch();
 }
 
 void Listener::drop_queue(Partition& p, std::int64_t rewound_to) {
+  if (p.queued() > 0) --queued_partitions_;
   queued_bytes_ -= p.drop_queue(rewound_to);
 }
 
-void Listener::kafka_pause(Partition& p, bool pause) {
+bool Listener::kafka_pause(Partition& p, bool pause) {
   auto list = kafka::make_list(1);
   rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
   auto err = pause ? rd_kafka_pause_partitions(rk_.get(), list.get()) : rd_kafka_resume_partitions(rk_.get(), list.get());
@@ -401,12 +409,15 @@ void Listener::kafka_pause(Partition& p, bool pause) {
   if (err)
     logger_.error(fmt::format("consumer group {}: {}/{}: {} failed: {}", name(), p.topic(), p.partition(),
                               pause ? "pause" : "resume", rd_kafka_err2str(err)));
+  return !err;
 }
 
 void Listener::flow_pause(Partition& p) {
   // librdkafka drops what it prefetched for the partition and, on resume, fetches again
   // after the last message it handed out (the end of this queue): nothing is skipped.
-  if (!p.paused) kafka_pause(p, true);
+  // Refused: librdkafka keeps fetching and the queue keeps growing (nothing is lost); it is
+  // tried again with the next message.
+  if (!p.paused && !kafka_pause(p, true)) return;
   p.flow_paused = true;
   flow_paused_.push_back(&p);
   if (observed()) publish_pause(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
@@ -423,11 +434,10 @@ void Listener::publish_pause(EventType type, const Partition& p, const char* rea
 }
 
 void Listener::flow_resume_drained() {
-  if (queued_bytes_ > static_cast<std::size_t>(settings_.queue_max_bytes) / 2) return;
   const std::size_t half = static_cast<std::size_t>(settings_.queue_max_messages) / 2;
   auto keep = flow_paused_.begin();
   for (Partition* p : flow_paused_) {
-    if (p->queued() > half) {
+    if (p->queued() > half || over_group_budget(*p)) {
       *keep++ = p;
       continue;
     }
@@ -440,8 +450,8 @@ void Listener::flow_resume_drained() {
 }
 
 void Listener::run_hooks(const std::vector<Partition*>& parts, Hook hook) {
-  if (parts.empty()) return;
-  for (Partition* p : parts) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
+  for (Partition* p : parts)
+    if (!p->busy) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
   jobs_.wait();
 }
 
@@ -495,12 +505,12 @@ void Listener::pause_and_rewind(Partition& p) {
 void Listener::resume_due(Clock::time_point now) {
   for (const auto& [key, p] : partitions_) {
     if (!p->paused || now < p->resume_at) continue;
+    // Seek again, also when the first seek succeeded: if librdkafka refused the pause it
+    // kept fetching, and what it fetched meanwhile was dropped here. Idempotent otherwise.
+    p->rewind_pending = !rewind(*p);
     if (p->rewind_pending) {
-      p->rewind_pending = !rewind(*p);
-      if (p->rewind_pending) {
-        p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
-        continue;
-      }
+      p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
+      continue;
     }
     p->paused = false;
     if (!p->flow_paused) kafka_pause(*p, false);
@@ -558,7 +568,14 @@ void Listener::finish_abandoned(Partition& p) {
   logger_.info(fmt::format("consumer group {}: the abandoned job of {}/{} returned; its consumer is "
                            "destroyed",
                            name(), p.topic(), p.partition()));
+  const std::pair<std::string, std::int32_t> key{p.topic(), p.partition()};
   abandoned_.erase(&p);
+  // A new instance of the same partition waited for this one.
+  auto it = partitions_.find(key);
+  if (it != partitions_.end() && it->second->held) {
+    it->second->held = false;
+    start_job(*it->second, Job::initialized);
+  }
 }
 
 Partition* Listener::lookup(const rd_kafka_message_t* m) {
@@ -834,12 +851,26 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
     Partition* p = owned.get();
     {
       std::lock_guard lock(partitions_mu_);
-      partitions_[{p->topic(), p->partition()}] = std::move(owned);
+      auto [it, inserted] = partitions_.try_emplace({p->topic(), p->partition()}, nullptr);
+      if (!inserted) {
+        // librdkafka assigned a partition this process owns already: keep the one in use.
+        logger_.warn(fmt::format("consumer group {}: {}/{} assigned again while owned; kept as it is",
+                                 name(), p->topic(), p->partition()));
+        p->disown();
+        continue;
+      }
+      it->second = std::move(owned);
     }
     if (p->route().hooks().poll) poll_hooked_.push_back(p);
+    // The instance that had the partition before may still run a job abandoned at its
+    // revocation: this one waits (its messages queue up) until that one is gone, so the
+    // partition's messages are never handled by two instances of this process at once.
+    p->held = std::any_of(abandoned_.begin(), abandoned_.end(), [&](const auto& a) {
+      return a.first->topic() == p->topic() && a.first->partition() == p->partition();
+    });
     // initialized() runs on a worker while the partition fetches (its messages wait in its
     // queue): the rebalance callback does not wait for it, nor for busy workers.
-    start_job(*p, Job::initialized);
+    if (!p->held) start_job(*p, Job::initialized);
   }
   logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
@@ -861,21 +892,33 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
   erase_going(listed_);
   erase_going(poll_hooked_);
   erase_going(flow_paused_);
+  erase_going(before_polled_);
   // What was fetched for them and not handed to a job is dropped unhandled and unmarked:
   // the next owner receives it from the committed offset.
   for (Partition* p : going) {
     p->leaving = true;
     drop_queue(*p, 0);
+    // A job that has not started yet (behind other partitions' jobs) never will: its batch
+    // is dropped unhandled like the queue.
+    if (p->busy && pool_.cancel(p->jobs()) > 0) {
+      p->busy = false;
+      p->clear_batch();
+    }
   }
   if (lost)
     for (Partition* p : going) p->disown();
-  // Only the revoked partitions' jobs are waited for, revoke_timeout at most in all; then
-  // revoked() runs (ahead of the pool's queue) on those whose job ended.
-  const auto deadline = Clock::now() + settings_.revoke_timeout;
-  wait_idle(going, deadline);
+  // Only the revoked partitions' jobs are waited for, revoke_timeout at most; then the
+  // revoked() of those whose job ended runs ahead of the pool's queue, with revoke_timeout
+  // of its own. A partition still busy after that is given up (abandoned): its revoked()
+  // runs when its job returns.
+  wait_idle(going, Clock::now() + settings_.revoke_timeout);
+  std::vector<Partition*> revoking;
   for (Partition* p : going)
-    if (!p->busy) start_job(*p, Job::revoked, true);
-  wait_idle(going, deadline);
+    if (!p->busy) {
+      start_job(*p, Job::revoked, true);
+      revoking.push_back(p);
+    }
+  wait_idle(revoking, Clock::now() + settings_.revoke_timeout);
   std::vector<Partition*> stuck;
   for (Partition* p : going)
     if (p->busy) stuck.push_back(p);
@@ -1033,13 +1076,7 @@ void Listener::serve_rebalance_for(milliseconds duration) {
   }
 }
 
-void Listener::shutdown() {
-  // Fetching stops: what is queued is dropped unhandled and unmarked (the next run receives
-  // it); the jobs in flight finish (App's shutdown_timeout bounds the wait) while the poll
-  // keeps serving the group, so a long job does not cost the membership and its commit.
-  wake_on_job_end_.store(false, std::memory_order_release);
-  for (Partition* p : live_partitions()) drop_queue(*p, 0);
-  listed_.clear();
+void Listener::drain_jobs() {
   bool announced = false;
   for (;;) {
     finish_jobs();
@@ -1054,6 +1091,16 @@ void Listener::shutdown() {
   }
   // Takes a yield of a job that ended before the wake-ups were turned off.
   serve_rebalance_for(milliseconds(1));
+}
+
+void Listener::shutdown() {
+  // Fetching stops: what is queued is dropped unhandled and unmarked (the next run receives
+  // it); the jobs in flight finish (App's shutdown_timeout bounds the wait) while the poll
+  // keeps serving the group, so a long job does not cost the membership and its commit.
+  wake_on_job_end_.store(false, std::memory_order_release);
+  for (Partition* p : live_partitions()) drop_queue(*p, 0);
+  listed_.clear();
+  drain_jobs();
   auto parts = live_partitions();
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
@@ -1070,6 +1117,7 @@ void Listener::shutdown() {
                              "before committing again",
                              name(), rd_kafka_err2name(err)));
     serve_rebalance_for(milliseconds(500));
+    drain_jobs();  // a partition assigned meanwhile runs initialized()
   }
   if (err)
     logger_.error(fmt::format("consumer group {}: the final commit was not confirmed: {}; leaving the "

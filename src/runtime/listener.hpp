@@ -138,8 +138,13 @@ class Listener {
   void flow_resume_drained();
   void publish_pause(EventType type, const Partition& p, const char* reason, std::int64_t offset,
                      std::size_t queued) const;
-  /// Pauses or resumes `p` in librdkafka; logged when refused.
-  void kafka_pause(Partition& p, bool pause);
+  /// Pauses or resumes `p` in librdkafka; false (logged) when refused.
+  bool kafka_pause(Partition& p, bool pause);
+  /// The group's queues hold queue_max_bytes and `p` at least an even share of it.
+  bool over_group_budget(const Partition& p) const;
+  /// Shutdown: processes the ends of jobs, polling (messages dropped) until none is in
+  /// flight, abandoned ones included.
+  void drain_jobs();
   /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook). Only while
   /// none of them has a job in flight.
   void run_hooks(const std::vector<Partition*>& parts, Hook hook);
@@ -230,6 +235,7 @@ class Listener {
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
   std::vector<Partition*> before_polled_;
   std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
+  std::size_t queued_partitions_ = 0;    // partitions with a non-empty queue
   std::map<Partition*, std::unique_ptr<Partition>> abandoned_;
   // Jobs that ended: written by workers, processed by the listener.
   std::mutex done_mu_;

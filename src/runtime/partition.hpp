@@ -152,6 +152,8 @@ class Partition {
   /// A revocation stopped waiting for its job: disowned, out of the listener's map, kept
   /// alive until its jobs (then revoked()) returned.
   bool abandoned = false;
+  /// Waits for an abandoned instance of the same partition to be gone: no job starts.
+  bool held = false;
   /// revoked() was handed to a job.
   bool revoke_started = false;
   /// When the job in flight started, and whether its long run was reported.

@@ -66,6 +66,23 @@ void WorkerPool::submit_front(JobGroup& group, std::function<void()> job) {
   cv_.notify_one();
 }
 
+std::size_t WorkerPool::cancel(JobGroup& group) {
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (it->first != &group) {
+        ++it;
+        continue;
+      }
+      it = queue_.erase(it);
+      ++n;
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) group.done();
+  return n;
+}
+
 void WorkerPool::work() {
   for (;;) {
     std::pair<JobGroup*, std::function<void()>> item;

@@ -48,6 +48,9 @@ class WorkerPool {
   /// Queues `job` ahead of every queued job (a revocation's revoked() must not wait behind
   /// the backlog of partitions that stay).
   void submit_front(JobGroup& group, std::function<void()> job);
+  /// Takes `group`'s jobs that have not started out of the queue (each counts as finished
+  /// in the group); returns how many. A job already running is not touched.
+  std::size_t cancel(JobGroup& group);
   std::size_t size() const { return threads_.size(); }
 
  private:
