@@ -11,7 +11,9 @@
  * from the assignment to the last message, as samsa-bench does,
  * so that the group join (the same protocol for both) is left out and the first fetch is in.
  * Each message is stamped with CLOCK_MONOTONIC_COARSE (a few ns, 1-4 ms resolution) to find
- * the idle gaps between messages; samsa-bench measures the same gaps between batches. */
+ * the idle gaps between messages; samsa-bench measures the same gaps between batches. It also
+ * notes when the first message came and, with raw_options.latency_ms, each message's latency
+ * (bench_wall_ms() minus its timestamp) as it is taken. */
 #include "raw_consumer.h"
 
 #include <librdkafka/rdkafka.h>
@@ -28,7 +30,11 @@ static double clock_s(clockid_t clock) {
 
 static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
+double bench_wall_ms(void) { return clock_s(CLOCK_REALTIME) * 1000; }
+
 static double assigned_at = 0;
+static void (*on_assigned)(void) = NULL;
+static double* latency_ms = NULL;
 
 uint64_t bench_checksum(uint64_t sum, const void* data, size_t len) {
   const unsigned char* p = (const unsigned char*)data;
@@ -49,6 +55,11 @@ uint64_t bench_checksum(uint64_t sum, const void* data, size_t len) {
 /* Counts one message (or skips an error) into `out`; destroys it. */
 static void take(rd_kafka_message_t* m, raw_result* out, long* seen, double* last) {
   if (!m->err) {
+    if (latency_ms) {
+      rd_kafka_timestamp_type_t type;
+      latency_ms[out->latencies++] = bench_wall_ms() - (double)rd_kafka_message_timestamp(m, &type);
+    }
+    if (*seen == 0) out->first_message_at = now_s();
     const double t = clock_s(CLOCK_MONOTONIC_COARSE);
     if (*last > 0 && t - *last >= 0.010) {
       out->idle_s += t - *last;
@@ -67,7 +78,10 @@ static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
                       void* opaque) {
   (void)opaque;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (assigned_at == 0) assigned_at = now_s();
+    if (assigned_at == 0) {
+      assigned_at = now_s();
+      if (on_assigned) on_assigned();
+    }
     rd_kafka_assign(rk, parts);
   } else {
     rd_kafka_assign(rk, NULL);
@@ -75,7 +89,10 @@ static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
 }
 
 int raw_consume(const char* brokers, const char* topic, const char* group, long count, int flags,
-                const char* const* props, raw_result* out) {
+                const raw_options* opts, raw_result* out) {
+  const char* const* props = opts ? opts->props : NULL;
+  latency_ms = opts ? opts->latency_ms : NULL;
+  on_assigned = opts ? opts->on_assigned : NULL;
   const int autostore = flags & RAW_AUTOSTORE;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -156,6 +173,7 @@ int raw_consume(const char* brokers, const char* topic, const char* group, long 
     if (m) take(m, out, &seen, &last);
   }
   out->seconds = now_s() - assigned_at;
+  out->assigned_at = assigned_at;
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return 0;

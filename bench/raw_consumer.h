@@ -14,7 +14,21 @@ typedef struct {
   uint64_t checksum;
   double max_gap_s;
   double idle_s;
+  double assigned_at;      /* CLOCK_MONOTONIC seconds at the first assignment */
+  double first_message_at; /* CLOCK_MONOTONIC seconds when the first message was taken */
+  long latencies;          /* how many latencies were written to raw_options.latency_ms */
 } raw_result;
+
+/* raw_consume's optional inputs (NULL, or any field zero: none). `props`: a NULL-terminated
+ * list of librdkafka property names and values (name, value, name, value, ..., NULL), set
+ * after the loop's own settings. `latency_ms`: room for `count` doubles, each message's
+ * latency in ms (CLOCK_REALTIME when it is taken minus its rd_kafka_message_timestamp).
+ * `on_assigned`: called once, at the group's first assignment. */
+typedef struct {
+  const char* const* props;
+  double* latency_ms;
+  void (*on_assigned)(void);
+} raw_options;
 
 /* The loop's variants (raw_consume's `flags`): RAW_AUTOSTORE, librdkafka's default
  * per-message offset store (see raw_consumer.c); RAW_NOWAIT_FIRST, each message is first
@@ -32,11 +46,15 @@ enum { RAW_BATCH_SIZE = 1000 };
  * the same checksum. Samsa's bench consumers use it too. */
 uint64_t bench_checksum(uint64_t sum, const void* data, size_t len);
 
-/* Consumes `count` messages of `topic` from the start with group `group`. `props` is NULL or a NULL-terminated list of librdkafka
- * property names and values (name, value, name, value, ..., NULL), set after the loop's own
- * settings. Returns 0 and fills `out`. */
+/* Consumes `count` messages of `topic` from the start with group `group`, with `opts` (NULL
+ * or see raw_options). Returns 0 and fills `out`. */
 int raw_consume(const char* brokers, const char* topic, const char* group, long count, int flags,
-                const char* const* props, raw_result* out);
+                const raw_options* opts, raw_result* out);
+
+/* CLOCK_REALTIME in ms since the epoch (fractional), the clock of a message's CreateTime: a
+ * message's latency is bench_wall_ms() when it is taken minus rd_kafka_message_timestamp (whole
+ * ms, so the figure is up to 1 ms above the true one). Samsa's bench consumers use it too. */
+double bench_wall_ms(void);
 #ifdef __cplusplus
 }
 #endif

@@ -43,8 +43,16 @@ Debian's kcat on librdkafka 2.0.2 whatever --build is) is timed over its whole p
   run.py --study io-bound                             IO-bound scaling: consume() sleeps 1 ms per
                                                       message (samsa-bench --mode io-bound) on
                                                       16 partitions, at concurrency 1, 2, 5, 10, 16
-A study writes fetch-queue.{json,md}, rebalance.{json,md} or io-bound.{json,md} beside the
-results.
+  run.py --study partitions                           the same backlog over 8 and over 1,000
+                                                      partitions: raw-batch and auto-batch
+                                                      rate, CPU per message, peak RSS, time to
+                                                      the first message
+  run.py --study latency                              a steady 2,000 msg/s producer
+                                                      (samsa-bench-producer) while raw-batch,
+                                                      auto-batch or auto-message is caught up:
+                                                      p50/p99/max of receive time - CreateTime
+A study writes STUDY.{json,md} (fetch-queue, rebalance, io-bound, partitions, latency) beside
+the results.
 """
 import argparse
 import json
@@ -72,17 +80,40 @@ def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+class Timed:
+    """cmd started under GNU time (stdout to a temporary file); finish() waits for it and returns
+    (stdout, cpu seconds, peak RSS KB, wall seconds)."""
+
+    def __init__(self, cmd, env=None, stderr=subprocess.DEVNULL):
+        self.cmd, self.start = cmd, time.time()
+        self.times = tempfile.NamedTemporaryFile("r")
+        self.out = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(["/usr/bin/time", "-o", self.times.name, "-f", "%U %S %M", *cmd], env=env,
+                                     text=True, stdout=self.out, stderr=stderr)
+
+    def finish(self, timeout=900):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            wall = time.time() - self.start
+            self.out.seek(0)
+            out = self.out.read()
+            self.out.close()
+            times = self.times.read()
+            self.times.close()
+        if rc != 0:
+            raise RuntimeError(f"{self.cmd[0]} exited {rc}")
+        user, sys_, rss = times.split()[-3:]
+        return out, float(user) + float(sys_), int(rss), wall
+
+
 def timed(cmd, env=None, timeout=900, stderr=subprocess.DEVNULL):
     """Runs cmd under GNU time; returns (stdout, cpu seconds, peak RSS KB, wall seconds)."""
-    with tempfile.NamedTemporaryFile("r") as t:
-        start = time.time()
-        p = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%U %S %M", *cmd], env=env, text=True,
-                           stdout=subprocess.PIPE, stderr=stderr, timeout=timeout)
-        wall = time.time() - start
-        if p.returncode != 0:
-            raise RuntimeError(f"{cmd[0]} exited {p.returncode}")
-        user, sys_, rss = t.read().split()[-3:]
-    return p.stdout, float(user) + float(sys_), int(rss), wall
+    return Timed(cmd, env, stderr).finish(timeout)
 
 
 class Kafka:
@@ -149,11 +180,18 @@ def run_case(kafka, case, topic, n, size, settings=(), extra=(), concurrency=Non
     mode = "auto-batch" if case == "auto-batch-c2" else case
     if concurrency is None:
         concurrency = 2 if case == "auto-batch-c2" else 1
-    out, cpu, rss, wall = timed(bench_cmd(kafka, mode, topic, n, settings, concurrency, extra))
+    return bench_result(timed(bench_cmd(kafka, mode, topic, n, settings, concurrency, extra)))
+
+
+def bench_result(timed_output):
+    """The figures of a samsa-bench run from its Timed output."""
+    out, cpu, rss, wall = timed_output
     r = json.loads(out.strip().splitlines()[-2])
     return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss, wall_s=wall,
                 commits=r["commits"], seconds=r["seconds"], max_gap_ms=r["max_gap_ms"], idle_s=r["idle_s"],
-                messages=r["messages"], checksum=r["checksum"], settings=r["settings"])
+                messages=r["messages"], checksum=r["checksum"], settings=r["settings"],
+                assigned_s=r.get("assigned_s"), first_message_s=r.get("first_message_s"),
+                latency_ms=r.get("latency_ms"))
 
 
 def sigterm_to_exit(kafka, topic):
@@ -302,7 +340,8 @@ def main():
                     help="a samsa-bench --set for the raw loop and Samsa cases (repeatable), e.g. "
                          "kafka.fetch.queue.backoff.ms=20; java and kcat run as they are")
     ap.add_argument("--micro", action="store_true", help="also run samsa_micro_bench into micro.json")
-    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound"),
+    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound", "partitions",
+                                        "latency"),
                     help="run one study instead of the benchmark")
     ap.add_argument("--messages", type=int, default=4_000_000, help="fetch-queue study: topic size (100 B each)")
     ap.add_argument("--consumer-mode", default="sync-each-batch",
@@ -317,6 +356,18 @@ def main():
                          "at ~900 msg/s per worker (default: 9,000)")
     ap.add_argument("--io-max-seconds", type=float, default=20,
                     help="io-bound study: a run stops after this long even before its messages (default: 20)")
+    ap.add_argument("--part-messages", type=int, default=2_000_000,
+                    help="partitions study: the backlog of each topic, 100 B each (default: 2,000,000)")
+    ap.add_argument("--partition-counts", default="8,1000",
+                    help="partitions study: the topics' partition counts (default: 8,1000; the ratios are "
+                         "of the last to the first)")
+    ap.add_argument("--latency-rate", type=float, default=2000, help="latency study: msg/s (default: 2,000)")
+    ap.add_argument("--latency-seconds", type=float, default=30, help="latency study: seconds of production "
+                                                                      "per run (default: 30)")
+    ap.add_argument("--latency-partitions", type=int, default=4, help="latency study: the topic's partitions "
+                                                                      "(default: 4)")
+    ap.add_argument("--latency-cases", default="raw-batch,auto-batch,auto-message",
+                    help="latency study: samsa-bench modes (default: raw-batch,auto-batch,auto-message)")
     ap.add_argument("--out", help="results directory (default: bench/results/librdkafka-VERSION)")
     ap.add_argument("--kafka-dir", help="scripts/kafka-local's state directory (SAMSA_KAFKA_DIR; default: "
                                         "BUILD/bench/kafka)")
@@ -338,6 +389,10 @@ def main():
         return rebalance_study(kafka, args, librdkafka, info)
     if args.study == "io-bound":
         return io_bound_study(kafka, args, info)
+    if args.study == "partitions":
+        return partitions_study(kafka, args, info)
+    if args.study == "latency":
+        return latency_study(kafka, args, info)
 
     if args.micro:
         subprocess.run([str(BIN / "samsa_micro_bench"), "--benchmark_min_time=0.5",
@@ -452,6 +507,31 @@ def fmt_spread(sp, fmt="{:,.0f}"):
     if sp["median"] is None:
         return "-"
     return f"{fmt.format(sp['median'])} ({fmt.format(sp['min'])}-{fmt.format(sp['max'])})"
+
+
+def throughput_figures(rs, n):
+    """Rate, CPU seconds per million messages and peak RSS of runs of n messages, median (min-max)."""
+    return dict(msg_per_s=spread([r["msg_per_s"] for r in rs]),
+                cpu_s_per_million=spread([r["cpu_s"] / (n / 1e6) for r in rs]),
+                peak_rss_mib=spread([r["peak_rss_kb"] / 1024 for r in rs]))
+
+
+def throughput_cells(sm):
+    """The msg/s, CPU s / M msgs and peak RSS MiB cells of a throughput_figures summary."""
+    return (f"{fmt_spread(sm['msg_per_s'])} | {fmt_spread(sm['cpu_s_per_million'], '{:.2f}')} | "
+            f"{fmt_spread(sm['peak_rss_mib'])}")
+
+
+def case_rows(summary, key, cells):
+    """Markdown rows `| key(K) | CASE | cells(figures) |` of a summary {K: {CASE: figures}}."""
+    return [f"| {key(k)} | {case} | {cells(sm)} |" for k, cases in summary.items() for case, sm in cases.items()]
+
+
+def write_study(name, results, lines):
+    """NAME.json (results) and NAME.md (lines) beside the results; prints the markdown."""
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print((RESULTS / f"{name}.md").read_text())
 
 
 def fetch_queue_settings(librdkafka):
@@ -590,10 +670,7 @@ def fetch_queue_study(kafka, args, librdkafka, info):
         kafka.stop()
     summary = {}
     for label, cases in runs.items():
-        summary[label] = {c: dict(msg_per_s=spread([r["msg_per_s"] for r in rs]),
-                                  cpu_s_per_million=spread([r["cpu_s"] / (n / 1e6) for r in rs]),
-                                  peak_rss_mib=spread([r["peak_rss_kb"] / 1024 for r in rs]),
-                                  max_gap_ms=spread([r["max_gap_ms"] for r in rs]),
+        summary[label] = {c: throughput_figures(rs, n) | dict(max_gap_ms=spread([r["max_gap_ms"] for r in rs]),
                                   idle_s=spread([r["idle_s"] for r in rs])) for c, rs in cases.items()}
     results = dict(machine=info, reps=args.reps, topic=dict(name=topic, partitions=8, messages=n, message_bytes=size),
                    summary=summary, runs=runs, debug_runs=proofs, slow_consumer=slow)
@@ -603,11 +680,8 @@ def fetch_queue_study(kafka, args, librdkafka, info):
                              f"between two deliveries."), "",
              "| setting | case | msg/s | CPU s / M msgs | peak RSS MiB | longest gap ms | idle s |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for label, cases in summary.items():
-        for c, sm in cases.items():
-            lines.append(f"| {label} | {c} | {fmt_spread(sm['msg_per_s'])} | "
-                         f"{fmt_spread(sm['cpu_s_per_million'], '{:.2f}')} | {fmt_spread(sm['peak_rss_mib'])} | "
-                         f"{fmt_spread(sm['max_gap_ms'])} | {fmt_spread(sm['idle_s'], '{:.2f}')} |")
+    lines += case_rows(summary, str, lambda sm: f"{throughput_cells(sm)} | {fmt_spread(sm['max_gap_ms'])} | "
+                                                f"{fmt_spread(sm['idle_s'], '{:.2f}')}")
     lines += ["", "A slow consumer (auto-batch, 5 ms sleep per batch of up to 1,000, 1,000,000 messages): the "
                   "process's CPU seconds (join included) per second of consumption, median (min-max):", "",
               "| setting | msg/s | CPU s per s | peak RSS MiB |", "|---|---:|---:|---:|"]
@@ -716,6 +790,166 @@ def io_bound_study(kafka, args, info):
     lines += [f"- concurrency {c}: {json.dumps(sm['settings'])}" for c, sm in summary.items()]
     (RESULTS / "io-bound.md").write_text("\n".join(lines) + "\n")
     print((RESULTS / "io-bound.md").read_text())
+
+
+def settings_lines(settings_by_case):
+    """The markdown list of the settings each case ran with, as samsa-bench reported them."""
+    return ["", "Settings of each case (as samsa-bench reported them: the raw loop's --set properties, Samsa's "
+                "effective settings; samsa-bench sets client_id and, in the throughput modes, max_messages 1000; "
+                "the rest are Samsa's and librdkafka's defaults):", ""] + \
+        [f"- {c}: {json.dumps(st)}" for c, st in settings_by_case.items()]
+
+
+def partitions_study(kafka, args, info):
+    """The same backlog (--part-messages x 100 B) on a topic of each --partition-counts, consumed
+    whole by raw-batch and auto-batch, alternating (topic by topic, raw-batch first). Per case:
+    rate (from the first assignment), CPU seconds of the whole process per million messages,
+    peak RSS (GNU time), and the seconds from the process's start to its first assignment and
+    to its first message. The ratios: CPU per message on the last count over the first (the
+    target for Samsa: <= 1.2), and Samsa's peak RSS over raw-batch's on each topic (<= 2)."""
+    n, size = args.part_messages, 100
+    counts = [int(c) for c in args.partition_counts.split(",")]
+    cases = ("raw-batch", "auto-batch")
+    topics = {c: f"parts-p{c}" for c in counts}
+    runs = {c: {case: [] for case in cases} for c in counts}
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        for c, topic in topics.items():
+            kafka.create_topic(topic, c)
+            log(f"preloading {topic}: {n:,} x {size} B over {c} partitions")
+            produce(kafka, topic, n, size)
+        # Not counted: the group coordinator's first use (__consumer_offsets created) took
+        # about a second off the first run's time to its assignment.
+        run_case(kafka, cases[0], topics[counts[0]], min(n, 1000), size, args.set)
+        for rep in range(args.reps):
+            for c, topic in topics.items():
+                for case in cases:
+                    r = run_case(kafka, case, topic, n, size, args.set)
+                    runs[c][case].append(r)
+                    log(f"rep {rep + 1} {c:5} partitions: {case:10} {r['msg_per_s']:>10,.0f} msg/s  cpu "
+                        f"{r['cpu_s'] / (n / 1e6):.2f} s/M  rss {r['peak_rss_kb'] / 1024:.0f} MiB  first message "
+                        f"{r['first_message_s']:.2f} s (assigned {r['assigned_s']:.2f} s)")
+    finally:
+        kafka.stop()
+    for c, cs in runs.items():
+        sums = {r["checksum"] for rs in cs.values() for r in rs}
+        if len(sums) > 1:
+            log(f"{topics[c]}: WARNING: the cases read different payloads (checksums {sorted(sums)})")
+    summary = {c: {case: throughput_figures(rs, n) | dict(assigned_s=spread([r["assigned_s"] for r in rs]),
+                              first_message_s=spread([r["first_message_s"] for r in rs]))
+                   for case, rs in cs.items()} for c, cs in runs.items()}
+    lo, hi = counts[0], counts[-1]
+    cpu_ratio = {case: summary[hi][case]["cpu_s_per_million"]["median"] /
+                 summary[lo][case]["cpu_s_per_million"]["median"] for case in cases}
+    rss_ratio = {c: summary[c]["auto-batch"]["peak_rss_mib"]["median"] /
+                 summary[c]["raw-batch"]["peak_rss_mib"]["median"] for c in counts}
+    results = dict(machine=info, reps=args.reps, messages=n, message_bytes=size, topics=topics, summary=summary,
+                   cpu_per_message_ratio=cpu_ratio, rss_ratio_samsa_to_raw_batch=rss_ratio, runs=runs)
+    lines = [header(results, f"The same backlog, {n:,} x {size} B, over {' and over '.join(map(str, counts))} "
+                             f"partitions, consumed whole with a fresh group; median (min-max) of {args.reps} "
+                             f"alternating runs. CPU = the whole process's (GNU time, join included) per million "
+                             f"messages; rate from the first assignment; first assignment and first message in "
+                             f"seconds from the process's start."), "",
+             "| partitions | case | msg/s | CPU s / M msgs | peak RSS MiB | first assignment s | first message s |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    lines += case_rows(summary, "{:,}".format, lambda sm: f"{throughput_cells(sm)} | "
+                                                          f"{fmt_spread(sm['assigned_s'], '{:.2f}')} | "
+                                                          f"{fmt_spread(sm['first_message_s'], '{:.2f}')}")
+    lines += ["", f"CPU per message, {hi:,} over {lo:,} partitions (target for Samsa: <= 1.2): " +
+              ", ".join(f"{case} {v:.2f}" for case, v in cpu_ratio.items()) + ".",
+              "Samsa's peak RSS over raw-batch's (target: <= 2): " +
+              ", ".join(f"{c:,} partitions {v:.2f}" for c, v in rss_ratio.items()) + "."]
+    lines += settings_lines({case: runs[lo][case][0]["settings"] for case in cases})
+    write_study("partitions", results, lines)
+
+
+def latency_run(kafka, case, topic, rate, seconds, settings):
+    """One latency run: `case` (a samsa-bench mode, --latency) joins a fresh group on the empty
+    `topic`; 2 s after its first assignment samsa-bench-producer produces rate x seconds
+    messages of 100 B at that steady rate; the consumer stops at the last one."""
+    n = int(rate * seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        ready = Path(tmp) / "ready"
+        consumer = Timed(bench_cmd(kafka, case, topic, n, settings, extra=["--latency", "--ready-file", str(ready)]))
+        try:
+            deadline = time.time() + 120
+            while not ready.exists():
+                if consumer.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"{case} never got its assignment")
+                time.sleep(0.05)
+            time.sleep(2)  # its first fetches answered (empty): caught up
+            prod = subprocess.run([str(BIN / "samsa-bench-producer"), "--brokers", kafka.bootstrap, "--topic", topic,
+                                   "--rate", str(rate), "--seconds", str(seconds), "--bytes", "100"], check=True,
+                                  text=True, stdout=subprocess.PIPE, timeout=seconds + 120).stdout
+        except BaseException:
+            consumer.proc.kill()
+            raise
+        r = bench_result(consumer.finish(timeout=120))
+    r["producer"] = json.loads(prod.strip().splitlines()[-1])
+    return r
+
+
+def latency_study(kafka, args, info):
+    """Latency while caught up: latency_run per case, --reps times, cases alternating, each run
+    on a new topic of --latency-partitions, after a warm-up run. The latency of a message is the wall clock when the
+    consumer code gets it minus its CreateTime (librdkafka's, at the producer's call; whole ms,
+    so up to 1 ms above the true figure, the same for every case)."""
+    cases = args.latency_cases.split(",")
+    runs = {case: [] for case in cases}
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        # A warm-up run, not counted: the first produce-consume after the broker's start ran
+        # at hundreds of ms of latency, the producer's acks too (the broker warming up).
+        kafka.create_topic("lat-warm-up", args.latency_partitions)
+        latency_run(kafka, cases[0], "lat-warm-up", args.latency_rate, min(5, args.latency_seconds), args.set)
+        for rep in range(args.reps):
+            for case in cases:
+                topic = f"lat-{case}-{rep}-{uuid.uuid4().hex[:6]}"
+                kafka.create_topic(topic, args.latency_partitions)
+                r = latency_run(kafka, case, topic, args.latency_rate, args.latency_seconds, args.set)
+                runs[case].append(r)
+                lat, pr = r["latency_ms"], r["producer"]
+                log(f"rep {rep + 1} {case:12} latency p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms  max "
+                    f"{lat['max']:.2f} ms over {lat['count']:,}; producer {pr['msg_per_s']:,.0f} msg/s, at most "
+                    f"{pr['max_late_ms']:.1f} ms late, its acks p50 {pr['acked_ms']['p50']:.2f} ms p99 "
+                    f"{pr['acked_ms']['p99']:.2f} ms; consumer cpu {r['cpu_s']:.2f} s")
+    finally:
+        kafka.stop()
+    keys = ("p50", "p99", "max")
+    summary = {case: {k: spread([r["latency_ms"][k] for r in rs]) for k in keys} |
+               {f"acked_{k}": spread([r["producer"]["acked_ms"][k] for r in rs]) for k in keys} |
+               dict(cpu_s=spread([r["cpu_s"] for r in rs]),
+                    producer_max_late_ms=spread([r["producer"]["max_late_ms"] for r in rs]))
+               for case, rs in runs.items()}
+    base = "raw-batch" if "raw-batch" in summary else None
+    for case, sm in summary.items():
+        sm["p99_minus_raw_batch_ms"] = sm["p99"]["median"] - summary[base]["p99"]["median"] if base else None
+        sm["p99_minus_acked_p99_ms"] = spread([r["latency_ms"]["p99"] - r["producer"]["acked_ms"]["p99"]
+                                               for r in runs[case]])
+    results = dict(machine=info, reps=args.reps, rate=args.latency_rate, seconds=args.latency_seconds,
+                   partitions=args.latency_partitions, message_bytes=100, summary=summary, runs=runs)
+    lines = [header(results, f"samsa-bench-producer (librdkafka, linger.ms 0) at a steady "
+                             f"{args.latency_rate:,.0f} msg/s of 100 B for {args.latency_seconds:g} s into a new "
+                             f"topic of {args.latency_partitions} partitions, while the consumer, started first on "
+                             f"the empty topic, is caught up. Latency = the wall clock when the consumer code gets "
+                             f"a message minus its CreateTime (whole ms: up to 1 ms above the true figure in every "
+                             f"case); median (min-max) over {args.reps} runs, cases alternating. Target: Samsa's "
+                             f"p99 within 1 ms of raw-batch's. The producer's acks (delivery report time minus "
+                             f"CreateTime, acks=all) of the same run are the broker's share: a consumer cannot "
+                             f"do much better than them."), "",
+             "| case | p50 ms | p99 ms | max ms | p99 - raw-batch p99, ms | producer acks p50 / p99 / max, ms | "
+             "p99 - acks p99 (same run), ms | consumer CPU s | producer at most late, ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for case, sm in summary.items():
+        diff = f"{sm['p99_minus_raw_batch_ms']:+.2f}" if sm["p99_minus_raw_batch_ms"] is not None else "-"
+        lines.append(f"| {case} | {fmt_spread(sm['p50'], '{:.2f}')} | {fmt_spread(sm['p99'], '{:.2f}')} | "
+                     f"{fmt_spread(sm['max'], '{:.1f}')} | {diff} | {sm['acked_p50']['median']:.2f} / "
+                     f"{sm['acked_p99']['median']:.2f} / {sm['acked_max']['median']:.1f} | "
+                     f"{fmt_spread(sm['p99_minus_acked_p99_ms'], '{:+.2f}')} | "
+                     f"{fmt_spread(sm['cpu_s'], '{:.2f}')} | "
+                     f"{fmt_spread(sm['producer_max_late_ms'], '{:.1f}')} |")
+    lines += settings_lines({case: rs[0]["settings"] for case, rs in runs.items()})
+    write_study("latency", results, lines)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 //
 //   samsa-bench --brokers B --topic T --mode MODE --messages N [--concurrency C]
 //               [--set KEY=VALUE]... [--group G] [--print-batches] [--batch-sleep-ms MS]
-//               [--max-seconds S]
+//               [--max-seconds S] [--latency] [--ready-file F]
 //   samsa-bench --librdkafka-version
 //
 // Modes: raw (plain librdkafka loop in C with Samsa's librdkafka settings, storing nothing:
@@ -30,10 +30,15 @@
 // librdkafka's fetch queue stays full and its idle fetch-decision cost can be measured.
 // --max-seconds (Samsa modes) stops at the first batch that ends that long after the
 // assignment, even before the N-th message: the rate is then of the messages consumed so far.
+// --latency records each message's latency (the wall clock when the consumer code gets it minus
+// its CreateTime, rd_kafka_message_timestamp: see bench_wall_ms) and reports the count, p50,
+// p99 and max in ms. --ready-file creates that file at the group's first assignment (bench/run.py
+// starts a producer once a consumer waits on an empty topic).
 // The last line is `MODE N messages in S s: R msg/s`; the line before it is a JSON object
 // with the same figures plus CPU seconds, peak RSS, the commits made, the librdkafka version
 // and the idle gaps between deliveries after the first one (the longest, and the sum of
-// those of at least 10 ms). Both Samsa and the raw loop are timed from the group's first
+// those of at least 10 ms), and the seconds from the process's start to the first assignment
+// and to the first message the consumer code got. Both Samsa and the raw loop are timed from the group's first
 // assignment to the N-th message.
 #include <CLI/CLI.hpp>
 #include <samsa/samsa.hpp>
@@ -41,13 +46,17 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -56,6 +65,8 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+const Clock::time_point started = Clock::now();  // the process's start, near enough
 
 struct Shared {
   long target = 0;
@@ -66,6 +77,10 @@ struct Shared {
   double max_seconds = 0;
   std::atomic<long> commits{0};
   std::atomic<Clock::rep> first{0}, last{0};
+  std::atomic<Clock::rep> first_message{0};
+  bool latency = false;  // --latency: each message's latency into latencies_ms
+  std::vector<double> latencies_ms;  // (under gap_mu)
+  std::string ready_file;
   samsa::App* app = nullptr;
   std::string mode;
   bool io_bound = false;  // mode io-bound: 1 ms sleep per message
@@ -75,6 +90,36 @@ struct Shared {
   Clock::time_point last_end{};
   double max_gap_s = 0, idle_s = 0;
 } shared;
+
+// --ready-file: created at the first assignment.
+void mark_ready() {
+  static std::once_flag once;
+  if (!shared.ready_file.empty()) std::call_once(once, [] { std::ofstream(shared.ready_file) << "assigned\n"; });
+}
+
+// Seconds from the process's start to a steady-clock time (0: never).
+double since_start(Clock::rep at) {
+  return at == 0 ? 0 : std::chrono::duration<double>(Clock::duration(at) - started.time_since_epoch()).count();
+}
+
+// ,"assigned_s":..,"first_message_s":.. from steady-clock times.
+std::string timing_json(Clock::rep assigned, Clock::rep first_message) {
+  char buf[100];
+  std::snprintf(buf, sizeof buf, ",\"assigned_s\":%.3f,\"first_message_s\":%.3f", since_start(assigned),
+                since_start(first_message));
+  return buf;
+}
+
+// ,"latency_ms":{"count":N,"p50":..,"p99":..,"max":..} of the latencies (none: empty).
+std::string latency_json(std::vector<double> v) {
+  if (v.empty()) return "";
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) { return v[static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1]; };
+  char buf[200];
+  std::snprintf(buf, sizeof buf, ",\"latency_ms\":{\"count\":%zu,\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", v.size(),
+                at(0.50), at(0.99), v.back());
+  return buf;
+}
 
 long long wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -101,6 +146,8 @@ class BenchConsumer : public samsa::Consumer {
  public:
   void consume() override {
     const auto start = Clock::now();
+    Clock::rep never = 0;
+    shared.first_message.compare_exchange_strong(never, start.time_since_epoch().count());
     {
       std::lock_guard lock(shared.gap_mu);
       const double gap = std::chrono::duration<double>(start - shared.last_end).count();
@@ -119,6 +166,10 @@ class BenchConsumer : public samsa::Consumer {
     long bytes = 0;
     std::uint64_t sum = 0;
     for (const auto& m : batch) {
+      if (shared.latency) {
+        latencies_.push_back(bench_wall_ms() -
+                             std::chrono::duration<double, std::milli>(m.timestamp().time_since_epoch()).count());
+      }
       const auto payload = m.raw_payload();
       bytes += static_cast<long>(payload.size());
       sum = bench_checksum(sum, payload.data(), payload.size());
@@ -135,7 +186,9 @@ class BenchConsumer : public samsa::Consumer {
     {
       std::lock_guard lock(shared.gap_mu);
       shared.last_end = std::max(shared.last_end, end);
+      shared.latencies_ms.insert(shared.latencies_ms.end(), latencies_.begin(), latencies_.end());
     }
+    latencies_.clear();
     const auto now = end.time_since_epoch().count();
     shared.checksum += sum;
     const long total_bytes = shared.bytes += bytes;
@@ -155,11 +208,13 @@ class BenchConsumer : public samsa::Consumer {
 
  private:
   long since_sync_ = 0;
+  std::vector<double> latencies_;  // this batch's, added to shared.latencies_ms at its end
 };
 
-// `settings` is a JSON object of the settings the run used.
+// `settings` is a JSON object of the settings the run used; `extra`, more JSON members (each
+// starting with a comma).
 void report(const std::string& mode, long n, double seconds, long bytes, long commits, double max_gap_s,
-            double idle_s, std::uint64_t checksum, const std::string& settings) {
+            double idle_s, std::uint64_t checksum, const std::string& settings, const std::string& extra) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -167,10 +222,10 @@ void report(const std::string& mode, long n, double seconds, long bytes, long co
   const double rate = seconds > 0 ? static_cast<double>(n) / seconds : 0;
   std::printf("{\"mode\":\"%s\",\"messages\":%ld,\"seconds\":%.4f,\"msg_per_s\":%.0f,\"mb_per_s\":%.2f,"
               "\"cpu_s\":%.3f,\"peak_rss_kb\":%ld,\"commits\":%ld,\"librdkafka\":\"%s\",\"max_gap_ms\":%.1f,"
-              "\"idle_s\":%.3f,\"checksum\":\"%016llx\",\"settings\":%s}\n",
+              "\"idle_s\":%.3f,\"checksum\":\"%016llx\",\"settings\":%s%s}\n",
               mode.c_str(), n, seconds, rate, seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0,
               cpu, ru.ru_maxrss, commits, rd_kafka_version_str(), max_gap_s * 1000, idle_s,
-              static_cast<unsigned long long>(checksum), settings.c_str());
+              static_cast<unsigned long long>(checksum), settings.c_str(), extra.c_str());
   std::printf("%s %ld messages in %.3f s: %.0f msg/s\n", mode.c_str(), n, seconds, rate);
 }
 
@@ -199,6 +254,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--max-seconds", shared.max_seconds, "Samsa modes: stop after this long even before N messages")
       ->check(CLI::NonNegativeNumber);
+  cli.add_flag("--latency", shared.latency, "Record each message's latency (now minus its CreateTime)");
+  cli.add_option("--ready-file", shared.ready_file, "Create this file at the first assignment");
   CLI11_PARSE(cli, argc, argv);
   if (version) {
     std::printf("%s\n", rd_kafka_version_str());
@@ -233,13 +290,20 @@ int main(int argc, char** argv) {
     }
     props.push_back(nullptr);
     raw_result r{};
+    std::vector<double> latencies(shared.latency ? static_cast<std::size_t>(messages) : 0);
+    raw_options opts{props.data(), shared.latency ? latencies.data() : nullptr, mark_ready};
     const int flags = mode == "raw-autostore" ? RAW_AUTOSTORE
                       : mode == "raw-nowait"    ? RAW_NOWAIT_FIRST
                       : mode == "raw-batch"     ? RAW_BATCH
                                                 : 0;
-    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, flags, props.data(), &r) != 0)
-      return 1;
-    report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s, r.checksum, "{" + props_json + "}");
+    if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, flags, &opts, &r) != 0) return 1;
+    latencies.resize(static_cast<std::size_t>(r.latencies));
+    // raw_consumer.c's CLOCK_MONOTONIC seconds as steady-clock ticks (the same clock).
+    const auto ticks = [](double s) {
+      return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)).count();
+    };
+    report(mode, messages, r.seconds, r.bytes, 0, r.max_gap_s, r.idle_s, r.checksum, "{" + props_json + "}",
+           timing_json(ticks(r.assigned_at), ticks(r.first_message_at)) + latency_json(latencies));
     return 0;
   }
 
@@ -273,8 +337,10 @@ int main(int argc, char** argv) {
     if (e.type == samsa::EventType::offsets_committed && e.error.empty()) ++shared.commits;
     // Timed from the first assignment, as the raw loop is.
     Clock::rep zero = 0;
-    if (e.type == samsa::EventType::partitions_assigned)
+    if (e.type == samsa::EventType::partitions_assigned) {
       shared.first.compare_exchange_strong(zero, Clock::now().time_since_epoch().count());
+      mark_ready();
+    }
     if (shared.print_batches && (e.type == samsa::EventType::partitions_assigned ||
                                  e.type == samsa::EventType::partitions_revoked))
       emit_line(std::string("\"name\":\"") +
@@ -289,6 +355,7 @@ int main(int argc, char** argv) {
       shared.last == 0 ? 0 : std::chrono::duration<double>(Clock::duration(shared.last - shared.first)).count();
   const bool ended = shared.last != 0;
   report(mode, ended ? shared.counted : shared.seen.load(), seconds, ended ? shared.counted_bytes : shared.bytes.load(),
-         shared.commits, shared.max_gap_s, shared.idle_s, shared.checksum, used);
+         shared.commits, shared.max_gap_s, shared.idle_s, shared.checksum, used,
+         timing_json(shared.first.load(), shared.first_message.load()) + latency_json(shared.latencies_ms));
   return code;
 }
