@@ -18,6 +18,13 @@ each whole topic: messages per second, MB per second, CPU seconds and peak RSS, 
                     and auto-batch with concurrency 2
   - java:           Kafka's own Java consumer (ConsumerPerformance)
   - kcat:           kcat, librdkafka's command-line consumer
+  - python, franz:  (--cases only) peers that, like the raw loop, store no offsets, read every
+                    payload byte (bench_checksum's sum) and are timed from their first
+                    assignment: confluent-kafka-python (Consumer.consume batches of 1,000,
+                    Samsa's librdkafka settings, the librdkafka its wheel bundles) and franz-go
+                    (PollFetches, no commits; bench/peers/franz). run.py installs them on first
+                    use: confluent-kafka from PyPI into a venv under ~/.cache/samsa/ (SAMSA_CACHE),
+                    franz-go from the Go module proxy (go build with bench/peers/franz/go.sum)
 
 and other figures: commits per second under per-message marking, SIGTERM-to-exit time with
 work in flight, the pause in consumption while a member joins, and RSS with 1,000
@@ -55,6 +62,7 @@ A study writes STUDY.{json,md} (fetch-queue, rebalance, io-bound, partitions, la
 the results.
 """
 import argparse
+import functools
 import json
 import os
 import platform
@@ -73,7 +81,8 @@ BIN = ROOT / "build" / "bin"  # --build DIR sets BIN and RESULTS
 RESULTS = ROOT / "bench" / "results"
 SAMSA_MODES = ["auto-batch", "auto-message", "manual-each", "sync-every-1000"]
 ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-batch", "raw-autostore", "java", "kcat"]
-EXTRA_CASES = ["raw-nowait"]  # only with --cases: the raw loop polling with timeout 0 first
+EXTRA_CASES = ["raw-nowait", "python", "franz"]  # only with --cases (see the docstring)
+CONFLUENT_KAFKA_VERSION = "2.16.1"  # the python case's PyPI pin
 
 
 def log(msg):
@@ -147,6 +156,28 @@ def produce(kafka, topic, n, size, first=0):
                    check=True, stdout=subprocess.DEVNULL)
 
 
+@functools.cache
+def peer_cmd(case):
+    """The command of peer `case` (python, franz), installed on first use."""
+    if case == "python":
+        venv = Path(os.environ.get("SAMSA_CACHE", Path.home() / ".cache" / "samsa")) / \
+            f"peers-confluent-kafka-{CONFLUENT_KAFKA_VERSION}"
+        marker = venv / "installed"
+        if not marker.exists():
+            log(f"installing confluent-kafka=={CONFLUENT_KAFKA_VERSION} from PyPI into {venv}")
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"confluent-kafka=={CONFLUENT_KAFKA_VERSION}"],
+                           check=True)
+            marker.write_text(f"confluent-kafka=={CONFLUENT_KAFKA_VERSION}\n")
+        return [str(venv / "bin" / "python"), str(ROOT / "bench" / "peers" / "confluent_consumer.py")]
+    src = ROOT / "bench" / "peers" / "franz"
+    exe = BIN.parent / "bench" / "franz-consumer"
+    if not exe.exists() or any(f.stat().st_mtime > exe.stat().st_mtime for f in src.iterdir()):
+        log(f"building {exe} (franz-go from the Go module proxy, pinned by bench/peers/franz/go.sum)")
+        subprocess.run(["go", "build", "-mod=readonly", "-o", str(exe), "."], cwd=src, check=True)
+    return [str(exe)]
+
+
 def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
     cmd = [str(BIN / "samsa-bench"), "--brokers", kafka.bootstrap, "--topic", topic, "--mode", mode, "--messages",
            str(n), "--concurrency", str(concurrency), *extra]
@@ -177,6 +208,11 @@ def run_case(kafka, case, topic, n, size, settings=(), extra=(), concurrency=Non
         if got < n:
             raise RuntimeError(f"kcat consumed {got} of {n}")
         return dict(msg_per_s=n / wall, mb_per_s=n * size / 1e6 / wall, cpu_s=cpu, peak_rss_kb=rss)
+    if case in ("python", "franz"):
+        out, cpu, rss, wall = timed(peer_cmd(case) + ["--brokers", brokers, "--topic", topic, "--messages", str(n)])
+        r = json.loads(out.strip().splitlines()[-2])
+        return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss, wall_s=wall,
+                    seconds=r["seconds"], messages=r["messages"], checksum=r["checksum"], client=r["client"])
     mode = "auto-batch" if case == "auto-batch-c2" else case
     if concurrency is None:
         concurrency = 2 if case == "auto-batch-c2" else 1
@@ -489,6 +525,10 @@ def write_markdown(results):
                          f"{s['msg_per_s']:,.0f} | {f'{low:,.0f}-{high:,.0f}' if low is not None else ''} | "
                          f"{s['mb_per_s']:.1f} | {s['ratio_to_raw']:.2f} | {s['cpu_s']:.2f} | "
                          f"{f'{per_m:.2f}' if per_m is not None else ''} | {s['peak_rss_mib']:.0f} | {commits} |")
+    clients = sorted({f"{c}: {r['client']}" for t in results["topics"] for c, rs in t["runs"].items() for r in rs
+                      if r.get("client")})
+    if clients:
+        lines += ["", f"Peers: {'; '.join(clients)}."]
     e = results["extra"]
     if e:
         lines += ["", f"SIGTERM to exit with work in flight: {e.get('sigterm_to_exit_s')} s (exit code "
