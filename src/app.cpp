@@ -173,9 +173,11 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
   add_fetch_queue_defaults(kafka, rd_kafka_version());  // as the listener does
   std::string out = fmt::format(
       "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} group_protocol={} "
-      "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms",
+      "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms revoke_timeout={}ms "
+      "queue_max_messages={} queue_max_bytes={}",
       g.name(), gs.max_messages, gs.max_wait_time.count(), to_string(gs.initial_offset),
-      to_string(gs.group_protocol), app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(), app.tick_interval.count());
+      to_string(gs.group_protocol), app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(),
+      app.tick_interval.count(), app.revoke_timeout.count(), app.queue_max_messages, app.queue_max_bytes);
   for (const auto& [k, v] : kafka) out += fmt::format("\n    kafka.{}={}", k, redacted_value(k, v));
   for (const auto& t : g.topics()) {
     const TopicSettings ts = effective(app, g, *t);

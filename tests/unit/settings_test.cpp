@@ -223,3 +223,26 @@ TEST(FetchQueueDefaults, TheUsersValuesWin) {
   EXPECT_EQ(kafka.at("queued.min.messages"), "5000");
   EXPECT_EQ(kafka.at("queued.max.messages.kbytes"), "131072");
 }
+
+TEST(Settings, TheSchedulerSettingsParseAndAreChecked) {
+  Settings s;
+  EXPECT_EQ(s.revoke_timeout, std::chrono::milliseconds(30000));
+  EXPECT_EQ(s.queue_max_messages, 10000);
+  EXPECT_EQ(s.queue_max_bytes, 64 * 1024 * 1024);
+  s.set("revoke_timeout", "5s");
+  s.set("queue_max_messages", "50");
+  s.set("queue_max_bytes", "1048576");
+  EXPECT_EQ(s.revoke_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(s.queue_max_messages, 50);
+  EXPECT_EQ(s.queue_max_bytes, 1048576);
+  EXPECT_TRUE(s.problems().empty());
+  s.set("queue_max_messages", "0");
+  s.set("queue_max_bytes", "0");
+  s.set("revoke_timeout", "-1");
+  const auto problems = s.problems();
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_NE(problems[0].find("revoke_timeout"), std::string::npos);
+  EXPECT_NE(problems[1].find("queue_max_messages"), std::string::npos);
+  EXPECT_NE(problems[2].find("queue_max_bytes"), std::string::npos);
+  EXPECT_THROW(s.set("queue_max_bytes", "lots"), SettingsError);
+}
