@@ -155,11 +155,17 @@ TEST_F(Scheduling, AJobThatOutlivesRevokeTimeoutIsGivenUpWithOnlyItsMarksCommitt
   // joined and then 4 s more (past A's revoke_timeout of 1 s), then marks its messages.
   std::atomic<bool> b_joined{false};
   std::atomic<int> refused{0}, blocked{0};
+  std::mutex blocked_mu;
+  std::set<std::pair<int, std::int64_t>> blocked_at;  // (partition, first offset) of blocked batches
   auto blocking = [&](RecordingConsumer& c) {
     for (const auto& m : c.messages()) {
       if (m.offset() >= 10 && !c.ready) {
         c.ready = true;
         ++blocked;
+        {
+          std::lock_guard lock(blocked_mu);
+          blocked_at.insert({c.partition(), m.offset()});
+        }
         eventually([&] { return b_joined.load(); }, 60s);
         std::this_thread::sleep_for(4s);
         for (const auto& late : c.messages())
@@ -188,6 +194,17 @@ TEST_F(Scheduling, AJobThatOutlivesRevokeTimeoutIsGivenUpWithOnlyItsMarksCommitt
   EXPECT_FALSE(logger->grep("revoke_timeout").empty()) << "the give-up is logged";
   const Tally seen = tally({&a.probe, &b.probe});
   EXPECT_EQ(seen.seen.size(), static_cast<std::size_t>(kPartitions * kPerPartition)) << "nothing lost";
+  // No commit covered a blocked batch whose marks were refused: its first message was
+  // delivered again (to B, or to A's next instance of the partition).
+  std::lock_guard lock(blocked_mu);
+  for (const auto& [partition, offset] : blocked_at) {
+    int deliveries = 0;
+    for (const Probe* p : {&a.probe, &b.probe}) {
+      std::lock_guard probe_lock(p->mu);
+      for (const auto& d : p->deliveries) deliveries += d.partition == partition && d.offset == offset;
+    }
+    EXPECT_GE(deliveries, 2) << "partition " << partition << " offset " << offset << " delivered again";
+  }
 }
 
 }  // namespace
