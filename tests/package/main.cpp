@@ -1,5 +1,7 @@
-// Proves the installed package works for users: headers, link, and a valid app.
+// Proves the installed package works for users: headers, link, and a valid app; and that
+// samsa::testing links and runs (an embedded broker, a topic created on it and read back).
 #include <samsa/samsa.hpp>
+#include <samsa/testing/embedded_broker.hpp>
 
 #include <iostream>
 
@@ -18,5 +20,11 @@ int main() {
   app.validate();
   std::cout << "package_consumer: samsa " << samsa::kVersion << " on librdkafka "
             << samsa::librdkafka_version() << ", routes valid\n";
-  return 0;
+
+  samsa::testing::EmbeddedBroker broker;
+  broker.create_topic("user_events", 3);
+  const int partitions = samsa::admin::partition_count(broker.bootstrap_servers(), "user_events");
+  std::cout << "package_consumer: embedded broker at " << broker.bootstrap_servers()
+            << ", user_events has " << partitions << " partitions\n";
+  return partitions == 3 ? 0 : 1;
 }
