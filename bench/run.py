@@ -14,8 +14,11 @@ each whole topic: messages per second, MB per second, CPU seconds and peak RSS, 
   - raw-batch:      the raw loop draining the consumer queue with rd_kafka_consume_batch_queue
                     (timeout 0; waiting 100 ms in rd_kafka_consumer_poll only when it returned
                     nothing), Samsa's librdkafka settings: the honest ceiling
-  - Samsa:          auto-batch, auto-message, manual-each, sync-every-1000 (concurrency 1),
-                    and auto-batch with concurrency 2
+  - Samsa:          auto-batch, auto-message, manual-each, sync-every-1000 (concurrency 1,
+                    max_messages 1000), and auto-batch with concurrency 2
+  - auto-batch-defaults: (--cases only) Samsa's automatic marking per batch with every Samsa
+                    default (max_messages 100, max_wait_time 1 s, concurrency 5): what an
+                    application that sets only its brokers gets
   - java:           Kafka's own Java consumer (ConsumerPerformance)
   - kcat:           kcat, librdkafka's command-line consumer
   - python, franz:  (--cases only) peers that, like the raw loop, store no offsets, read every
@@ -81,7 +84,7 @@ BIN = ROOT / "build" / "bin"  # --build DIR sets BIN and RESULTS
 RESULTS = ROOT / "bench" / "results"
 SAMSA_MODES = ["auto-batch", "auto-message", "manual-each", "sync-every-1000"]
 ALL_CASES = SAMSA_MODES + ["auto-batch-c2", "raw-batch", "raw-autostore", "java", "kcat"]
-EXTRA_CASES = ["raw-nowait", "python", "franz"]  # only with --cases (see the docstring)
+EXTRA_CASES = ["raw-nowait", "auto-batch-defaults", "python", "franz"]  # only with --cases (see the docstring)
 CONFLUENT_KAFKA_VERSION = "2.16.1"  # the python case's PyPI pin
 
 
@@ -179,8 +182,9 @@ def peer_cmd(case):
 
 
 def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
+    """samsa-bench's command line; concurrency None passes none (samsa-bench's default)."""
     cmd = [str(BIN / "samsa-bench"), "--brokers", kafka.bootstrap, "--topic", topic, "--mode", mode, "--messages",
-           str(n), "--concurrency", str(concurrency), *extra]
+           str(n), *([] if concurrency is None else ["--concurrency", str(concurrency)]), *extra]
     for kv in settings:
         cmd += ["--set", kv]
     return cmd
@@ -188,8 +192,8 @@ def bench_cmd(kafka, mode, topic, n, settings=(), concurrency=1, extra=()):
 
 def run_case(kafka, case, topic, n, size, settings=(), extra=(), concurrency=None):
     """One run of a case on a whole topic. `settings` (KEY=VALUE, samsa-bench --set), `extra`
-    (more samsa-bench options) and `concurrency` (Samsa's; default 2 for auto-batch-c2, else 1)
-    apply to the raw loop and Samsa only."""
+    (more samsa-bench options) and `concurrency` (Samsa's; default 2 for auto-batch-c2, Samsa's
+    own for auto-batch-defaults, else 1) apply to the raw loop and Samsa only."""
     brokers = kafka.bootstrap
     if case == "java":
         out, cpu, rss, wall = timed(kafka.tool_cmd("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server",
@@ -214,7 +218,7 @@ def run_case(kafka, case, topic, n, size, settings=(), extra=(), concurrency=Non
         return dict(msg_per_s=r["msg_per_s"], mb_per_s=r["mb_per_s"], cpu_s=cpu, peak_rss_kb=rss, wall_s=wall,
                     seconds=r["seconds"], messages=r["messages"], checksum=r["checksum"], client=r["client"])
     mode = "auto-batch" if case == "auto-batch-c2" else case
-    if concurrency is None:
+    if concurrency is None and case != "auto-batch-defaults":
         concurrency = 2 if case == "auto-batch-c2" else 1
     return bench_result(timed(bench_cmd(kafka, mode, topic, n, settings, concurrency, extra)))
 
@@ -480,6 +484,12 @@ def main():
                     summary[c]["commits_per_s"] = statistics.median(r["commits"] / r["seconds"] for r in rs if r["seconds"])
                 if "max_gap_ms" in rs[0]:
                     summary[c]["max_gap_ms"] = statistics.median(r["max_gap_ms"] for r in rs)
+            if "raw-batch" in summary:  # the honest ceiling: each case's median over raw-batch's
+                ceiling = summary["raw-batch"]
+                for c, sm in summary.items():
+                    sm["ratio_to_raw_batch"] = sm["msg_per_s"] / ceiling["msg_per_s"]
+                    sm["cpu_per_million_ratio_to_raw_batch"] = (sm["cpu_s_per_million"]["median"] /
+                                                                ceiling["cpu_s_per_million"]["median"])
             results["topics"].append(dict(topic=name, partitions=parts, message_bytes=size, messages=n,
                                           summary=summary, runs=runs, checksums=checksums))
         if not args.no_extra:
@@ -525,6 +535,17 @@ def write_markdown(results):
                          f"{s['msg_per_s']:,.0f} | {f'{low:,.0f}-{high:,.0f}' if low is not None else ''} | "
                          f"{s['mb_per_s']:.1f} | {s['ratio_to_raw']:.2f} | {s['cpu_s']:.2f} | "
                          f"{f'{per_m:.2f}' if per_m is not None else ''} | {s['peak_rss_mib']:.0f} | {commits} |")
+    against = [(t, c, s) for t in results["topics"] for c, s in t["summary"].items() if "ratio_to_raw_batch" in s]
+    if against:
+        lines += ["", "Against raw-batch (the raw loop draining with rd_kafka_consume_batch_queue, the honest "
+                      "ceiling), medians over medians:", "",
+                  "| topic | case | rate / raw-batch | CPU per message / raw-batch |", "|---|---|---:|---:|"]
+        lines += [f"| {t['topic']} | {c} | {s['ratio_to_raw_batch']:.2f} | {s['cpu_per_million_ratio_to_raw_batch']:.2f} |"
+                  for t, c, s in against]
+    settings = {c: rs[0]["settings"] for t in results["topics"] for c, rs in t["runs"].items()
+                if rs and "settings" in rs[0]}
+    if settings:
+        lines += settings_lines(settings)
     clients = sorted({f"{c}: {r['client']}" for t in results["topics"] for c, rs in t["runs"].items() for r in rs
                       if r.get("client")})
     if clients:
@@ -835,7 +856,8 @@ def io_bound_study(kafka, args, info):
 def settings_lines(settings_by_case):
     """The markdown list of the settings each case ran with, as samsa-bench reported them."""
     return ["", "Settings of each case (as samsa-bench reported them: the raw loop's --set properties, Samsa's "
-                "effective settings; samsa-bench sets client_id and, in the throughput modes, max_messages 1000; "
+                "effective settings; samsa-bench sets client_id and, in the throughput modes but auto-batch-defaults, "
+                "max_messages 1000 and concurrency 1; "
                 "the rest are Samsa's and librdkafka's defaults):", ""] + \
         [f"- {c}: {json.dumps(st)}" for c, st in settings_by_case.items()]
 

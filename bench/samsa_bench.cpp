@@ -10,15 +10,17 @@
 // the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
 // raw-nowait (the raw loop polling with timeout 0 first, waiting only on an empty queue),
 // raw-batch (the raw loop draining with rd_kafka_consume_batch_queue: the honest ceiling),
-// auto-batch (automatic marking per batch),
+// auto-batch (automatic marking per batch), auto-batch-defaults (automatic marking per batch
+// with every Samsa default: max_messages, max_wait_time and concurrency too, unless
+// --concurrency or --set gives one),
 // auto-message (batch_fetching off: marked after each message), manual-each (manual
 // mark_as_consumed of every message), sync-every-1000 (mark_as_consumed_sync every 1,000),
 // sync-each-batch (mark_as_consumed_sync of each batch's last message, as Kafka's
 // VerifiableConsumer and examples/verifiable_consumer do), io-bound (automatic marking per
 // batch, consume() sleeps 1 ms per message: work that waits on I/O, which only concurrency
 // over partitions speeds up).
-// The throughput modes run with max_messages 1000; io-bound keeps every Samsa default but
-// concurrency (--concurrency; --set overrides any of them in every mode).
+// The other throughput modes run with max_messages 1000 and concurrency 1 (--concurrency);
+// io-bound keeps every Samsa default but concurrency; --set overrides any of them in every mode.
 // Every mode reads every payload byte (bench_checksum, raw_consumer.h); the JSON line
 // reports the checksum and, for Samsa, the effective settings.
 // --set applies a Samsa setting (Settings::set: kafka.* properties, group_protocol, ...);
@@ -241,12 +243,14 @@ int main(int argc, char** argv) {
   cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
   cli.add_option("--brokers", brokers, "Bootstrap servers");
   cli.add_option("--topic", topic, "Topic, consumed from the start");
-  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, raw-batch, auto-batch, auto-message, "
-                                 "manual-each, sync-every-1000, sync-each-batch, io-bound")
-      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "raw-batch", "auto-batch", "auto-message",
-                             "manual-each", "sync-every-1000", "sync-each-batch", "io-bound"}));
+  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, raw-batch, auto-batch, auto-batch-defaults, "
+                                 "auto-message, manual-each, sync-every-1000, sync-each-batch, io-bound")
+      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "raw-batch", "auto-batch", "auto-batch-defaults",
+                             "auto-message", "manual-each", "sync-every-1000", "sync-each-batch", "io-bound"}));
   cli.add_option("--messages", messages, "How many messages to consume")->check(CLI::PositiveNumber);
-  cli.add_option("--concurrency", concurrency, "Samsa worker threads")->check(CLI::PositiveNumber);
+  auto* concurrency_option = cli.add_option("--concurrency", concurrency, "Samsa worker threads (default: 1; "
+                                                                         "auto-batch-defaults: Samsa's)")
+                                 ->check(CLI::PositiveNumber);
   cli.add_option("--set", sets, "A setting KEY=VALUE (repeatable): Samsa's, or kafka.PROPERTY for librdkafka");
   cli.add_option("--group", group, "Consumer group (default: a new one per run)");
   cli.add_flag("--print-batches", shared.print_batches, "Print a records_consumed JSON line per batch");
@@ -312,15 +316,18 @@ int main(int argc, char** argv) {
   shared.mode = mode;
   shared.io_bound = mode == "io-bound";
   shared.target = messages;
+  const bool defaults = mode == "auto-batch-defaults";  // every Samsa default but what is given
+  const bool concurrency_given = concurrency_option->count() > 0;
   app.logger(samsa::make_default_logger(samsa::LogLevel::warn));
   std::string used;  // the settings the run used, as a JSON object
   app.setup([&](samsa::Settings& config) {
     config.client_id = "samsa-bench";
     config.kafka["bootstrap.servers"] = brokers;
-    config.concurrency = concurrency;
-    config.automatically_mark_as_consumed = mode == "auto-batch" || mode == "auto-message" || mode == "io-bound";
+    if (!defaults || concurrency_given) config.concurrency = concurrency;
+    config.automatically_mark_as_consumed =
+        mode == "auto-batch" || defaults || mode == "auto-message" || mode == "io-bound";
     config.batch_fetching = mode != "auto-message";
-    if (mode != "io-bound") config.max_messages = 1000;
+    if (mode != "io-bound" && !defaults) config.max_messages = 1000;
     for (const auto& [key, value] : settings) config.set(key, value);
     used = "{\"concurrency\":" + std::to_string(config.concurrency) +
            ",\"max_messages\":" + std::to_string(config.max_messages) +
