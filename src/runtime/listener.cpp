@@ -91,7 +91,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
   rd_kafka_conf_set_error_cb(conf.get(), &Listener::error_cb);
   rd_kafka_conf_set_log_cb(conf.get(), &Listener::log_cb);
   rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));
-  // Read once: wait_jobs warns about a stuck job at half of max.poll.interval.ms.
+  // Read once: housekeeping() reports a job still running at half of max.poll.interval.ms.
   char interval[32];
   size_t size = sizeof interval;
   if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", interval, &size) == RD_KAFKA_CONF_OK)
@@ -181,14 +181,13 @@ void Listener::run_poll_hooks(Hook hook) {
         p->run_hook(hook);
         before_polled_.push_back(p);
       }
-  } else {
-    // A rebalance inside the poll removed the partitions it revoked from before_polled_.
-    for (Partition* p : before_polled_)
-      if (!p->failed() && !p->busy) p->run_hook(hook);
+    return;
   }
-  if (hook == Hook::before_poll) return;
+  // after_poll: only where before_poll ran (a rebalance inside the poll removed the
+  // partitions it revoked from before_polled_).
   for (Partition* p : before_polled_) {
     if (p->busy) continue;
+    if (!p->failed()) p->run_hook(hook);
     p->store();
     // A poll hook that threw may have dropped what the consumer held: what its partition
     // fetched is not handed out (a mark after it could cover the dropped messages), it
