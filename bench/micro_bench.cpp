@@ -1,11 +1,12 @@
 // Micro-benchmarks of Samsa's hot path (Google Benchmark): marking, building a batch,
-// payload access, JSON parsing. In-process, no broker: the listener's librdkafka handle is
-// created but never subscribed.
+// payload access, JSON parsing. In-process, no broker: the listener runs on the fake client
+// of the unit tests (tests/support), never started.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
 #include <vector>
 
+#include "fake_consumer_client.hpp"
 #include "runtime/consumer_access.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/message_access.hpp"
@@ -26,7 +27,7 @@ class MarkingConsumer : public samsa::Consumer {
   using Consumer::mark_as_consumed;
 };
 
-// A listener and one partition of topic "events", with fake librdkafka messages. A mark
+// A listener and one partition of topic "events", with hand-made messages. A mark
 // must name a delivered offset (OffsetTracker::check_mark), so the fixture first hands the
 // partition a batch, as the listener does, covering offsets 0 to kDelivered.
 struct Fixture {
@@ -39,8 +40,9 @@ struct Fixture {
   std::unique_ptr<samsa::runtime::Listener> listener;
   std::unique_ptr<samsa::runtime::Partition> partition;
   std::string payload = R"({"id":123456,"created_at_ms":1795812305166,"user":"u-42","type":"click"})";
-  std::vector<rd_kafka_message_t> raw;
-  rd_kafka_message_t delivered[2];
+  using Record = samsa::test::FakeConsumerClient::Record;
+  std::vector<Record> records;
+  std::vector<samsa::kafka::Fetched> raw;
 
   explicit Fixture(std::size_t messages = 1000) {
     settings.kafka["bootstrap.servers"] = "127.0.0.1:1";
@@ -48,28 +50,30 @@ struct Fixture {
     settings.automatically_mark_as_consumed = false;  // the delivery below marks nothing
     auto& group = routes.consumer_group("bench");
     group.topic("events").consumer<MarkingConsumer>();
-    listener = std::make_unique<samsa::runtime::Listener>(settings, group, "", pool, logger, monitor);
+    auto client = std::make_unique<samsa::test::FakeConsumerClient>();
+    client->assign({{"events", 0, -1001}});  // so that the partition's stores are taken
+    listener = std::make_unique<samsa::runtime::Listener>(settings, group, std::move(client), pool, logger, monitor);
     partition = std::make_unique<samsa::runtime::Partition>(*listener, *group.find("events"),
                                                             samsa::effective(settings, group), 0);
-    raw.resize(messages);
-    for (std::size_t i = 0; i < messages; ++i) {
-      std::memset(&raw[i], 0, sizeof raw[i]);
-      raw[i].partition = 0;
-      raw[i].offset = static_cast<int64_t>(i);
-      raw[i].payload = payload.data();
-      raw[i].len = payload.size();
+    // records[0..messages) for the cases; the last two are the delivered batch (0, kDelivered).
+    records.resize(messages + 2);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      records[i].topic = "events";
+      records[i].offset = static_cast<std::int64_t>(i);
+      records[i].payload = payload;
     }
-    for (int i = 0; i < 2; ++i) {
-      delivered[i] = raw[0];
-      delivered[i].offset = i == 0 ? 0 : kDelivered;
-      partition->enqueue(&delivered[i]);
-    }
+    records[messages].offset = 0;
+    records[messages + 1].offset = kDelivered;
+    for (std::size_t i = 0; i < messages; ++i) raw.push_back(samsa::test::FakeConsumerClient::borrowed(records[i]));
+    for (std::size_t i = messages; i < records.size(); ++i)
+      partition->enqueue(samsa::test::FakeConsumerClient::borrowed(records[i]));
     partition->take_batch(2);
     partition->run_batch();
   }
-  // The delivered batch stays in the partition, whose clear_batch() would hand the fake
-  // messages to rd_kafka_message_destroy: the partition is leaked on purpose.
-  ~Fixture() { static_cast<void>(partition.release()); }
+  void set_offset(std::size_t i, std::int64_t offset) {
+    records[i].offset = offset;
+    raw[i] = samsa::test::FakeConsumerClient::borrowed(records[i]);
+  }
   MarkingConsumer& consumer() { return static_cast<MarkingConsumer&>(partition->consumer()); }
 };
 
@@ -77,11 +81,11 @@ void BM_MarkAsConsumed(benchmark::State& state) {
   Fixture f(1);
   samsa::Message m;
   static const samsa::Deserializer d = samsa::json_deserializer;
-  samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+  samsa::detail::MessageAccess::fill(m, f.raw[0], &f.partition->topic(), &d);
   std::int64_t offset = 0;
   for (auto _ : state) {
-    f.raw[0].offset = offset++;
-    samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+    f.set_offset(0, offset++);
+    samsa::detail::MessageAccess::fill(m, f.raw[0], &f.partition->topic(), &d);
     benchmark::DoNotOptimize(f.consumer().mark_as_consumed(m));
   }
 }
@@ -92,7 +96,7 @@ void BM_MarkAsConsumedOnly(benchmark::State& state) {
   Fixture f(1);
   samsa::Message m;
   static const samsa::Deserializer d = samsa::json_deserializer;
-  samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+  samsa::detail::MessageAccess::fill(m, f.raw[0], &f.partition->topic(), &d);
   for (auto _ : state) benchmark::DoNotOptimize(f.consumer().mark_as_consumed(m));
 }
 BENCHMARK(BM_MarkAsConsumedOnly);
@@ -103,7 +107,7 @@ void BM_BuildBatchOf1000(benchmark::State& state) {
   static const samsa::Deserializer d = samsa::json_deserializer;
   for (auto _ : state) {
     for (std::size_t i = 0; i < f.raw.size(); ++i)
-      samsa::detail::MessageAccess::fill(views[i], &f.raw[i], &f.partition->topic(), &d);
+      samsa::detail::MessageAccess::fill(views[i], f.raw[i], &f.partition->topic(), &d);
     benchmark::DoNotOptimize(views.data());
   }
   state.SetItemsProcessed(state.iterations() * 1000);
@@ -115,7 +119,7 @@ void BM_PayloadAccess(benchmark::State& state) {
   std::vector<samsa::Message> views(1000);
   static const samsa::Deserializer d = samsa::json_deserializer;
   for (std::size_t i = 0; i < f.raw.size(); ++i)
-    samsa::detail::MessageAccess::fill(views[i], &f.raw[i], &f.partition->topic(), &d);
+    samsa::detail::MessageAccess::fill(views[i], f.raw[i], &f.partition->topic(), &d);
   const samsa::Messages batch(views.data(), views.size());
   for (auto _ : state) {
     std::size_t bytes = 0;
@@ -131,7 +135,7 @@ void BM_JsonPayloadOfAnEvent(benchmark::State& state) {
   static const samsa::Deserializer d = samsa::json_deserializer;
   for (auto _ : state) {
     samsa::Message m;
-    samsa::detail::MessageAccess::fill(m, &f.raw[0], &f.partition->topic(), &d);
+    samsa::detail::MessageAccess::fill(m, f.raw[0], &f.partition->topic(), &d);
     benchmark::DoNotOptimize(m.payload().at("id").get<std::int64_t>());
   }
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(f.payload.size()));

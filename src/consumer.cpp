@@ -67,8 +67,7 @@ bool Consumer::mark_as_consumed_sync(std::int64_t offset) {
 // callbacks and by librdkafka's store check (_STATE), since a commit error can race a
 // rejoin that keeps the partition (librdkafka #4059).
 bool Consumer::commit_marked_sync() {
-  auto err = partition_->listener().commit_partition_sync(*partition_);
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR && partition_->owned();
+  return partition_->listener().commit_partition_sync(*partition_).ok() && partition_->owned();
 }
 
 bool Consumer::commit_offsets() {
@@ -77,8 +76,7 @@ bool Consumer::commit_offsets() {
 }
 
 bool Consumer::commit_offsets_sync() {
-  auto err = partition_->listener().commit_all_sync();
-  return err == RD_KAFKA_RESP_ERR_NO_ERROR && partition_->owned();
+  return partition_->listener().commit_all_sync().ok() && partition_->owned();
 }
 
 const std::string& Consumer::topic() const { return partition_->topic(); }

@@ -1,6 +1,5 @@
 #include "samsa/message.hpp"
 
-#include "kafka/handle.hpp"
 #include "runtime/message_access.hpp"
 #include "samsa/errors.hpp"
 
@@ -12,27 +11,13 @@ const nlohmann::json& Message::payload() const {
 }
 
 std::chrono::system_clock::time_point Message::timestamp() const {
-  rd_kafka_timestamp_type_t type;
-  std::int64_t ts = raw_ ? rd_kafka_message_timestamp(static_cast<const rd_kafka_message_t*>(raw_), &type) : -1;
+  const std::int64_t ts = raw_ ? static_cast<const kafka::Fetched*>(raw_)->timestamp_ms() : -1;
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ts < 0 ? 0 : ts));
 }
 
 std::vector<Header> Message::headers() const {
-  std::vector<Header> out;
-  rd_kafka_headers_t* hdrs = nullptr;
-  auto* m = static_cast<rd_kafka_message_t*>(const_cast<void*>(raw_));
-  if (!m || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
-  const char* name;
-  const void* value;
-  size_t size;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    Header h{name, std::nullopt};
-    if (value) h.value = std::string_view(static_cast<const char*>(value), size);
-    out.push_back(h);
-  }
-  return out;
+  if (!raw_) return {};
+  return static_cast<const kafka::Fetched*>(raw_)->headers();
 }
 
 nlohmann::json json_deserializer(const Message& message) {
@@ -53,19 +38,17 @@ nlohmann::json json_deserializer(const Message& message) {
 
 namespace detail {
 
-void MessageAccess::fill(Message& out, const rd_kafka_message_t* m, const std::string* topic,
+void MessageAccess::fill(Message& out, const kafka::Fetched& m, const std::string* topic,
                          const Deserializer* deserializer) {
-  out.raw_ = m;
+  out.raw_ = &m;
   out.topic_ = topic;
   out.deserializer_ = deserializer;
-  out.partition_ = m->partition;
-  out.offset_ = m->offset;
-  out.has_payload_ = m->payload != nullptr;
-  out.payload_ = m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len)
-                            : std::string_view();
-  out.has_key_ = m->key != nullptr;
-  out.key_ = m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len)
-                    : std::string_view();
+  out.partition_ = m.partition();
+  out.offset_ = m.offset();
+  out.has_payload_ = m.has_payload();
+  out.payload_ = m.payload();
+  out.has_key_ = m.has_key();
+  out.key_ = m.key();
   out.parsed_.reset();
 }
 

@@ -65,7 +65,7 @@ class Message {
 
  private:
   friend struct detail::MessageAccess;
-  const void* raw_ = nullptr;  // rd_kafka_message_t, owned by the batch
+  const void* raw_ = nullptr;  // the fetched message (Samsa's, in its batch)
   const std::string* topic_ = nullptr;
   const Deserializer* deserializer_ = nullptr;
   std::int32_t partition_ = -1;

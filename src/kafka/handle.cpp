@@ -111,6 +111,27 @@ bool is_retriable_commit_error(rd_kafka_resp_err_t err) {
   }
 }
 
+Status status(rd_kafka_resp_err_t err) {
+  using Code = Status::Code;
+  Code code;
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return {};
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT: code = Code::timed_out; break;
+    case RD_KAFKA_RESP_ERR__NO_OFFSET: code = Code::no_offset; break;
+    case RD_KAFKA_RESP_ERR__STATE: code = Code::state; break;
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS: code = Code::rebalance_in_progress; break;
+    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION: code = Code::illegal_generation; break;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC: code = Code::unknown_topic; break;
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: code = Code::all_brokers_down; break;
+    case RD_KAFKA_RESP_ERR__FATAL: code = Code::fatal; break;
+    default: code = Code::other;
+  }
+  return Status(code, rd_kafka_err2name(err), rd_kafka_err2str(err), is_ownership_lost(err),
+                is_retriable_commit_error(err), static_cast<int>(err));
+}
+
 int to_ms(std::chrono::milliseconds d) {
   return static_cast<int>(std::clamp<long long>(d.count(), 0, INT_MAX));
 }

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/status.hpp"
 #include "samsa/errors.hpp"
 
 namespace samsa::kafka {
@@ -112,6 +113,9 @@ bool is_ownership_lost(rd_kafka_resp_err_t err);
 
 /// True for the errors a commit may hit transiently (coordinator moving, loading).
 bool is_retriable_commit_error(rd_kafka_resp_err_t err);
+
+/// `err` classified for the runtime, with librdkafka's name and description.
+Status status(rd_kafka_resp_err_t err);
 
 /// Milliseconds for librdkafka's int timeouts, clamped.
 int to_ms(std::chrono::milliseconds d);

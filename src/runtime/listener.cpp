@@ -14,35 +14,21 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::string describe(const rd_kafka_topic_partition_list_t* list, bool with_offsets = false) {
-  // "user_events[0,1,2] other[0]" or with offsets "user_events/0@15 ..."
+std::string describe(const std::vector<TopicPartitionOffset>& parts) {
+  // "user_events[0,1,2] other[0]"
   std::string out;
-  std::string last_topic;
-  for (int i = 0; i < list->cnt; ++i) {
-    const auto& e = list->elems[i];
-    if (with_offsets) {
-      if (!out.empty()) out += ' ';
-      out += fmt::format("{}/{}@{}", e.topic, e.partition, e.offset);
-      continue;
-    }
-    if (last_topic != e.topic) {
+  const std::string* last_topic = nullptr;
+  for (const auto& e : parts) {
+    if (!last_topic || *last_topic != e.topic) {
       if (!out.empty()) out += "] ";
       out += fmt::format("{}[{}", e.topic, e.partition);
-      last_topic = e.topic;
+      last_topic = &e.topic;
     } else {
       out += fmt::format(",{}", e.partition);
     }
   }
-  if (!with_offsets && !out.empty()) out += ']';
+  if (!out.empty()) out += ']';
   return out.empty() ? "nothing" : out;
-}
-
-std::vector<TopicPartitionOffset> to_offsets(const rd_kafka_topic_partition_list_t* list) {
-  std::vector<TopicPartitionOffset> out;
-  out.reserve(list ? list->cnt : 0);
-  for (int i = 0; list && i < list->cnt; ++i)
-    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
-  return out;
 }
 
 }  // namespace
@@ -50,55 +36,24 @@ std::vector<TopicPartitionOffset> to_offsets(const rd_kafka_topic_partition_list
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    const std::string& brokers, WorkerPool& pool, Logger& logger,
                    const Monitor& monitor)
+    : Listener(settings, group, kafka::make_consumer_client(settings, group, brokers), pool, logger, monitor) {}
+
+Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
+                   std::unique_ptr<kafka::ConsumerClient> client, WorkerPool& pool, Logger& logger,
+                   const Monitor& monitor)
     : settings_(settings),
       group_(group),
       group_settings_(effective(settings, group)),
       pool_(pool),
       logger_(logger),
-      monitor_(monitor) {
-  auto props = effective_kafka(settings, group);
-  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
-  if (props["bootstrap.servers"].empty())
-    throw SettingsError(
-        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
-        "config.kafka[\"bootstrap.servers\"]");
-  throw_if_problems(protocol_problems(group_settings_.group_protocol, props, rd_kafka_version(),
-                                      "consumer group '" + group.name() + "': "));
-  props["group.id"] = group.name();
-  props.emplace("client.id", settings.client_id);
-  // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
-  props["enable.auto.offset.store"] = "false";
-  props.emplace("enable.auto.commit", "true");
-  props["auto.offset.reset"] = std::string(to_string(group_settings_.initial_offset));
-  if (group_settings_.group_protocol == GroupProtocol::consumer) {
-    // KIP-848: the broker assigns and every rebalance is incremental; the classic-only
-    // properties are refused by librdkafka (checked above with a clearer message).
-    props["group.protocol"] = "consumer";
-  } else {
-    props["partition.assignment.strategy"] =
-        settings.rebalance_protocol == "cooperative-sticky" ? "cooperative-sticky" : "range,roundrobin";
-  }
-  props["enable.partition.eof"] = "false";
-  add_fetch_queue_defaults(props, rd_kafka_version());
-
-  // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
-  // is quoted in its token error): every one is redacted before it is logged.
-  redactor_ = SecretRedactor(props);
-  auto conf = kafka::make_conf(props);
-  rd_kafka_conf_set_opaque(conf.get(), this);
-  rd_kafka_conf_set_rebalance_cb(conf.get(), &Listener::rebalance_cb);
-  rd_kafka_conf_set_offset_commit_cb(conf.get(), &Listener::commit_cb);
-  rd_kafka_conf_set_error_cb(conf.get(), &Listener::error_cb);
-  rd_kafka_conf_set_log_cb(conf.get(), &Listener::log_cb);
-  rk_ = kafka::make_client(RD_KAFKA_CONSUMER, std::move(conf));
-  // Read once: housekeeping() reports a job still running at half of max.poll.interval.ms.
-  char interval[32];
-  size_t size = sizeof interval;
-  if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", interval, &size) == RD_KAFKA_CONF_OK)
-    long_job_warning_ = milliseconds(std::atol(interval) / 2);
-  // One queue for messages, rebalances, commit results and errors: all served by poll.
-  rd_kafka_poll_set_consumer(rk_.get());
-  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+      monitor_(monitor),
+      client_(std::move(client)),
+      committer_(
+          *client_, group.name(), logger, monitor, [this](const kafka::CommitOffset& o) { note_confirmed(o); },
+          [this] { note_broker_answered("a commit was confirmed"); }) {
+  client_->set_events(this);
+  // housekeeping() reports a job still running at half of max.poll.interval.ms.
+  long_job_warning_ = client_->max_poll_interval() / 2;
 }
 
 Listener::~Listener() {
@@ -112,16 +67,14 @@ Listener::~Listener() {
   }
   for (auto& [key, p] : abandoned_) p->jobs().wait();
   abandoned_.clear();
-  consumer_queue_.reset();
-  rk_.reset();
+  // The partitions' messages went back to the client above; now the client goes.
+  client_.reset();
 }
 
 void Listener::start() {
-  auto topics = kafka::make_list(static_cast<int>(group_.topics().size()));
-  for (const auto& t : group_.topics())
-    rd_kafka_topic_partition_list_add(topics.get(), t->name().c_str(), RD_KAFKA_PARTITION_UA);
-  if (auto err = rd_kafka_subscribe(rk_.get(), topics.get()))
-    throw kafka::error("consumer group " + name() + ": cannot subscribe", err);
+  std::vector<std::string> topics;
+  for (const auto& t : group_.topics()) topics.push_back(t->name());
+  if (const kafka::Status err = client_->subscribe(topics)) throw err.error("consumer group " + name() + ": cannot subscribe");
   next_tick_ = Clock::now() + settings_.tick_interval;
   thread_ = std::thread([this] { run(); });
   pthread_setname_np(thread_.native_handle(), ("samsa-" + name()).substr(0, 15).c_str());
@@ -212,35 +165,27 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
       if (left.count() <= 0) break;
       timeout = static_cast<int>(std::min<long long>(left.count(), 100));
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeout);
+    kafka::Fetched m = client_->poll(milliseconds(timeout));
     if (!m) {
       if (n > 0) break;
       continue;
     }
-    if (m->err) {
-      handle_consumer_error(m);
-      rd_kafka_message_destroy(m);
-      continue;
-    }
     fetched = true;
-    accept(m);
+    accept(std::move(m));
     ++n;
   }
   if (fetched) note_broker_answered("a message was fetched");
 }
 
-void Listener::accept(rd_kafka_message_t* m) {
+void Listener::accept(kafka::Fetched m) {
   Partition* p = lookup(m);
   // Not ours any more, rewound and paused, or leaving: it is delivered again (after the
   // rewind, or to the next owner). At or below what was queued already: a duplicate
   // (librdkafka before 2.4 could fetch again from a stale position after a resume).
-  if (!p || p->paused || p->leaving || m->offset <= p->last_queued()) {
-    rd_kafka_message_destroy(m);
-    return;
-  }
+  if (!p || p->paused || p->leaving || m.offset() <= p->last_queued()) return;  // m is released
   if (p->queued() == 0) ++queued_partitions_;
-  p->enqueue(m);
-  queued_bytes_ += m->len;
+  queued_bytes_ += m.len();
+  p->enqueue(std::move(m));
   if (!p->busy) list(*p);
   if (!p->flow_paused && (p->queued() >= static_cast<std::size_t>(settings_.queue_max_messages) ||
                           over_group_budget(*p)))
@@ -329,7 +274,7 @@ void Listener::job_done(Partition* p) {
     // the queue, and rd_kafka_consumer_close serves that queue too and takes a yield for
     // its end (then times out, and rd_kafka_destroy hangs): the shutdown turns wake-ups off,
     // processes every job's end (taken under this lock, so after its yield) and polls once.
-    if (wake_on_job_end_.load(std::memory_order_acquire)) rd_kafka_queue_yield(consumer_queue_.get());
+    if (wake_on_job_end_.load(std::memory_order_acquire)) client_->wake();
   }
   done_cv_.notify_all();
 }
@@ -401,13 +346,10 @@ void Listener::drop_queue(Partition& p, std::int64_t rewound_to) {
 }
 
 bool Listener::kafka_pause(Partition& p, bool pause) {
-  auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
-  auto err = pause ? rd_kafka_pause_partitions(rk_.get(), list.get()) : rd_kafka_resume_partitions(rk_.get(), list.get());
-  if (!err) err = list->elems[0].err;
+  const kafka::Status err = pause ? client_->pause(p.topic(), p.partition()) : client_->resume(p.topic(), p.partition());
   if (err)
     logger_.error(fmt::format("consumer group {}: {}/{}: {} failed: {}", name(), p.topic(), p.partition(),
-                              pause ? "pause" : "resume", rd_kafka_err2str(err)));
+                              pause ? "pause" : "resume", err.text()));
   return !err;
 }
 
@@ -463,22 +405,14 @@ std::int64_t Listener::rewind_target(const Partition& p) const {
 bool Listener::rewind(Partition& p) {
   const std::int64_t target = rewind_target(p);
   if (target < 0) return true;  // nothing fetched: librdkafka resumes where it was
-  auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition())->offset = target;
-  std::string failure;
-  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), 10000)) {
-    failure = rd_kafka_error_string(error);
-    rd_kafka_error_destroy(error);
-  } else if (list->elems[0].err) {
-    failure = rd_kafka_err2str(list->elems[0].err);
-  }
-  if (failure.empty()) {
+  const kafka::Status err = client_->seek(p.topic(), p.partition(), target, milliseconds(10000));
+  if (!err) {
     drop_queue(p, target);
     return true;
   }
   logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
                             "stays paused and the rewind is tried again",
-                            name(), p.topic(), p.partition(), target, failure));
+                            name(), p.topic(), p.partition(), target, err.text()));
   return false;
 }
 
@@ -577,29 +511,23 @@ void Listener::finish_abandoned(Partition& p) {
   }
 }
 
-Partition* Listener::lookup(const rd_kafka_message_t* m) {
-  const std::pair<const void*, std::int32_t> key{m->rkt, m->partition};
+Partition* Listener::lookup(const kafka::Fetched& m) {
+  const std::pair<const void*, std::int32_t> key{m.topic_key(), m.partition()};
   auto it = fast_.find(key);
   if (it != fast_.end()) return it->second;
-  auto pit = partitions_.find({rd_kafka_topic_name(m->rkt), m->partition});
+  auto pit = partitions_.find({m.topic(), m.partition()});
   if (pit == partitions_.end()) return nullptr;
   fast_.emplace(key, pit->second.get());
   return pit->second.get();
 }
 
-void Listener::handle_consumer_error(const rd_kafka_message_t* m) {
-  const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-  switch (m->err) {
-    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-      return;
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-      warn_missing_topic(topic);
-      return;
-    default:
-      logger_.error(fmt::format("consumer group {}: consumer error{}: {}", name(),
-                                topic.empty() ? "" : " on " + topic, rd_kafka_message_errstr(m)));
+void Listener::on_consumer_error(const kafka::Status& error, const std::string& topic) {
+  if (error.code() == kafka::Status::Code::unknown_topic) {
+    warn_missing_topic(topic);
+    return;
   }
+  logger_.error(fmt::format("consumer group {}: consumer error{}: {}", name(), topic.empty() ? "" : " on " + topic,
+                            error.text()));
 }
 
 void Listener::warn_missing_topic(const std::string& topic) {
@@ -618,16 +546,11 @@ void Listener::watch_missing_topics() {
   for (const auto& t : group_.topics()) unknown.push_back(t->name());
   while (!unknown.empty() && !stop_.load()) {
     for (auto it = unknown.begin(); it != unknown.end() && !stop_.load();) {
-      kafka::TopicPtr rkt(rd_kafka_topic_new(rk_.get(), it->c_str(), nullptr));
-      const rd_kafka_metadata_t* md = nullptr;
       // A broker that does not answer is reported by the poll loop; only a definite
       // "unknown topic" counts here.
-      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, 3000);
-      rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-      if (!err && md && md->topic_cnt == 1) topic_err = md->topics[0].err;
-      if (md) rd_kafka_metadata_destroy(md);
-      if (topic_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) warn_missing_topic(*it);
-      it = topic_err == RD_KAFKA_RESP_ERR_NO_ERROR ? unknown.erase(it) : it + 1;
+      const std::optional<bool> exists = client_->topic_exists(*it, milliseconds(3000));
+      if (exists == false) warn_missing_topic(*it);
+      it = exists == true ? unknown.erase(it) : it + 1;
     }
     for (int i = 0; i < 100 && !stop_.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
   }
@@ -650,95 +573,25 @@ std::vector<Partition*> Listener::live_partitions() {
 
 // ---- Commits ----
 
-std::vector<TopicPartitionOffset> Listener::note_committed(const rd_kafka_topic_partition_list_t* list,
-                                                           rd_kafka_resp_err_t request_err) {
-  std::vector<TopicPartitionOffset> news;
-  {
-    std::lock_guard lock(confirmed_mu_);
-    for (int i = 0; i < list->cnt; ++i) {
-      const auto& e = list->elems[i];
-      if (request_err || e.err) {
-        news.push_back({e.topic, e.partition, e.offset});  // a failure is always news
-        continue;
-      }
-      if (e.offset < 0) continue;  // nothing was committed for it
-      auto [it, inserted] = confirmed_.try_emplace({e.topic, e.partition}, e.offset);
-      if (!inserted) {
-        if (it->second == e.offset) continue;  // confirmed already, and reported then
-        it->second = e.offset;
-      }
-      news.push_back({e.topic, e.partition, e.offset});
-    }
-  }
-  if (request_err) return news;
+void Listener::note_confirmed(const kafka::CommitOffset& o) {
   std::lock_guard lock(partitions_mu_);
-  for (int i = 0; i < list->cnt; ++i) {
-    const auto& e = list->elems[i];
-    if (e.err || e.offset < 0) continue;
-    auto it = partitions_.find({e.topic, e.partition});
-    if (it != partitions_.end()) it->second->committed(e.offset, kafka::metadata_of(e));
-  }
-  return news;
+  auto it = partitions_.find({o.topic, o.partition});
+  if (it != partitions_.end()) it->second->committed(o.offset, o.metadata);
 }
 
-rd_kafka_resp_err_t Listener::commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline) {
-  // On a queue of our own, so that the wait is bounded by `deadline` (a plain synchronous
-  // rd_kafka_commit can block far longer while no coordinator answers).
-  kafka::QueuePtr queue(rd_kafka_queue_new(rk_.get()));
-  // The result comes back on that queue only. Without a callback of the commit's own,
-  // librdkafka also hands it to the global offset_commit_cb, served by a later poll: after
-  // revoke() published partitions_revoked, and reported a second time. This callback is
-  // never called (the queue is served with the event API, which ignores it).
-  auto only_on_the_queue = [](rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) {};
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-  for (int attempt = 0;; ++attempt) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) break;
-    err = rd_kafka_commit_queue(rk_.get(), list, queue.get(), only_on_the_queue, nullptr);
-    if (err) break;
-    kafka::EventPtr event(rd_kafka_queue_poll(queue.get(), kafka::to_ms(left)));
-    if (!event) {
-      err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-      logger_.error(fmt::format("consumer group {}: commit of {} got no answer within {} ms", name(),
-                                describe(list, true), left.count()));
-      // Unconfirmed: reported as failed (a late answer is dropped with the queue; the
-      // marks stay uncommitted and are committed again).
-      if (observed()) publish({EventType::offsets_committed, name(), to_offsets(list), 0, rd_kafka_err2str(err)});
-      break;
-    }
-    const rd_kafka_resp_err_t request_err = rd_kafka_event_error(event.get());
-    const rd_kafka_topic_partition_list_t* result = rd_kafka_event_topic_partition_list(event.get());
-    err = request_err;
-    if (!err && result)
-      for (int i = 0; i < result->cnt && !err; ++i) err = result->elems[i].err;
-    // Recorded, logged and published here, as soon as the answer is known: revoke()
-    // publishes partitions_revoked after this commit's offsets_committed.
-    on_commit(request_err, result);
-    // REBALANCE_IN_PROGRESS cannot clear while this thread holds up the poll loop; the
-    // marks stay stored and are committed when the partitions are revoked.
-    if (!err || !kafka::is_retriable_commit_error(err) ||
-        err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || attempt >= 4)
-      break;
-    std::this_thread::sleep_for(std::min(milliseconds(100 << attempt),
-                                         std::chrono::duration_cast<milliseconds>(deadline - Clock::now())));
-  }
-  return err;
-}
-
-rd_kafka_resp_err_t Listener::commit_partition_sync(Partition& p) {
+kafka::Status Listener::commit_partition_sync(Partition& p) {
   // A partition given up (a job that outlived revoke_timeout) commits nothing: the broker
   // would take a classic member's commit for a partition another member owns now.
-  if (!p.owned()) return RD_KAFKA_RESP_ERR__STATE;
+  if (!p.owned()) return kafka::Status(kafka::Status::Code::state, "_STATE", "the partition is not owned");
   p.store();
-  const Partition::Mark mark = p.uncommitted();
-  if (mark.offset < 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  auto list = kafka::make_list(1);
-  kafka::add_offset(list.get(), p.topic(), p.partition(), mark.offset, mark.metadata);
-  return commit_list_sync(list.get(), Clock::now() + kCommitBudget);
+  Partition::Mark mark = p.uncommitted();
+  if (mark.offset < 0) return {};
+  return committer_.commit_sync({{p.topic(), p.partition(), mark.offset, std::move(mark.metadata), {}}},
+                                Clock::now() + kCommitBudget);
 }
 
-rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
-  auto list = kafka::make_list();
+kafka::Status Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
+  std::vector<kafka::CommitOffset> list;
   {
     std::unique_lock lock(partitions_mu_, std::defer_lock);
     std::vector<Partition*> all;
@@ -749,72 +602,57 @@ rd_kafka_resp_err_t Listener::commit_all_sync(const std::vector<Partition*>* onl
     for (Partition* p : only ? *only : all) {
       if (!p->owned()) continue;  // lost or given up: the broker would refuse or misplace it
       p->store();
-      const Partition::Mark mark = p->uncommitted();
-      if (mark.offset >= 0) kafka::add_offset(list.get(), p->topic(), p->partition(), mark.offset, mark.metadata);
+      Partition::Mark mark = p->uncommitted();
+      if (mark.offset >= 0) list.push_back({p->topic(), p->partition(), mark.offset, std::move(mark.metadata), {}});
     }
   }
-  if (list->cnt == 0) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  return commit_list_sync(list.get(), deadline);
+  return committer_.commit_sync(list, deadline);
 }
 
 void Listener::commit_async() {
   store_all();
-  auto err = rd_kafka_commit(rk_.get(), nullptr, 1);
-  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    logger_.warn(fmt::format("consumer group {}: asynchronous commit not started: {}", name(),
-                             rd_kafka_err2str(err)));
+  committer_.commit_async();
 }
 
 std::string Listener::committed_metadata(const Partition& p, milliseconds timeout) {
-  auto list = kafka::make_list(1);
-  rd_kafka_topic_partition_list_add(list.get(), p.topic().c_str(), p.partition());
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), list.get(), kafka::to_ms(timeout));
-  if (!err) err = list->elems[0].err;
-  if (err)
-    throw kafka::error(fmt::format("consumer group {}: cannot read the committed offset of {}/{}", name(),
-                                   p.topic(), p.partition()),
-                       err);
-  return std::string(kafka::metadata_of(list->elems[0]));
+  std::string metadata;
+  if (const kafka::Status err = client_->committed_metadata(p.topic(), p.partition(), timeout, metadata))
+    throw err.error(
+        fmt::format("consumer group {}: cannot read the committed offset of {}/{}", name(), p.topic(), p.partition()));
+  return metadata;
 }
 
 void Listener::commit_marked_now(milliseconds budget) {
-  auto err = commit_all_sync(nullptr, Clock::now() + budget);
+  const kafka::Status err = commit_all_sync(nullptr, Clock::now() + budget);
   if (err)
     logger_.error(fmt::format("consumer group {}: final commit of the marked offsets failed: {}",
-                              name(), rd_kafka_err2str(err)));
+                              name(), err.text()));
   else
     logger_.warn(fmt::format("consumer group {}: committed the marked offsets", name()));
 }
 
 // ---- Rebalance ----
 
-void Listener::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
-  static_cast<Listener*>(opaque)->on_rebalance(err, parts);
-}
-
-void Listener::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+void Listener::on_assigned(const std::vector<TopicPartitionOffset>& parts) {
   fast_.clear();
-  // Incremental (cooperative-sticky, and always under KIP-848) or eager: librdkafka knows
-  // which protocol the group agreed on; a setting could be wrong (a KIP-848 member that is
-  // told to assign eagerly has its rd_kafka_assign refused and stalls).
-  const char* protocol = rd_kafka_rebalance_protocol(rk_.get());
-  incremental_ = protocol && std::string_view(protocol) == "COOPERATIVE";
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    assign(parts);
-  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    revoke(parts);
-  } else {
-    logger_.error(fmt::format("consumer group {}: rebalance failed: {}", name(), rd_kafka_err2str(err)));
-    revoke(parts);
-  }
+  assign(parts);
 }
 
-void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
+void Listener::on_revoked(const std::vector<TopicPartitionOffset>& parts, bool lost) {
+  fast_.clear();
+  revoke(parts, lost);
+}
+
+void Listener::on_rebalance_error(const kafka::Status& error, const std::vector<TopicPartitionOffset>& parts) {
+  fast_.clear();
+  logger_.error(fmt::format("consumer group {}: rebalance failed: {}", name(), error.text()));
+  revoke(parts, client_->assignment_lost());
+}
+
+void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   note_broker_answered("the group coordinator assigned partitions");
   std::vector<std::unique_ptr<Partition>> created;
-  for (int i = 0; i < parts->cnt; ++i) {
-    const auto& e = parts->elems[i];
+  for (const auto& e : parts) {
     const TopicRoute* route = group_.find(e.topic);
     if (!route) continue;
     try {
@@ -828,21 +666,13 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
       stop_ = true;
     }
   }
-  std::string failure;
-  if (incremental_) {
-    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), parts)) {
-      failure = rd_kafka_error_string(error);
-      rd_kafka_error_destroy(error);
-    }
-  } else if (auto err = rd_kafka_assign(rk_.get(), parts)) {
-    failure = rd_kafka_err2str(err);
-  }
-  if (!failure.empty()) {
+  if (const kafka::Status failure = client_->assign(parts)) {
     // Not assigned is not owned: the partitions just built are dropped unused (no hook ran
     // on them, nothing was delivered or marked), and the group gives them out again.
     logger_.error(fmt::format("consumer group {}: {} assign of {} failed: {}; the partitions are "
                               "not owned by this process",
-                              name(), incremental_ ? "incremental" : "eager", describe(parts), failure));
+                              name(), client_->incremental() ? "incremental" : "eager", describe(parts),
+                              failure.text()));
     for (auto& p : created) p->disown();
     return;
   }
@@ -873,14 +703,13 @@ void Listener::assign(rd_kafka_topic_partition_list_t* parts) {
   }
   logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
-  if (observed()) publish({EventType::partitions_assigned, name(), to_offsets(parts), 0, {}});
+  if (observed()) publish({EventType::partitions_assigned, name(), parts, 0, {}});
 }
 
-void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
-  const bool lost = rd_kafka_assignment_lost(rk_.get());
+void Listener::revoke(const std::vector<TopicPartitionOffset>& parts, bool lost) {
   std::vector<Partition*> going;
-  for (int i = 0; i < parts->cnt; ++i) {
-    auto it = partitions_.find({parts->elems[i].topic, parts->elems[i].partition});
+  for (const auto& e : parts) {
+    auto it = partitions_.find({e.topic, e.partition});
     if (it != partitions_.end()) going.push_back(it->second.get());
   }
   auto erase_going = [&](std::vector<Partition*>& from) {
@@ -931,10 +760,10 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
         name(), settings_.revoke_timeout.count(), which));
   }
   if (!lost) {
-    if (auto err = commit_all_sync(&going))
+    if (const kafka::Status err = commit_all_sync(&going))
       logger_.error(fmt::format("consumer group {}: commit of revoked partitions failed: {}; the "
                                 "next owner re-delivers from the last committed offset",
-                                name(), rd_kafka_err2str(err)));
+                                name(), err.text()));
   } else {
     logger_.warn(fmt::format("consumer group {}: partitions lost ({}): marks since the last commit "
                              "could not be committed; the next owner re-delivers them",
@@ -942,13 +771,10 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   if (stop_.load()) note_unconfirmed(going);
   // librdkafka keeps a partition's pause across assignments: undo ours.
-  auto paused = kafka::make_list();
   for (Partition* p : going) {
     p->disown();
-    if (p->paused || p->flow_paused)
-      rd_kafka_topic_partition_list_add(paused.get(), p->topic().c_str(), p->partition());
+    if (p->paused || p->flow_paused) client_->resume(p->topic(), p->partition());
   }
-  if (paused->cnt) rd_kafka_resume_partitions(rk_.get(), paused.get());
   for (Partition* p : stuck) abandon(*p);
   {
     std::lock_guard lock(partitions_mu_);
@@ -958,78 +784,29 @@ void Listener::revoke(rd_kafka_topic_partition_list_t* parts) {
       partitions_.erase({p->topic(), p->partition()});
     }
   }
-  if (incremental_) {
-    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), parts)) {
-      logger_.error(fmt::format("consumer group {}: incremental unassign failed: {}", name(), rd_kafka_error_string(error)));
-      rd_kafka_error_destroy(error);
-    }
-  } else {
-    rd_kafka_assign(rk_.get(), nullptr);
-  }
+  if (const kafka::Status err = client_->unassign(parts))
+    logger_.error(fmt::format("consumer group {}: {} unassign failed: {}", name(),
+                              client_->incremental() ? "incremental" : "eager", err.text()));
   logger_.info(fmt::format("consumer group {}: revoked {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
-  if (observed()) publish({EventType::partitions_revoked, name(), to_offsets(parts), 0, {}});
+  if (observed()) publish({EventType::partitions_revoked, name(), parts, 0, {}});
 }
 
-void Listener::commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t* offsets, void* opaque) {
-  static_cast<Listener*>(opaque)->on_commit(err, offsets);
-}
-
-void Listener::on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets) {
-  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing was due
-  std::vector<TopicPartitionOffset> news;
-  if (offsets) news = note_committed(offsets, err);
-  // A partition's error fails the commit as much as the request's.
-  for (int i = 0; !err && offsets && i < offsets->cnt; ++i) err = offsets->elems[i].err;
-  if (!err) note_broker_answered("a commit was confirmed");
-  if (!err && offsets && offsets->cnt > 0 && news.empty()) {
-    // With enable.auto.commit librdkafka commits the stored offsets of the partitions it
-    // removes from the assignment, after revoke() committed the same ones: not news.
-    if (logger_.level() <= LogLevel::debug)
-      logger_.debug(fmt::format("consumer group {}: librdkafka committed {} again (committed already)",
-                                name(), describe(offsets, true)));
+void Listener::on_error(const kafka::Status& error) {
+  if (error.code() == kafka::Status::Code::fatal) {
+    logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", name(), error.text()));
+    exit_code_ = kExitFatal;
+    stop_ = true;
     return;
   }
-  if (err) {
-    std::string msg = fmt::format("consumer group {}: commit of {} failed: {}", name(),
-                                  offsets ? describe(offsets, true) : "offsets", rd_kafka_err2str(err));
-    if (kafka::is_ownership_lost(err) || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)
-      logger_.warn(msg + " (ownership changing; the next owner re-delivers from the last commit)");
-    else
-      logger_.error(msg);
-  } else if (logger_.level() <= LogLevel::debug && offsets) {
-    logger_.debug(fmt::format("consumer group {}: committed {}", name(), describe(offsets, true)));
-  }
-  if (observed())
-    publish({EventType::offsets_committed, name(), std::move(news), 0, err ? rd_kafka_err2str(err) : std::string()});
-}
-
-void Listener::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<Listener*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_fatal_error(rk, buf, sizeof buf);
-    self->logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", self->name(),
-                                    self->redactor_.redact(buf)));
-    self->exit_code_ = kExitFatal;
-    self->stop_ = true;
-    return;
-  }
-  self->on_error(err, reason);
-}
-
-void Listener::on_error(int err, const char* raw_reason) {
-  auto code = static_cast<rd_kafka_resp_err_t>(err);
-  const std::string reason = redactor_.redact(raw_reason);
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+  if (error.code() == kafka::Status::Code::all_brokers_down) {
     Clock::rep none = 0;
     brokers_down_since_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
     logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying; marks "
                               "are kept and committed once a broker answers again",
-                              name(), reason));
+                              name(), error.text()));
   } else
-    logger_.warn(fmt::format("consumer group {}: {}: {}", name(), rd_kafka_err2name(code), reason));
+    logger_.warn(fmt::format("consumer group {}: {}: {}", name(), error.name(), error.text()));
 }
 
 void Listener::note_broker_answered(const char* how) {
@@ -1041,13 +818,9 @@ void Listener::note_broker_answered(const char* how) {
                            name(), how, down.count()));
 }
 
-void Listener::log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  auto* self = static_cast<Listener*>(rd_kafka_opaque(rk));
-  if (!self) return;
-  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-  LogLevel l = level <= 3 ? LogLevel::error : level == 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
-  if (l < self->logger_.level()) return;
-  self->logger_.write(l, fmt::format("librdkafka {}: {}", fac, self->redactor_.redact(buf)));
+void Listener::on_log(LogLevel level, const std::string& facility, const std::string& text) {
+  if (level < logger_.level()) return;
+  logger_.write(level, fmt::format("librdkafka {}: {}", facility, text));
 }
 
 // ---- Shutdown ----
@@ -1068,10 +841,7 @@ void Listener::serve_rebalance_for(milliseconds duration) {
   const auto until = Clock::now() + duration;
   for (auto left = duration; left.count() > 0;
        left = std::chrono::duration_cast<milliseconds>(until - Clock::now())) {
-    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), kafka::to_ms(left))) {
-      if (m->err) handle_consumer_error(m);
-      rd_kafka_message_destroy(m);
-    }
+    client_->poll(left);  // the message, if one came, is released unhandled
   }
 }
 
@@ -1105,30 +875,31 @@ void Listener::shutdown() {
                            name(), parts.size()));
   run_hooks(parts, Hook::before_stop);
   const auto deadline = std::min(Clock::now() + kCommitBudget, stop_deadline_.load());
-  rd_kafka_resp_err_t err;
+  kafka::Status err;
   // A rebalance in progress refuses the commit (REBALANCE_IN_PROGRESS; with cooperative
   // rebalancing also ILLEGAL_GENERATION until this member rejoined): serve the rebalance,
   // then commit again, until the shutdown deadline.
   while ((err = commit_all_sync(nullptr, deadline)) &&
-         (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) &&
+         (err.code() == kafka::Status::Code::rebalance_in_progress ||
+          err.code() == kafka::Status::Code::illegal_generation) &&
          Clock::now() < deadline) {
     logger_.info(fmt::format("consumer group {}: the group is rebalancing ({}); serving the rebalance "
                              "before committing again",
-                             name(), rd_kafka_err2name(err)));
+                             name(), err.name()));
     serve_rebalance_for(milliseconds(500));
     drain_jobs();  // a partition assigned meanwhile runs initialized()
   }
   if (err)
     logger_.error(fmt::format("consumer group {}: the final commit was not confirmed: {}; leaving the "
                               "group commits once more",
-                              name(), rd_kafka_err2str(err)));
+                              name(), err.text()));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));
   logger_.info(fmt::format("consumer group {}: leaving the group", name()));
   // Runs the revoke callback (revoked(), commit) for what is still assigned. On librdkafka
   // < 2.1 close can hang after partitions were lost (#4187): App's shutdown_timeout bounds it.
-  if (auto err = rd_kafka_consumer_close(rk_.get()))
-    logger_.warn(fmt::format("consumer group {}: close: {}", name(), rd_kafka_err2str(err)));
+  if (const kafka::Status err = client_->close())
+    logger_.warn(fmt::format("consumer group {}: close: {}", name(), err.text()));
   // What close did not revoke (it failed, or the assignment was lost) is checked here.
   note_unconfirmed(live_partitions());
   {

@@ -17,8 +17,9 @@
 // Rebalance callbacks run inside the poll: a revocation drops the revoked partitions'
 // queues, waits for their jobs only (revoke_timeout at most), runs revoked(), commits their
 // marks synchronously, and only then gives them up.
-#include <librdkafka/rdkafka.h>
-
+//
+// Kafka is reached only through kafka::ConsumerClient (librdkafka in production, a fake in
+// the unit tests); commits go through the Committer.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -30,8 +31,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kafka/handle.hpp"
-#include "log_text.hpp"
+#include "kafka/consumer_client.hpp"
+#include "runtime/committer.hpp"
 #include "runtime/partition.hpp"
 #include "runtime/worker_pool.hpp"
 #include "samsa/instrumentation.hpp"
@@ -40,7 +41,7 @@
 
 namespace samsa::runtime {
 
-class Listener {
+class Listener final : private kafka::ClientEvents {
  public:
   using Deadline = std::chrono::steady_clock::time_point;
   /// How long a synchronous commit may wait for the coordinator, at most.
@@ -50,8 +51,11 @@ class Listener {
   /// before anything connects). Does not start the thread.
   Listener(const Settings& settings, const ConsumerGroupRoute& group, const std::string& brokers,
            WorkerPool& pool, Logger& logger, const Monitor& monitor);
+  /// The same on a client of the caller's (the unit tests' fake).
+  Listener(const Settings& settings, const ConsumerGroupRoute& group, std::unique_ptr<kafka::ConsumerClient> client,
+           WorkerPool& pool, Logger& logger, const Monitor& monitor);
   /// Joins the thread (which may wait for a stuck job to return).
-  ~Listener();
+  ~Listener() override;
 
   /// Subscribes and starts the listener thread.
   void start();
@@ -71,7 +75,7 @@ class Listener {
   void commit_marked_now(std::chrono::milliseconds budget);
 
   // For Partition and Consumer.
-  rd_kafka_t* handle() const { return rk_.get(); }
+  kafka::ConsumerClient& client() const { return *client_; }
   const std::string& name() const { return group_.name(); }
   Logger& logger() const { return logger_; }
   bool observed() const { return !monitor_.empty(); }
@@ -80,11 +84,11 @@ class Listener {
   /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors,
   /// waiting kCommitBudget at most. Returns the final error (NO_ERROR on success or when
   /// nothing new is marked).
-  rd_kafka_resp_err_t commit_partition_sync(Partition& p);
+  kafka::Status commit_partition_sync(Partition& p);
   /// Stores every partition's marks and commits what moved synchronously (all partitions
   /// when `only` is null), waiting until `deadline` at most. Returns the commit's error.
-  rd_kafka_resp_err_t commit_all_sync(const std::vector<Partition*>* only = nullptr,
-                                      Deadline deadline = std::chrono::steady_clock::now() + kCommitBudget);
+  kafka::Status commit_all_sync(const std::vector<Partition*>* only = nullptr,
+                                Deadline deadline = std::chrono::steady_clock::now() + kCommitBudget);
   /// Stores every partition's marks and asks librdkafka for an asynchronous commit.
   void commit_async();
   /// The metadata of `p`'s committed offset as the group coordinator has it (empty when
@@ -106,9 +110,8 @@ class Listener {
   void collect(int max_messages, std::chrono::milliseconds max_wait);
   /// Queues a fetched message in its partition, or drops it (not ours, paused after an
   /// error, leaving, a duplicate); pauses the partition when its queue is full.
-  void accept(rd_kafka_message_t* m);
-  void handle_consumer_error(const rd_kafka_message_t* m);
-  Partition* lookup(const rd_kafka_message_t* m);
+  void accept(kafka::Fetched m);
+  Partition* lookup(const kafka::Fetched& m);
   /// Runs before_poll or after_poll on the idle partitions whose consumer has them; for
   /// after_poll only on those that ran before_poll. A partition whose hook threw drops its
   /// queue, pauses and rewinds.
@@ -166,27 +169,21 @@ class Listener {
   /// Processes the end of an abandoned partition's job (runs revoked(), or destroys it).
   void finish_abandoned(Partition& p);
 
-  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
-  void assign(rd_kafka_topic_partition_list_t* parts);
-  void revoke(rd_kafka_topic_partition_list_t* parts);
-  /// Records, logs and publishes the result of a commit: of librdkafka's (the global
-  /// offset_commit_cb, listener thread) and of commit_list_sync's (any thread).
-  void on_commit(rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t* offsets);
-  void on_error(int err, const char* reason);
+  // kafka::ClientEvents: inside the poll, listener thread (on_log: any thread).
+  void on_assigned(const std::vector<TopicPartitionOffset>& parts) override;
+  void on_revoked(const std::vector<TopicPartitionOffset>& parts, bool lost) override;
+  void on_rebalance_error(const kafka::Status& error, const std::vector<TopicPartitionOffset>& parts) override;
+  void on_commit(const kafka::CommitAnswer& answer) override { committer_.on_answer(answer); }
+  void on_consumer_error(const kafka::Status& error, const std::string& topic) override;
+  void on_error(const kafka::Status& error) override;
+  void on_log(LogLevel level, const std::string& facility, const std::string& text) override;
+  void assign(const std::vector<TopicPartitionOffset>& parts);
+  void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);
+  /// Tells the partition of `o` (if still here) that the broker confirmed its commit.
+  void note_confirmed(const kafka::CommitOffset& o);
   /// After "no broker answers": logs the recovery once a broker proved alive (`how`).
   /// Any thread.
   void note_broker_answered(const char* how);
-  rd_kafka_resp_err_t commit_list_sync(rd_kafka_topic_partition_list_t* list, Deadline deadline);
-  /// Records the offsets the broker confirmed (none when `request_err`), so they are not
-  /// committed again. Returns the entries to report: all of a failed commit; of a
-  /// successful one, those whose offset the broker had not confirmed already.
-  std::vector<TopicPartitionOffset> note_committed(const rd_kafka_topic_partition_list_t* list,
-                                                   rd_kafka_resp_err_t request_err);
-
-  static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
-  static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*);
-  static void error_cb(rd_kafka_t*, int, const char*, void*);
-  static void log_cb(const rd_kafka_t*, int, const char*, const char*);
 
   const Settings& settings_;
   const ConsumerGroupRoute& group_;
@@ -194,17 +191,10 @@ class Listener {
   WorkerPool& pool_;
   Logger& logger_;
   const Monitor& monitor_;
-  kafka::KafkaPtr rk_;
-  /// Takes the group's secret property values out of librdkafka's texts before logging.
-  SecretRedactor redactor_;
-  /// The group's rebalances are incremental (rd_kafka_rebalance_protocol() at the last
-  /// rebalance callback). Listener thread only.
-  bool incremental_ = false;
+  std::unique_ptr<kafka::ConsumerClient> client_;
+  Committer committer_;
   /// Half of max.poll.interval.ms: when a job still running is reported (once per job).
   std::chrono::milliseconds long_job_warning_{150000};
-  /// The consumer queue (the one rd_kafka_consumer_poll serves): job_done() yields it to
-  /// wake a poll that waits for the first message.
-  kafka::QueuePtr consumer_queue_;
 
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -218,16 +208,12 @@ class Listener {
   // partitions_mu_.
   std::mutex partitions_mu_;
   std::map<std::pair<std::string, std::int32_t>, std::unique_ptr<Partition>> partitions_;
-  // The last offset the broker confirmed per partition, kept after the partition is given
-  // up (librdkafka's commit on unassign repeats revoke()'s); guarded by confirmed_mu_.
-  std::mutex confirmed_mu_;
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> confirmed_;
   struct KeyHash {
     std::size_t operator()(const std::pair<const void*, std::int32_t>& k) const {
       return std::hash<const void*>()(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9e3779b97f4a7c15ULL);
     }
   };
-  // Listener thread only: message -> partition, by librdkafka topic handle.
+  // Listener thread only: message -> partition, by the client's topic key.
   std::unordered_map<std::pair<const void*, std::int32_t>, Partition*, KeyHash> fast_;
   // Scheduling, listener thread only.
   std::vector<Partition*> listed_;       // may start a job (queued messages or a tick due)

@@ -4,7 +4,6 @@
 
 #include <stdexcept>
 
-#include "kafka/handle.hpp"
 #include "runtime/consumer_access.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/message_access.hpp"
@@ -90,11 +89,11 @@ bool Partition::mark(std::int64_t offset, std::string_view metadata) {
         "mark_as_consumed({}, metadata): {} bytes of metadata, more than the {} Kafka accepts by "
         "default (offset.metadata.max.bytes); keep a key in it, the state elsewhere",
         offset, metadata.size(), kMaxMetadataBytes));
-  if (!metadata.empty() && !kafka::stores_offset_metadata())
+  if (!metadata.empty() && !listener_.client().stores_offset_metadata())
     throw std::logic_error(fmt::format(
         "mark_as_consumed({}, metadata): offset metadata needs librdkafka >= 2.2.0 (this process "
         "runs {}, whose offset store drops it); build against a newer one (make LIBRDKAFKA=2.14)",
-        offset, rd_kafka_version_str()));
+        offset, listener_.client().version()));
   return mark_checked(offset, metadata);
 }
 
@@ -128,34 +127,31 @@ bool Partition::store() {
     metadata = tracker_.metadata();
   }
   if (!owned()) return false;
-  auto list = kafka::make_list(1);
-  kafka::add_offset(list.get(), topic_, partition_, offset, metadata);
-  rd_kafka_resp_err_t err = rd_kafka_offsets_store(listener_.handle(), list.get());
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  const kafka::Status err = listener_.client().store(topic_, partition_, offset, metadata);
+  if (!err) {
     std::lock_guard lock(mu_);
     tracker_.set_stored(offset, metadata);
     return true;
   }
-  if (kafka::is_ownership_lost(err)) {
+  if (err.ownership_lost()) {
     // librdkafka >= 1.9 refuses to store for a partition that is not assigned: the free
     // ownership check (docs/offsets.md).
     disown();
     listener_.logger().warn(fmt::format("{}/{}: offset {} not stored, the partition is no longer "
                                         "assigned to this process ({})",
-                                        topic_, partition_, offset, rd_kafka_err2name(err)));
+                                        topic_, partition_, offset, err.name()));
     return false;
   }
   dirty_.store(true, std::memory_order_relaxed);  // try again at the next store
   listener_.logger().warn(fmt::format("{}/{}: storing offset {} failed: {}", topic_, partition_,
-                                      offset, rd_kafka_err2str(err)));
+                                      offset, err.text()));
   return owned();
 }
 
-void Partition::enqueue(rd_kafka_message_t* m) {
-  queued_.push_back(m);
-  queued_bytes_ += m->len;
-  last_queued_ = m->offset;
+void Partition::enqueue(kafka::Fetched m) {
+  queued_bytes_ += m.len();
+  last_queued_ = m.offset();
+  queued_.push_back(std::move(m));
 }
 
 std::size_t Partition::take_batch(std::size_t max) {
@@ -164,17 +160,17 @@ std::size_t Partition::take_batch(std::size_t max) {
     raw_.swap(queued_);  // the common case: all of it, no copy (both keep their capacity)
     bytes = queued_bytes_;
   } else {
-    raw_.assign(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(max));
-    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(max));
-    for (auto* m : raw_) bytes += m->len;
+    const auto end = queued_.begin() + static_cast<std::ptrdiff_t>(max);
+    raw_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(end));
+    queued_.erase(queued_.begin(), end);
+    for (const auto& m : raw_) bytes += m.len();
   }
   queued_bytes_ -= bytes;
   return bytes;
 }
 
 std::size_t Partition::drop_queue(std::int64_t rewound_to) {
-  for (auto* m : queued_) rd_kafka_message_destroy(m);
-  queued_.clear();
+  queued_.clear();  // releases the messages
   const std::size_t bytes = queued_bytes_;
   queued_bytes_ = 0;
   last_queued_ = rewound_to - 1;
@@ -182,9 +178,8 @@ std::size_t Partition::drop_queue(std::int64_t rewound_to) {
 }
 
 void Partition::clear_batch() {
-  for (auto* m : raw_) rd_kafka_message_destroy(m);
-  raw_.clear();
   views_.clear();
+  raw_.clear();  // releases the messages
 }
 
 const char* to_string(Hook hook) {

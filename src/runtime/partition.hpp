@@ -8,8 +8,6 @@
 // to jobs; at most one job of a partition is in flight at a time (so its hooks never run
 // concurrently and its messages are handled in order); the marking methods are thread-safe
 // and may also be called from user threads while it lives.
-#include <librdkafka/rdkafka.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -19,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/fetched.hpp"
 #include "samsa/consumer.hpp"
 #include "samsa/offset_tracker.hpp"
 #include "samsa/routing.hpp"
@@ -80,33 +79,33 @@ class Partition {
   void committed(std::int64_t offset, std::string_view metadata);
   /// Where to resume after an error (see OffsetTracker::first_unmarked).
   std::int64_t first_unmarked() const;
-  /// Hands the mark to librdkafka (rd_kafka_offsets_store) when it moved since the last
-  /// store, so the background auto-commit picks it up. One librdkafka call per change,
-  /// not per mark. Returns false when librdkafka refused it because the partition is no
-  /// longer assigned (ownership lost; the partition is then disowned).
+  /// Hands the mark to the client (ConsumerClient::store) when it moved since the last
+  /// store, so the background auto-commit picks it up. One call per change, not per mark.
+  /// Returns false when the client refused it because the partition is no longer assigned
+  /// (ownership lost; the partition is then disowned).
   bool store();
 
   // --- The queue and the batch: the listener fills the queue and moves a batch out of it
   // when it starts a job; the job's worker handles the batch. ---
 
-  /// Appends `m` (taking ownership) to the queue of fetched messages. Listener thread.
-  void enqueue(rd_kafka_message_t* m);
+  /// Appends `m` to the queue of fetched messages. Listener thread.
+  void enqueue(kafka::Fetched m);
   /// Messages and payload bytes queued, not yet in a job. Listener thread.
   std::size_t queued() const { return queued_.size(); }
   std::size_t queued_bytes() const { return queued_bytes_; }
   /// The offset of the first queued message, kNone when the queue is empty.
-  std::int64_t first_queued() const { return queued_.empty() ? OffsetTracker::kNone : queued_.front()->offset; }
+  std::int64_t first_queued() const { return queued_.empty() ? OffsetTracker::kNone : queued_.front().offset(); }
   /// The highest offset queued or handed out since the assignment or the last rewind (-1:
   /// none); a fetched message at or below it is a duplicate. Listener thread.
   std::int64_t last_queued() const { return last_queued_; }
   /// Moves up to `max` messages from the front of the queue into the batch; returns the
   /// payload bytes moved. Listener thread, no job in flight.
   std::size_t take_batch(std::size_t max);
-  /// Destroys the queued messages (delivered again after a rewind or by the next owner).
+  /// Releases the queued messages (delivered again after a rewind or by the next owner).
   /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
   /// Returns the payload bytes dropped. Listener thread.
   std::size_t drop_queue(std::int64_t rewound_to);
-  /// Destroys the batch's librdkafka messages. No job in flight.
+  /// Releases the batch's messages. No job in flight.
   void clear_batch();
   /// Counts this partition's jobs (at most one in flight): the listener waits on it before
   /// it destroys the partition.
@@ -183,10 +182,10 @@ class Partition {
   /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
   bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);
 
-  std::vector<rd_kafka_message_t*> queued_;  // listener thread
+  std::vector<kafka::Fetched> queued_;  // listener thread
   std::size_t queued_bytes_ = 0;
   std::int64_t last_queued_ = -1;
-  std::vector<rd_kafka_message_t*> raw_;  // the batch: the job's while one is in flight
+  std::vector<kafka::Fetched> raw_;  // the batch: the job's while one is in flight
   std::vector<Message> views_;
   JobGroup jobs_;
   bool failed_ = false;

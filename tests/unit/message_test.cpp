@@ -1,27 +1,31 @@
-// Message views over hand-made librdkafka messages (no broker): has_payload and the errors of
+// Message views over hand-made fetched messages (no broker): has_payload and the errors of
 // json_deserializer.
 #include <gtest/gtest.h>
 
 #include <cstring>
 
+#include "fake_consumer_client.hpp"
 #include "runtime/message_access.hpp"
 #include "samsa/errors.hpp"
 
 namespace {
 
-// A Message over a zero-initialised rd_kafka_message_t: enough for MessageAccess::fill.
+// A Message over a hand-made record (a null `payload`: a tombstone).
 struct Fixture {
-  rd_kafka_message_t raw{};
+  samsa::test::FakeConsumerClient::Record record;
+  samsa::kafka::Fetched fetched;
   std::string topic = "events";
   samsa::Deserializer deserializer = samsa::json_deserializer;
   samsa::Message message;
 
   explicit Fixture(const char* payload, std::size_t len) {
-    raw.payload = const_cast<char*>(payload);
-    raw.len = len;
-    raw.partition = 3;
-    raw.offset = 17;
-    samsa::detail::MessageAccess::fill(message, &raw, &topic, &deserializer);
+    record.topic = topic;
+    record.partition = 3;
+    record.offset = 17;
+    record.has_payload = payload != nullptr;
+    if (payload) record.payload.assign(payload, len);
+    fetched = samsa::test::FakeConsumerClient::borrowed(record);
+    samsa::detail::MessageAccess::fill(message, fetched, &topic, &deserializer);
   }
 };
 

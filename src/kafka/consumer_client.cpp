@@ -1,0 +1,326 @@
+#include "kafka/consumer_client.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/fmt/fmt.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "kafka/handle.hpp"
+#include "log_text.hpp"
+
+namespace samsa::kafka {
+namespace {
+
+std::vector<TopicPartitionOffset> to_parts(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartitionOffset> out;
+  out.reserve(list ? static_cast<std::size_t>(list->cnt) : 0);
+  for (int i = 0; list && i < list->cnt; ++i)
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  return out;
+}
+
+ListPtr to_list(const std::vector<TopicPartitionOffset>& parts) {
+  auto list = make_list(static_cast<int>(parts.size()));
+  for (const auto& p : parts) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+  return list;
+}
+
+ListPtr one(const std::string& topic, std::int32_t partition, std::int64_t offset = RD_KAFKA_OFFSET_INVALID) {
+  auto list = make_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  return list;
+}
+
+/// Takes ownership of `error`.
+Status from_error(rd_kafka_error_t* error) {
+  if (!error) return {};
+  Status s = status(rd_kafka_error_code(error));
+  Status out(s.code(), s.name(), rd_kafka_error_string(error), s.ownership_lost(), s.retriable(), s.number());
+  rd_kafka_error_destroy(error);
+  return out;
+}
+
+CommitAnswer to_answer(rd_kafka_resp_err_t request_err, const rd_kafka_topic_partition_list_t* list) {
+  CommitAnswer a;
+  a.answered = true;
+  a.request = status(request_err);
+  for (int i = 0; list && i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    a.offsets.push_back({e.topic, e.partition, e.offset, std::string(metadata_of(e)), status(e.err)});
+  }
+  return a;
+}
+
+// How the runtime reads a librdkafka message it queued (Fetched's Source).
+const Fetched::Source kMessageSource{
+    [](void* raw) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(raw)); },
+    [](const void* raw) { return rd_kafka_topic_name(static_cast<const rd_kafka_message_t*>(raw)->rkt); },
+    [](const void* raw) -> std::int64_t {
+      rd_kafka_timestamp_type_t type;
+      return rd_kafka_message_timestamp(static_cast<const rd_kafka_message_t*>(raw), &type);
+    },
+    [](const void* raw, std::vector<Header>& out) {
+      rd_kafka_headers_t* hdrs = nullptr;
+      auto* m = static_cast<rd_kafka_message_t*>(const_cast<void*>(raw));
+      if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+        Header h{name, std::nullopt};
+        if (value) h.value = std::string_view(static_cast<const char*>(value), size);
+        out.push_back(h);
+      }
+    },
+};
+
+class RdKafkaConsumerClient final : public ConsumerClient {
+ public:
+  RdKafkaConsumerClient(const std::map<std::string, std::string>& props) : redactor_(props) {
+    // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
+    // is quoted in its token error): every text handed to the events is redacted.
+    auto conf = make_conf(props);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_rebalance_cb(conf.get(), &RdKafkaConsumerClient::rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf.get(), &RdKafkaConsumerClient::commit_cb);
+    rd_kafka_conf_set_error_cb(conf.get(), &RdKafkaConsumerClient::error_cb);
+    rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaConsumerClient::log_cb);
+    rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
+    char interval[32];
+    size_t size = sizeof interval;
+    if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), "max.poll.interval.ms", interval, &size) == RD_KAFKA_CONF_OK)
+      max_poll_interval_ = std::chrono::milliseconds(std::atol(interval));
+    // One queue for messages, rebalances, commit answers and errors: all served by poll.
+    rd_kafka_poll_set_consumer(rk_.get());
+    consumer_queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+  }
+
+  ~RdKafkaConsumerClient() override {
+    consumer_queue_.reset();
+    rk_.reset();
+  }
+
+  void set_events(ClientEvents* events) override { events_ = events; }
+
+  Status subscribe(const std::vector<std::string>& topics) override {
+    auto list = make_list(static_cast<int>(topics.size()));
+    for (const auto& t : topics) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    return status(rd_kafka_subscribe(rk_.get(), list.get()));
+  }
+
+  Fetched poll(std::chrono::milliseconds timeout) override {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout));
+    if (!m) return {};
+    if (!m->err) {
+      Fetched::Fields f;
+      f.topic_key = m->rkt;
+      f.partition = m->partition;
+      f.offset = m->offset;
+      f.key = static_cast<const char*>(m->key);
+      f.key_len = m->key_len;
+      f.payload = static_cast<const char*>(m->payload);
+      f.len = m->len;
+      return Fetched(m, &kMessageSource, f);
+    }
+    // An error instead of a message is reported, and the poll returns nothing.
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && events_) {
+      const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+      const Status s = status(m->err);
+      events_->on_consumer_error(
+          Status(s.code(), s.name(), redactor_.redact(rd_kafka_message_errstr(m)), false, false, s.number()), topic);
+    }
+    rd_kafka_message_destroy(m);
+    return {};
+  }
+
+  void wake() override { rd_kafka_queue_yield(consumer_queue_.get()); }
+
+  bool incremental() const override { return incremental_; }
+
+  Status assign(const std::vector<TopicPartitionOffset>& parts) override {
+    auto list = to_list(parts);
+    if (incremental_) return from_error(rd_kafka_incremental_assign(rk_.get(), list.get()));
+    return status(rd_kafka_assign(rk_.get(), list.get()));
+  }
+
+  Status unassign(const std::vector<TopicPartitionOffset>& parts) override {
+    if (!incremental_) return status(rd_kafka_assign(rk_.get(), nullptr));
+    auto list = to_list(parts);
+    return from_error(rd_kafka_incremental_unassign(rk_.get(), list.get()));
+  }
+
+  Status pause(const std::string& topic, std::int32_t partition) override {
+    auto list = one(topic, partition);
+    auto err = rd_kafka_pause_partitions(rk_.get(), list.get());
+    return status(err ? err : list->elems[0].err);
+  }
+
+  Status resume(const std::string& topic, std::int32_t partition) override {
+    auto list = one(topic, partition);
+    auto err = rd_kafka_resume_partitions(rk_.get(), list.get());
+    return status(err ? err : list->elems[0].err);
+  }
+
+  Status seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
+              std::chrono::milliseconds timeout) override {
+    auto list = one(topic, partition, offset);
+    if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_.get(), list.get(), to_ms(timeout)))
+      return from_error(error);
+    return status(list->elems[0].err);
+  }
+
+  Status store(const std::string& topic, std::int32_t partition, std::int64_t offset,
+               const std::string& metadata) override {
+    auto list = make_list(1);
+    add_offset(list.get(), topic, partition, offset, metadata);
+    auto err = rd_kafka_offsets_store(rk_.get(), list.get());
+    return status(err ? err : list->elems[0].err);
+  }
+
+  CommitAnswer commit(const std::vector<CommitOffset>& offsets, std::chrono::milliseconds timeout) override {
+    auto list = make_list(static_cast<int>(offsets.size()));
+    for (const auto& o : offsets) add_offset(list.get(), o.topic, o.partition, o.offset, o.metadata);
+    // On a queue of its own, so that the wait is bounded by `timeout` (a plain synchronous
+    // rd_kafka_commit can block far longer while no coordinator answers).
+    QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+    // The answer comes back on that queue only. Without a callback of the commit's own,
+    // librdkafka also hands it to the global offset_commit_cb, served by a later poll (and
+    // reported a second time). This callback is never called: the queue is served with the
+    // event API, which ignores it.
+    auto only_on_the_queue = [](rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*, void*) {};
+    CommitAnswer a;
+    if (auto err = rd_kafka_commit_queue(rk_.get(), list.get(), queue.get(), only_on_the_queue, nullptr)) {
+      a = to_answer(err, nullptr);
+      a.answered = false;
+      return a;
+    }
+    EventPtr event(rd_kafka_queue_poll(queue.get(), to_ms(timeout)));
+    if (!event) {
+      // Unconfirmed (a late answer is dropped with the queue).
+      a.request = status(RD_KAFKA_RESP_ERR__TIMED_OUT);
+      return a;
+    }
+    return to_answer(rd_kafka_event_error(event.get()), rd_kafka_event_topic_partition_list(event.get()));
+  }
+
+  Status commit_async() override { return status(rd_kafka_commit(rk_.get(), nullptr, 1)); }
+
+  Status committed_metadata(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
+                            std::string& metadata) override {
+    auto list = one(topic, partition);
+    auto err = rd_kafka_committed(rk_.get(), list.get(), to_ms(timeout));
+    if (!err) err = list->elems[0].err;
+    if (!err) metadata = std::string(metadata_of(list->elems[0]));
+    return status(err);
+  }
+
+  bool assignment_lost() override { return rd_kafka_assignment_lost(rk_.get()); }
+
+  std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) override {
+    TopicPtr rkt(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt.get(), &md, to_ms(timeout));
+    MetadataPtr owned(md);
+    if (err || !md || md->topic_cnt != 1) return std::nullopt;
+    if (md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return false;
+    return std::nullopt;
+  }
+
+  Status close() override { return status(rd_kafka_consumer_close(rk_.get())); }
+
+  std::chrono::milliseconds max_poll_interval() const override { return max_poll_interval_; }
+  bool stores_offset_metadata() const override { return kafka::stores_offset_metadata(); }
+  std::string version() const override { return std::string("librdkafka ") + rd_kafka_version_str(); }
+
+ private:
+  static void rebalance_cb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
+    // Incremental (cooperative-sticky, and always under KIP-848) or eager: librdkafka knows
+    // which protocol the group agreed on; a setting could be wrong (a KIP-848 member that
+    // is told to assign eagerly has its rd_kafka_assign refused and stalls).
+    const char* protocol = rd_kafka_rebalance_protocol(rk);
+    self->incremental_ = protocol && std::string_view(protocol) == "COOPERATIVE";
+    const auto list = to_parts(parts);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+      self->events_->on_assigned(list);
+    else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      self->events_->on_revoked(list, rd_kafka_assignment_lost(rk));
+    else
+      self->events_->on_rebalance_error(status(err), list);
+  }
+
+  static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                        void* opaque) {
+    auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
+    if (self->events_) self->events_->on_commit(to_answer(err, offsets));
+  }
+
+  static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
+    if (!self->events_) return;
+    const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      const auto fatal = rd_kafka_fatal_error(rk, buf, sizeof buf);
+      self->events_->on_error(Status(Status::Code::fatal, rd_kafka_err2name(fatal), self->redactor_.redact(buf)));
+      return;
+    }
+    const Status s = status(code);
+    self->events_->on_error(Status(s.code(), s.name(), self->redactor_.redact(reason)));
+  }
+
+  static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    auto* self = static_cast<RdKafkaConsumerClient*>(rd_kafka_opaque(rk));
+    if (!self || !self->events_) return;
+    // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+    const LogLevel l = level <= 3   ? LogLevel::error
+                       : level == 4 ? LogLevel::warn
+                       : level <= 6 ? LogLevel::info
+                                    : LogLevel::debug;
+    self->events_->on_log(l, fac, self->redactor_.redact(buf));
+  }
+
+  SecretRedactor redactor_;
+  KafkaPtr rk_;
+  QueuePtr consumer_queue_;
+  ClientEvents* events_ = nullptr;
+  bool incremental_ = false;  // listener thread (rebalance callbacks)
+  std::chrono::milliseconds max_poll_interval_{300000};
+};
+
+}  // namespace
+
+std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
+                                                     const std::string& brokers) {
+  const TopicSettings gs = effective(settings, group);
+  auto props = effective_kafka(settings, group);
+  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
+  if (props["bootstrap.servers"].empty())
+    throw SettingsError(
+        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
+        "config.kafka[\"bootstrap.servers\"]");
+  throw_if_problems(
+      protocol_problems(gs.group_protocol, props, rd_kafka_version(), "consumer group '" + group.name() + "': "));
+  props["group.id"] = group.name();
+  props.emplace("client.id", settings.client_id);
+  // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
+  props["enable.auto.offset.store"] = "false";
+  props.emplace("enable.auto.commit", "true");
+  props["auto.offset.reset"] = std::string(to_string(gs.initial_offset));
+  if (gs.group_protocol == GroupProtocol::consumer) {
+    // KIP-848: the broker assigns and every rebalance is incremental; the classic-only
+    // properties are refused by librdkafka (checked above with a clearer message).
+    props["group.protocol"] = "consumer";
+  } else {
+    props["partition.assignment.strategy"] =
+        settings.rebalance_protocol == "cooperative-sticky" ? "cooperative-sticky" : "range,roundrobin";
+  }
+  props["enable.partition.eof"] = "false";
+  add_fetch_queue_defaults(props, rd_kafka_version());
+  return std::make_unique<RdKafkaConsumerClient>(props);
+}
+
+}  // namespace samsa::kafka

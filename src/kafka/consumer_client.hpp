@@ -1,0 +1,136 @@
+#pragma once
+// The runtime's one door to Kafka: a group consumer that speaks Samsa types. It owns the
+// librdkafka handle and its callbacks, and classifies every librdkafka error once
+// (kafka::Status); the runtime (src/runtime/) includes no librdkafka header and is tested
+// against a fake of this interface (tests/unit/fake_consumer_client.hpp).
+//
+// Threads: the listener thread calls everything but wake(), store(), commit() and
+// committed(), which any thread may call (librdkafka's own locking). ClientEvents are
+// called inside poll() on the listener thread, except on_log (any librdkafka thread).
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kafka/fetched.hpp"
+#include "kafka/status.hpp"
+#include "samsa/instrumentation.hpp"
+#include "samsa/logger.hpp"
+#include "samsa/routing.hpp"
+#include "samsa/settings.hpp"
+
+namespace samsa::kafka {
+
+/// A partition and an offset to commit, with its commit metadata; in a commit's answer,
+/// `status` is the broker's verdict for this partition.
+struct CommitOffset {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = -1;
+  std::string metadata;
+  Status status;
+};
+
+/// The answer to one commit request.
+struct CommitAnswer {
+  /// False: no answer came within the caller's time (`request` is timed_out).
+  bool answered = false;
+  /// The request's own error; the partitions' are in `offsets`.
+  Status request;
+  std::vector<CommitOffset> offsets;
+  /// The first error of the request or of a partition (ok when all succeeded).
+  Status first_error() const {
+    if (request) return request;
+    for (const auto& o : offsets)
+      if (o.status) return o.status;
+    return {};
+  }
+};
+
+/// What the client reports while it polls. Rebalances: the handler does its work and calls
+/// ConsumerClient::assign() / unassign() before it returns, as librdkafka requires.
+class ClientEvents {
+ public:
+  virtual ~ClientEvents() = default;
+  virtual void on_assigned(const std::vector<TopicPartitionOffset>& parts) = 0;
+  /// `lost`: the partitions were lost (session timeout, fenced), not handed over; a commit
+  /// for them would be refused.
+  virtual void on_revoked(const std::vector<TopicPartitionOffset>& parts, bool lost) = 0;
+  /// A rebalance error; the handler treats `parts` as revoked.
+  virtual void on_rebalance_error(const Status& error, const std::vector<TopicPartitionOffset>& parts) = 0;
+  /// The answer to an asynchronous commit (commit_async(), and librdkafka's auto-commit).
+  /// Not called for commit()'s answers, which commit() returns.
+  virtual void on_commit(const CommitAnswer& answer) = 0;
+  /// A consumer error that came instead of a message (e.g. a topic that does not exist,
+  /// code unknown_topic, with the topic's name); `topic` is empty when none is named.
+  virtual void on_consumer_error(const Status& error, const std::string& topic) = 0;
+  /// A client error (all_brokers_down, fatal, or a transient other); text redacted.
+  virtual void on_error(const Status& error) = 0;
+  /// One of librdkafka's log lines, redacted; any thread.
+  virtual void on_log(LogLevel level, const std::string& facility, const std::string& text) = 0;
+};
+
+class ConsumerClient {
+ public:
+  using Deadline = std::chrono::steady_clock::time_point;
+  virtual ~ConsumerClient() = default;
+
+  /// Where events go. Called once, before subscribe(); `events` outlives the client.
+  virtual void set_events(ClientEvents* events) = 0;
+  virtual Status subscribe(const std::vector<std::string>& topics) = 0;
+  /// The next message, waiting at most `timeout` (0: only what is queued already); empty
+  /// when none came. Serves rebalances, commit answers and errors meanwhile.
+  virtual Fetched poll(std::chrono::milliseconds timeout) = 0;
+  /// Any thread: makes a poll() that waits return now (it returns empty). A wake-up with no
+  /// poll waiting is kept for the next poll.
+  virtual void wake() = 0;
+  /// The group's rebalances are incremental (the last rebalance's protocol).
+  virtual bool incremental() const = 0;
+  /// Inside on_assigned: takes `parts` (offsets as given there) into the assignment.
+  virtual Status assign(const std::vector<TopicPartitionOffset>& parts) = 0;
+  /// Inside on_revoked / on_rebalance_error: gives `parts` up (all, when eager).
+  virtual Status unassign(const std::vector<TopicPartitionOffset>& parts) = 0;
+  /// Stops / restarts fetching a partition. The client drops what it prefetched for it;
+  /// a resume fetches again after the last message poll() returned.
+  virtual Status pause(const std::string& topic, std::int32_t partition) = 0;
+  virtual Status resume(const std::string& topic, std::int32_t partition) = 0;
+  /// The next poll() of the partition returns `offset` first. Blocks `timeout` at most.
+  virtual Status seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                      std::chrono::milliseconds timeout) = 0;
+  /// Hands `offset` (with `metadata`) to the auto-commit. ownership_lost() when the
+  /// partition is not assigned. Any thread.
+  virtual Status store(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                       const std::string& metadata) = 0;
+  /// One commit request of exactly `offsets`, answered on its own (never through
+  /// on_commit), waiting `timeout` at most. No retry: Committer has the one policy. Any thread.
+  virtual CommitAnswer commit(const std::vector<CommitOffset>& offsets, std::chrono::milliseconds timeout) = 0;
+  /// Asks for an asynchronous commit of everything stored; the answer comes to on_commit.
+  virtual Status commit_async() = 0;
+  /// The committed offset's metadata of a partition (empty when none). Any thread; blocks
+  /// one round trip, `timeout` at most.
+  virtual Status committed_metadata(const std::string& topic, std::int32_t partition,
+                                    std::chrono::milliseconds timeout, std::string& metadata) = 0;
+  /// Inside on_revoked: the assignment was lost rather than revoked.
+  virtual bool assignment_lost() = 0;
+  /// Whether `topic` exists: nullopt when no broker answered within `timeout`. Any thread.
+  virtual std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) = 0;
+  /// Leaves the group (runs on_revoked for what is assigned). Listener thread, last call.
+  virtual Status close() = 0;
+  /// librdkafka's max.poll.interval.ms for this client.
+  virtual std::chrono::milliseconds max_poll_interval() const = 0;
+  /// The client carries commit metadata to the auto-commit (librdkafka >= 2.2).
+  virtual bool stores_offset_metadata() const = 0;
+  /// "librdkafka 2.0.2", for messages.
+  virtual std::string version() const = 0;
+};
+
+/// The real client: librdkafka's consumer for `group`, with Samsa's properties
+/// (enable.auto.offset.store off, the group protocol, the fetch-queue defaults). Throws
+/// SettingsError for a bad or missing property, before anything connects.
+std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
+                                                     const std::string& brokers);
+
+}  // namespace samsa::kafka

@@ -1,0 +1,68 @@
+#pragma once
+// The commits of one consumer group: synchronous commits with the one retry policy,
+// asynchronous ones, and the bookkeeping of what the broker confirmed (so a commit that
+// librdkafka repeats, e.g. on unassign, is not reported twice). Every commit answer, of
+// either kind, is recorded, logged and published here.
+//
+// Threads: commit_sync() from any thread (a job, a user thread, the listener); on_answer()
+// from the listener thread (asynchronous answers) and from commit_sync()'s caller.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kafka/consumer_client.hpp"
+#include "samsa/instrumentation.hpp"
+#include "samsa/logger.hpp"
+
+namespace samsa::runtime {
+
+class Committer {
+ public:
+  using Deadline = std::chrono::steady_clock::time_point;
+  /// Called for every partition offset the broker confirmed (any thread, no lock held).
+  using Confirmed = std::function<void(const kafka::CommitOffset&)>;
+  /// Called when a commit proved a broker alive.
+  using Answered = std::function<void()>;
+
+  Committer(kafka::ConsumerClient& client, const std::string& group, Logger& logger, const Monitor& monitor,
+            Confirmed confirmed, Answered answered);
+
+  /// Commits exactly `offsets` and waits for the answer until `deadline`. Retries the
+  /// transient coordinator errors (Status::retriable) up to 4 times with 100, 200, 400,
+  /// 800 ms between tries, within the deadline; never REBALANCE_IN_PROGRESS, which cannot
+  /// clear while the caller holds up the poll loop (the marks stay stored and are committed
+  /// when the partitions are revoked). Returns the final error (ok on success or when
+  /// `offsets` is empty). No answer before the deadline is timed_out, reported as a failed
+  /// commit: the marks stay uncommitted and are committed again.
+  kafka::Status commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline);
+  /// Asks for an asynchronous commit of everything stored (logged when refused).
+  void commit_async();
+  /// Records, logs and publishes a commit's answer.
+  void on_answer(const kafka::CommitAnswer& answer);
+
+ private:
+  /// Records the offsets the broker confirmed (none after a request error). Returns the
+  /// entries to report: all of a failed commit; of a successful one, those whose offset the
+  /// broker had not confirmed already.
+  std::vector<TopicPartitionOffset> note(const kafka::CommitAnswer& answer);
+
+  kafka::ConsumerClient& client_;
+  const std::string& group_;
+  Logger& logger_;
+  const Monitor& monitor_;
+  Confirmed confirmed_cb_;
+  Answered answered_cb_;
+  // The last offset the broker confirmed per partition, kept after the partition is given
+  // up (librdkafka's commit on unassign repeats revoke()'s).
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> confirmed_;
+};
+
+/// "topic/partition@offset ..." of `offsets`, for logs.
+std::string describe_offsets(const std::vector<kafka::CommitOffset>& offsets);
+
+}  // namespace samsa::runtime

@@ -1,0 +1,336 @@
+#include "fake_consumer_client.hpp"
+
+#include <algorithm>
+
+namespace samsa::test {
+namespace {
+
+struct Handle {
+  const FakeConsumerClient::Record* record;
+  std::atomic<int>* outstanding;
+};
+
+std::string tp(const std::string& topic, std::int32_t partition) { return topic + "/" + std::to_string(partition); }
+
+std::string list(const std::vector<TopicPartitionOffset>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + tp(p.topic, p.partition);
+  return out;
+}
+
+kafka::Fetched make(void* raw, const kafka::Fetched::Source* source, const FakeConsumerClient::Record& r) {
+  kafka::Fetched::Fields f;
+  f.topic_key = &r.topic;  // stable: the record lives as long as the client
+  f.partition = r.partition;
+  f.offset = r.offset;
+  f.key = r.key.empty() ? nullptr : r.key.data();
+  f.key_len = r.key.size();
+  f.payload = r.has_payload ? r.payload.data() : nullptr;
+  f.len = r.payload.size();
+  return kafka::Fetched(raw, source, f);
+}
+
+}  // namespace
+
+const kafka::Fetched::Source FakeConsumerClient::kSource{
+    [](void* raw) {
+      auto* h = static_cast<Handle*>(raw);
+      --*h->outstanding;
+      delete h;
+    },
+    [](const void* raw) { return static_cast<const Handle*>(raw)->record->topic.c_str(); },
+    [](const void* raw) { return static_cast<const Handle*>(raw)->record->timestamp_ms; },
+    [](const void*, std::vector<Header>&) {},
+};
+
+const kafka::Fetched::Source FakeConsumerClient::kBorrowed{
+    [](void*) {},
+    [](const void* raw) { return static_cast<const Record*>(raw)->topic.c_str(); },
+    [](const void* raw) { return static_cast<const Record*>(raw)->timestamp_ms; },
+    [](const void*, std::vector<Header>&) {},
+};
+
+kafka::Fetched FakeConsumerClient::borrowed(const Record& r) {
+  return make(const_cast<Record*>(&r), &kBorrowed, r);
+}
+
+FakeConsumerClient::~FakeConsumerClient() = default;
+
+void FakeConsumerClient::produce(const std::string& topic, std::int32_t partition,
+                                 const std::vector<std::string>& payloads) {
+  {
+    std::lock_guard lock(mu_);
+    auto& p = parts_[{topic, partition}];
+    for (const auto& payload : payloads) {
+      Record r;
+      r.topic = topic;
+      r.partition = partition;
+      r.offset = static_cast<std::int64_t>(p.log.size());
+      r.payload = payload;
+      p.log.push_back(std::move(r));
+    }
+  }
+  cv_.notify_all();
+}
+
+void FakeConsumerClient::rebalance_assign(const std::vector<TP>& parts) {
+  {
+    std::lock_guard lock(mu_);
+    rebalances_.push_back({true, parts, false});
+  }
+  cv_.notify_all();
+}
+
+void FakeConsumerClient::rebalance_revoke(const std::vector<TP>& parts, bool lost) {
+  {
+    std::lock_guard lock(mu_);
+    rebalances_.push_back({false, parts, lost});
+  }
+  cv_.notify_all();
+}
+
+void FakeConsumerClient::fail_commits(int n, kafka::Status error) {
+  std::lock_guard lock(mu_);
+  failing_commits_ = n;
+  commit_error_ = std::move(error);
+}
+
+void FakeConsumerClient::fail_seeks(int n) {
+  std::lock_guard lock(mu_);
+  failing_seeks_ = n;
+}
+
+std::int64_t FakeConsumerClient::committed(const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? -1 : it->second.committed;
+}
+
+bool FakeConsumerClient::paused(const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = parts_.find({topic, partition});
+  return it != parts_.end() && it->second.paused;
+}
+
+std::vector<std::string> FakeConsumerClient::calls() const {
+  std::lock_guard lock(mu_);
+  return calls_;
+}
+
+std::vector<std::string> FakeConsumerClient::calls_starting(const std::string& prefix) const {
+  std::vector<std::string> out;
+  for (auto& c : calls())
+    if (c.rfind(prefix, 0) == 0) out.push_back(c);
+  return out;
+}
+
+void FakeConsumerClient::note(const std::string& what) {
+  std::lock_guard lock(mu_);
+  record(what);
+}
+
+void FakeConsumerClient::record(const std::string& what) { calls_.push_back(what); }
+
+kafka::Status FakeConsumerClient::subscribe(const std::vector<std::string>&) { return {}; }
+
+kafka::Fetched FakeConsumerClient::poll(std::chrono::milliseconds timeout) {
+  ++polls_;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // Rebalances and commit answers first, as librdkafka serves its queue in order.
+    if (!rebalances_.empty()) {
+      Rebalance r = std::move(rebalances_.front());
+      rebalances_.pop_front();
+      std::vector<TopicPartitionOffset> parts;
+      for (const auto& [t, p] : r.parts) parts.push_back({t, p, -1001});
+      lost_ = r.lost;
+      lock.unlock();
+      if (r.assign)
+        events_->on_assigned(parts);
+      else
+        events_->on_revoked(parts, r.lost);
+      lock.lock();
+      lost_ = false;
+      continue;
+    }
+    if (!async_answers_.empty()) {
+      kafka::CommitAnswer a = std::move(async_answers_.front());
+      async_answers_.pop_front();
+      lock.unlock();
+      events_->on_commit(a);
+      lock.lock();
+      continue;
+    }
+    // The next message, round robin over the assigned, unpaused partitions.
+    for (std::size_t i = 0; i < order_.size(); ++i) {
+      const TP& key = order_[(next_ + i) % order_.size()];
+      PartitionState& p = parts_[key];
+      if (p.paused || p.position >= static_cast<std::int64_t>(p.log.size())) continue;
+      next_ = (next_ + i + 1) % order_.size();
+      const Record& r = p.log[static_cast<std::size_t>(p.position++)];
+      ++outstanding_;
+      return make(new Handle{&r, &outstanding_}, &kSource, r);
+    }
+    if (woken_) {
+      woken_ = false;
+      return {};
+    }
+    if (cv_.wait_until(lock, until) == std::cv_status::timeout) {
+      if (woken_) woken_ = false;
+      return {};
+    }
+  }
+}
+
+void FakeConsumerClient::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+kafka::Status FakeConsumerClient::assign(const std::vector<TopicPartitionOffset>& parts) {
+  std::lock_guard lock(mu_);
+  record("assign " + list(parts));
+  if (!incremental_) {
+    for (auto& [key, p] : parts_) p.assigned = false;
+    order_.clear();
+  }
+  for (const auto& e : parts) {
+    PartitionState& p = parts_[{e.topic, e.partition}];
+    p.assigned = true;
+    p.paused = false;
+    p.position = std::max<std::int64_t>(p.committed, 0);
+    p.stored = -1;
+    order_.push_back({e.topic, e.partition});
+  }
+  return {};
+}
+
+kafka::Status FakeConsumerClient::unassign(const std::vector<TopicPartitionOffset>& parts) {
+  std::lock_guard lock(mu_);
+  record("unassign " + list(parts));
+  std::vector<TP> going;
+  if (incremental_)
+    for (const auto& e : parts) going.push_back({e.topic, e.partition});
+  else
+    going = order_;
+  if (!lost_) commit_stored(going);
+  for (const auto& key : going) {
+    parts_[key].assigned = false;
+    order_.erase(std::remove(order_.begin(), order_.end(), key), order_.end());
+  }
+  next_ = 0;
+  return {};
+}
+
+void FakeConsumerClient::commit_stored(const std::vector<TP>& parts) {
+  for (const auto& key : parts) {
+    PartitionState& p = parts_[key];
+    if (p.stored < 0 || p.stored == p.committed) continue;
+    p.committed = p.stored;
+    p.committed_metadata = p.stored_metadata;
+    record("commit " + tp(key.first, key.second) + "@" + std::to_string(p.stored));
+  }
+}
+
+kafka::Status FakeConsumerClient::pause(const std::string& topic, std::int32_t partition) {
+  std::lock_guard lock(mu_);
+  record("pause " + tp(topic, partition));
+  parts_[{topic, partition}].paused = true;
+  return {};
+}
+
+kafka::Status FakeConsumerClient::resume(const std::string& topic, std::int32_t partition) {
+  {
+    std::lock_guard lock(mu_);
+    record("resume " + tp(topic, partition));
+    parts_[{topic, partition}].paused = false;
+  }
+  cv_.notify_all();
+  return {};
+}
+
+kafka::Status FakeConsumerClient::seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                                       std::chrono::milliseconds) {
+  std::lock_guard lock(mu_);
+  record("seek " + tp(topic, partition) + "@" + std::to_string(offset));
+  if (failing_seeks_ > 0) {
+    --failing_seeks_;
+    return kafka::Status(kafka::Status::Code::other, "_FAIL", "seek failed (fake)");
+  }
+  parts_[{topic, partition}].position = offset;
+  return {};
+}
+
+kafka::Status FakeConsumerClient::store(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                                        const std::string& metadata) {
+  std::lock_guard lock(mu_);
+  PartitionState& p = parts_[{topic, partition}];
+  if (!p.assigned) return kafka::Status(kafka::Status::Code::state, "_STATE", "not assigned (fake)", true);
+  p.stored = offset;
+  p.stored_metadata = metadata;
+  return {};
+}
+
+kafka::CommitAnswer FakeConsumerClient::commit(const std::vector<kafka::CommitOffset>& offsets,
+                                               std::chrono::milliseconds) {
+  std::lock_guard lock(mu_);
+  kafka::CommitAnswer a;
+  a.answered = true;
+  if (failing_commits_ > 0) {
+    --failing_commits_;
+    record("commit failed " + commit_error_.name());
+    a.request = commit_error_;
+    if (a.request.code() == kafka::Status::Code::timed_out) a.answered = false;
+    return a;
+  }
+  for (const auto& o : offsets) {
+    PartitionState& p = parts_[{o.topic, o.partition}];
+    p.committed = o.offset;
+    p.committed_metadata = o.metadata;
+    record("commit " + tp(o.topic, o.partition) + "@" + std::to_string(o.offset));
+    a.offsets.push_back(o);
+  }
+  return a;
+}
+
+kafka::Status FakeConsumerClient::commit_async() {
+  std::lock_guard lock(mu_);
+  kafka::CommitAnswer a;
+  a.answered = true;
+  for (auto& [key, p] : parts_) {
+    if (!p.assigned || p.stored < 0 || p.stored == p.committed) continue;
+    p.committed = p.stored;
+    p.committed_metadata = p.stored_metadata;
+    record("commit " + tp(key.first, key.second) + "@" + std::to_string(p.stored));
+    a.offsets.push_back({key.first, key.second, p.stored, p.stored_metadata, {}});
+  }
+  if (a.offsets.empty()) return kafka::Status(kafka::Status::Code::no_offset, "_NO_OFFSET", "nothing stored");
+  async_answers_.push_back(std::move(a));
+  cv_.notify_all();
+  return {};
+}
+
+kafka::Status FakeConsumerClient::committed_metadata(const std::string& topic, std::int32_t partition,
+                                                     std::chrono::milliseconds, std::string& metadata) {
+  std::lock_guard lock(mu_);
+  metadata = parts_[{topic, partition}].committed_metadata;
+  return {};
+}
+
+kafka::Status FakeConsumerClient::close() {
+  std::vector<TopicPartitionOffset> assigned;
+  {
+    std::lock_guard lock(mu_);
+    record("close");
+    for (const auto& key : order_) assigned.push_back({key.first, key.second, -1001});
+  }
+  // librdkafka's close revokes what is still assigned (the runtime's revoke, then unassign).
+  if (!assigned.empty()) events_->on_revoked(assigned, false);
+  return {};
+}
+
+}  // namespace samsa::test
