@@ -14,6 +14,7 @@
 #include "runtime/worker_pool.hpp"
 #include "samsa/errors.hpp"
 #include "samsa/version.hpp"
+#include "settings_table.hpp"
 
 namespace samsa {
 
@@ -166,26 +167,31 @@ int App::serve(const ServeOptions& options) {
 
 namespace detail {
 
+namespace {
+// " name=value" for each setting of `table` that `shown` accepts, read from `owner`.
+template <class Table, class Owner, class Shown>
+std::string settings_text(const Table& table, const Owner& owner, Shown shown) {
+  std::string out;
+  for (const auto& s : table)
+    if (shown(s)) out += fmt::format(" {}={}", s.name, s.text(owner));
+  return out;
+}
+}  // namespace
+
 std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, const std::string& brokers) {
-  const TopicSettings gs = effective(app, g);
   auto kafka = effective_kafka(app, g);
   if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
   add_fetch_queue_defaults(kafka, rd_kafka_version());  // as the listener does
-  std::string out = fmt::format(
-      "consumer group '{}': max_messages={} max_wait_time={}ms initial_offset={} group_protocol={} "
-      "rebalance_protocol={} concurrency={} shutdown_timeout={}ms tick_interval={}ms revoke_timeout={}ms "
-      "queue_max_messages={} queue_max_bytes={}",
-      g.name(), gs.max_messages, gs.max_wait_time.count(), to_string(gs.initial_offset),
-      to_string(gs.group_protocol), app.rebalance_protocol, app.concurrency, app.shutdown_timeout.count(),
-      app.tick_interval.count(), app.revoke_timeout.count(), app.queue_max_messages, app.queue_max_bytes);
+  // The group's line: what one librdkafka consumer serves the whole group with (the group's
+  // effective group-level settings, then the app's own); each topic's line: the rest.
+  auto on = [](Level level) { return [level](const InheritedSetting& s) { return s.level == level; }; };
+  std::string out = fmt::format("consumer group '{}':", g.name());
+  out += settings_text(inherited_settings(), effective(app, g), on(Level::group));
+  out += settings_text(app_settings(), app, [](const AppSetting&) { return true; });
   for (const auto& [k, v] : kafka) out += fmt::format("\n    kafka.{}={}", k, redacted_value(k, v));
   for (const auto& t : g.topics()) {
-    const TopicSettings ts = effective(app, g, *t);
-    out += fmt::format(
-        "\n  topic '{}': automatically_mark_as_consumed={} batch_fetching={} pause_timeout={}ms "
-        "pause_max_timeout={}ms pause_with_exponential_backoff={}",
-        t->name(), ts.automatically_mark_as_consumed, ts.batch_fetching, ts.pause_timeout.count(),
-        ts.pause_max_timeout.count(), ts.pause_with_exponential_backoff);
+    out += fmt::format("\n  topic '{}':", t->name());
+    out += settings_text(inherited_settings(), effective(app, g, *t), on(Level::topic));
   }
   return out;
 }

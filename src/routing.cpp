@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "settings_table.hpp"
+
 namespace samsa {
 
 TopicRoute& ConsumerGroupRoute::topic(const std::string& name) {
@@ -57,10 +59,9 @@ std::vector<std::string> Routes::problems() const {
       if (!t->deserializer()) out.push_back(tw + "has an empty deserializer");
       const Overrides& o = t->overrides();
       // One librdkafka consumer polls for the whole group: these cannot differ per topic.
-      if (o.max_messages) out.push_back(tw + "max_messages: set it on the consumer group, not a topic");
-      if (o.max_wait_time) out.push_back(tw + "max_wait_time: set it on the consumer group, not a topic");
-      if (o.initial_offset) out.push_back(tw + "initial_offset: set it on the consumer group, not a topic");
-      if (o.group_protocol) out.push_back(tw + "group_protocol: set it on the consumer group, not a topic");
+      for (const auto& s : detail::inherited_settings())
+        if (s.level == detail::Level::group && s.overridden(o))
+          out.push_back(tw + std::string(s.name) + ": set it on the consumer group, not a topic");
       if (!o.kafka.empty()) out.push_back(tw + "kafka properties: set them on the consumer group, not a topic");
       auto tp = samsa::problems(o, tw);
       out.insert(out.end(), tp.begin(), tp.end());

@@ -2,57 +2,19 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <sstream>
 
 #include "samsa/errors.hpp"
+#include "setting_text.hpp"
+#include "settings_table.hpp"
 
 namespace samsa {
 namespace {
 
-using std::chrono::milliseconds;
-
-[[noreturn]] void fail(std::string_view key, const std::string& reason) {
-  throw SettingsError("setting '" + std::string(key) + "': " + reason);
-}
-
-bool parse_bool(std::string_view key, std::string_view v) {
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  fail(key, "expected true or false, got '" + std::string(v) + "'");
-}
-
-int parse_int(std::string_view key, std::string_view v) {
-  int out = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || end != v.data() + v.size())
-    fail(key, "expected an integer, got '" + std::string(v) + "'");
-  return out;
-}
-
-milliseconds parse_duration(std::string_view key, std::string_view v) {
-  long long n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  std::string_view unit(end, static_cast<std::size_t>(v.data() + v.size() - end));
-  if (ec != std::errc() || end == v.data())
-    fail(key, "expected a duration such as 500, 250ms, 5s or 2m, got '" + std::string(v) + "'");
-  if (unit.empty() || unit == "ms") return milliseconds(n);
-  if (unit == "s") return milliseconds(n * 1000);
-  if (unit == "m") return milliseconds(n * 60000);
-  fail(key, "unknown duration unit '" + std::string(unit) + "' (use ms, s or m)");
-}
-
-InitialOffset parse_initial_offset(std::string_view key, std::string_view v) {
-  if (v == "earliest") return InitialOffset::earliest;
-  if (v == "latest") return InitialOffset::latest;
-  fail(key, "expected earliest or latest, got '" + std::string(v) + "'");
-}
-
-GroupProtocol parse_group_protocol(std::string_view key, std::string_view v) {
-  if (v == "classic") return GroupProtocol::classic;
-  if (v == "consumer") return GroupProtocol::consumer;
-  fail(key, "expected classic or consumer (KIP-848), got '" + std::string(v) + "'");
-}
+using detail::app_settings;
+using detail::find_setting;
+using detail::inherited_settings;
+using detail::setting_error;
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -79,32 +41,24 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::string reason = "unknown setting";
   if (!best.empty()) reason += " (did you mean '" + best + "'?)";
   reason += "; librdkafka properties go under 'kafka.', e.g. kafka.fetch.wait.max.ms";
-  fail(key, reason);
+  setting_error(key, reason);
 }
 
 const std::vector<std::string>& override_names() {
-  static const std::vector<std::string> names = {
-      "automatically_mark_as_consumed", "batch_fetching", "max_messages", "max_wait_time",
-      "initial_offset", "pause_timeout", "pause_max_timeout", "pause_with_exponential_backoff",
-      "group_protocol"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& s : inherited_settings()) n.emplace_back(s.name);
+    return n;
+  }();
   return names;
 }
 
-// Shared by Settings::set and Overrides::set: the inherited settings, by name.
-template <class Bool, class Int, class Ms, class Init, class Proto>
-bool set_inherited(std::string_view key, std::string_view value, Bool& mark, Bool& batch,
-                   Int& max_messages, Ms& max_wait, Init& initial, Ms& pause, Ms& pause_max,
-                   Bool& exponential, Proto& protocol) {
-  if (key == "automatically_mark_as_consumed") mark = parse_bool(key, value);
-  else if (key == "batch_fetching") batch = parse_bool(key, value);
-  else if (key == "max_messages") max_messages = parse_int(key, value);
-  else if (key == "max_wait_time") max_wait = parse_duration(key, value);
-  else if (key == "initial_offset") initial = parse_initial_offset(key, value);
-  else if (key == "pause_timeout") pause = parse_duration(key, value);
-  else if (key == "pause_max_timeout") pause_max = parse_duration(key, value);
-  else if (key == "pause_with_exponential_backoff") exponential = parse_bool(key, value);
-  else if (key == "group_protocol") protocol = parse_group_protocol(key, value);
-  else return false;
+// "kafka.<property>": stored in `kafka` as it is, for librdkafka to check. False for any
+// other key.
+bool set_kafka(std::map<std::string, std::string>& kafka, std::string_view key, std::string_view value) {
+  if (!key.starts_with("kafka.")) return false;
+  if (key.size() == 6) setting_error(key, "a librdkafka property name must follow 'kafka.'");
+  kafka[std::string(key.substr(6))] = std::string(value);
   return true;
 }
 
@@ -117,28 +71,23 @@ void check_kafka(const std::map<std::string, std::string>& kafka, std::string_vi
   }
 }
 
-void check_inherited(const TopicSettings& s, std::string_view where,
-                     std::vector<std::string>& out) {
-  auto w = std::string(where);
-  if (s.max_messages < 1) out.push_back(w + "max_messages: must be at least 1");
-  if (s.max_wait_time.count() < 0) out.push_back(w + "max_wait_time: must not be negative");
-  if (s.pause_timeout.count() < 0) out.push_back(w + "pause_timeout: must not be negative");
-  if (s.pause_max_timeout < s.pause_timeout)
-    out.push_back(w + "pause_max_timeout: must be at least pause_timeout");
+// The range problems of every setting of `table` in `owner`, in the table's order.
+template <class Table, class Owner>
+void check_ranges(const Table& table, const Owner& owner, std::string_view where,
+                  std::vector<std::string>& out) {
+  for (const auto& s : table) {
+    auto reason = s.problem(owner);
+    if (!reason.empty()) out.push_back(std::string(where) + std::string(s.name) + ": " + reason);
+  }
 }
 
 }  // namespace
 
 void Overrides::set(std::string_view key, std::string_view value) {
-  if (key.starts_with("kafka.")) {
-    if (key.size() == 6) fail(key, "a librdkafka property name must follow 'kafka.'");
-    kafka[std::string(key.substr(6))] = std::string(value);
-    return;
-  }
-  if (!set_inherited(key, value, automatically_mark_as_consumed, batch_fetching, max_messages,
-                     max_wait_time, initial_offset, pause_timeout, pause_max_timeout,
-                     pause_with_exponential_backoff, group_protocol))
-    unknown(key, override_names());
+  if (set_kafka(kafka, key, value)) return;
+  const auto* s = find_setting(inherited_settings(), key);
+  if (!s) unknown(key, override_names());
+  s->set_override(*this, value);
 }
 
 std::chrono::milliseconds TopicSettings::pause_for_attempt(int attempt) const {
@@ -149,41 +98,18 @@ std::chrono::milliseconds TopicSettings::pause_for_attempt(int attempt) const {
 }
 
 void Settings::set(std::string_view key, std::string_view value) {
-  if (key.starts_with("kafka.")) {
-    if (key.size() == 6) fail(key, "a librdkafka property name must follow 'kafka.'");
-    kafka[std::string(key.substr(6))] = std::string(value);
-    return;
-  }
-  if (set_inherited(key, value, automatically_mark_as_consumed, batch_fetching, max_messages,
-                    max_wait_time, initial_offset, pause_timeout, pause_max_timeout,
-                    pause_with_exponential_backoff, group_protocol))
-    return;
-  if (key == "client_id") client_id = std::string(value);
-  else if (key == "concurrency") concurrency = parse_int(key, value);
-  else if (key == "shutdown_timeout") shutdown_timeout = parse_duration(key, value);
-  else if (key == "tick_interval") tick_interval = parse_duration(key, value);
-  else if (key == "revoke_timeout") revoke_timeout = parse_duration(key, value);
-  else if (key == "queue_max_messages") queue_max_messages = parse_int(key, value);
-  else if (key == "queue_max_bytes") queue_max_bytes = parse_int(key, value);
-  else if (key == "rebalance_protocol") rebalance_protocol = std::string(value);
-  else unknown(key, names());
+  if (set_kafka(kafka, key, value)) return;
+  if (const auto* s = find_setting(inherited_settings(), key)) return s->set(*this, value);
+  if (const auto* s = find_setting(app_settings(), key)) return s->set(*this, value);
+  unknown(key, names());
 }
 
 TopicSettings Settings::topic_defaults() const { return *this; }
 
 std::vector<std::string> Settings::problems() const {
   std::vector<std::string> out;
-  check_inherited(topic_defaults(), "", out);
-  if (client_id.empty()) out.push_back("client_id: must not be empty");
-  if (concurrency < 1) out.push_back("concurrency: must be at least 1");
-  if (shutdown_timeout.count() <= 0) out.push_back("shutdown_timeout: must be positive");
-  if (tick_interval.count() <= 0) out.push_back("tick_interval: must be positive");
-  if (revoke_timeout.count() < 0) out.push_back("revoke_timeout: must not be negative");
-  if (queue_max_messages < 1) out.push_back("queue_max_messages: must be at least 1");
-  if (queue_max_bytes < 1) out.push_back("queue_max_bytes: must be at least 1");
-  if (rebalance_protocol != "eager" && rebalance_protocol != "cooperative-sticky")
-    out.push_back("rebalance_protocol: expected eager or cooperative-sticky, got '" +
-                  rebalance_protocol + "'");
+  check_ranges(inherited_settings(), topic_defaults(), "", out);
+  check_ranges(app_settings(), *this, "", out);
   check_kafka(kafka, "", out);
   return out;
 }
@@ -201,9 +127,7 @@ void throw_if_problems(const std::vector<std::string>& problems) {
 const std::vector<std::string>& Settings::names() {
   static const std::vector<std::string> all = [] {
     auto n = override_names();
-    for (const char* k : {"client_id", "concurrency", "shutdown_timeout", "tick_interval",
-                          "rebalance_protocol", "revoke_timeout", "queue_max_messages", "queue_max_bytes"})
-      n.emplace_back(k);
+    for (const auto& s : app_settings()) n.emplace_back(s.name);
     return n;
   }();
   return all;
@@ -211,21 +135,13 @@ const std::vector<std::string>& Settings::names() {
 
 TopicSettings resolve(const TopicSettings& base, const Overrides& o) {
   TopicSettings t = base;
-  if (o.automatically_mark_as_consumed) t.automatically_mark_as_consumed = *o.automatically_mark_as_consumed;
-  if (o.batch_fetching) t.batch_fetching = *o.batch_fetching;
-  if (o.max_messages) t.max_messages = *o.max_messages;
-  if (o.max_wait_time) t.max_wait_time = *o.max_wait_time;
-  if (o.initial_offset) t.initial_offset = *o.initial_offset;
-  if (o.group_protocol) t.group_protocol = *o.group_protocol;
-  if (o.pause_timeout) t.pause_timeout = *o.pause_timeout;
-  if (o.pause_max_timeout) t.pause_max_timeout = *o.pause_max_timeout;
-  if (o.pause_with_exponential_backoff) t.pause_with_exponential_backoff = *o.pause_with_exponential_backoff;
+  for (const auto& s : inherited_settings()) s.apply(t, o);
   return t;
 }
 
 std::vector<std::string> problems(const Overrides& o, std::string_view where) {
   std::vector<std::string> out;
-  check_inherited(resolve(TopicSettings{}, o), where, out);
+  check_ranges(inherited_settings(), resolve(TopicSettings{}, o), where, out);
   check_kafka(o.kafka, where, out);
   return out;
 }

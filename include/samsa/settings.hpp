@@ -10,6 +10,9 @@
 // librdkafka properties are passed through untouched in `kafka`; they are checked by
 // librdkafka itself when the consumer is built (again before anything is consumed), and a
 // few properties that Samsa must own (enable.auto.offset.store, ...) are refused.
+//
+// Each field below has one entry in src/settings_table.cpp, which gives it its name, its
+// range check and its place in `info`; a field without one fails the unit tests.
 #include <chrono>
 #include <map>
 #include <optional>
