@@ -256,11 +256,12 @@ kafka::Status FakeConsumerClient::resume(const std::string& topic, std::int32_t 
 kafka::Status FakeConsumerClient::seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                        std::chrono::milliseconds) {
   std::lock_guard lock(mu_);
-  record("seek " + tp(topic, partition) + "@" + std::to_string(offset));
   if (failing_seeks_ > 0) {
     --failing_seeks_;
+    record("seek " + tp(topic, partition) + "@" + std::to_string(offset) + " failed");
     return kafka::Status(kafka::Status::Code::other, "_FAIL", "seek failed (fake)");
   }
+  record("seek " + tp(topic, partition) + "@" + std::to_string(offset));
   parts_[{topic, partition}].position = offset;
   return {};
 }

@@ -58,7 +58,7 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   /// What the broker has committed for a partition (-1: nothing).
   std::int64_t committed(const std::string& topic, std::int32_t partition) const;
   /// Every call of the runtime that matters to a test, in order: "pause t/0", "resume t/0",
-  /// "seek t/0@5", "commit t/0@7" (commit() and auto-commits alike), "assign t[0,1]",
+  /// "seek t/0@5" (or "seek t/0@5 failed"), "commit t/0@7" (commit() and auto-commits alike), "assign t[0,1]",
   /// "unassign t[0]", "close"; plus whatever the test adds with note().
   std::vector<std::string> calls() const;
   void note(const std::string& what);
