@@ -34,6 +34,7 @@
 #include "kafka/consumer_client.hpp"
 #include "runtime/committer.hpp"
 #include "runtime/partition.hpp"
+#include "runtime/pausing.hpp"
 #include "runtime/worker_pool.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
@@ -133,31 +134,14 @@ class Listener final : private kafka::ClientEvents {
   /// Every 100 ms: ticks when due, resumes after a back-off, stores the marks of user
   /// threads, reports long jobs.
   void housekeeping();
-  /// Drops `p`'s queue (unhandled, delivered again); `rewound_to` as Partition::drop_queue.
-  void drop_queue(Partition& p, std::int64_t rewound_to);
-  /// Back-pressure: pauses `p` in librdkafka (keeping what it fetched) / resumes the
-  /// partitions whose queue drained.
-  void flow_pause(Partition& p);
-  void flow_resume_drained();
-  void publish_pause(EventType type, const Partition& p, const char* reason, std::int64_t offset,
-                     std::size_t queued) const;
-  /// Pauses or resumes `p` in librdkafka; false (logged) when refused.
-  bool kafka_pause(Partition& p, bool pause);
-  /// The group's queues hold queue_max_bytes and `p` at least an even share of it.
-  bool over_group_budget(const Partition& p) const;
   /// Shutdown: processes the ends of jobs, polling (messages dropped) until none is in
   /// flight, abandoned ones included.
   void drain_jobs();
   /// Runs `hook` for `parts` on the workers and waits (see Partition::run_hook). Only while
   /// none of them has a job in flight.
   void run_hooks(const std::vector<Partition*>& parts, Hook hook);
-  void pause_and_rewind(Partition& p);
-  /// Seeks `p` to its first unmarked offset; false (logged) when librdkafka refused.
-  bool rewind(Partition& p);
-  /// Where `p` resumes: its first unmarked offset, or before any delivery the first queued
-  /// message's (kNone: nothing fetched, nothing to rewind).
-  std::int64_t rewind_target(const Partition& p) const;
-  void resume_due(std::chrono::steady_clock::time_point now);
+  /// `p`'s job or hook failed: Pausing::pause_after_error, and collect() wakes for its resume.
+  void pause_after_error(Partition& p);
   void store_all();
   std::vector<Partition*> live_partitions();
   /// Revocation and shutdown: processes the ends of `parts`' jobs (those of others stay for
@@ -193,6 +177,7 @@ class Listener final : private kafka::ClientEvents {
   const Monitor& monitor_;
   std::unique_ptr<kafka::ConsumerClient> client_;
   Committer committer_;
+  Pausing pausing_;
   /// Half of max.poll.interval.ms: when a job still running is reported (once per job).
   std::chrono::milliseconds long_job_warning_{150000};
 
@@ -218,10 +203,7 @@ class Listener final : private kafka::ClientEvents {
   // Scheduling, listener thread only.
   std::vector<Partition*> listed_;       // may start a job (queued messages or a tick due)
   std::vector<Partition*> poll_hooked_;  // consumers with before_poll/after_poll
-  std::vector<Partition*> flow_paused_;  // paused for back-pressure
   std::vector<Partition*> before_polled_;
-  std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
-  std::size_t queued_partitions_ = 0;    // partitions with a non-empty queue
   std::map<Partition*, std::unique_ptr<Partition>> abandoned_;
   // Jobs that ended: written by workers, processed by the listener.
   std::mutex done_mu_;

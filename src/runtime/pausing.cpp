@@ -1,0 +1,155 @@
+#include "runtime/pausing.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+
+namespace samsa::runtime {
+
+using std::chrono::milliseconds;
+
+Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, const std::string& group, Logger& logger,
+                 const Monitor& monitor)
+    : client_(client), settings_(settings), group_(group), logger_(logger), monitor_(monitor) {}
+
+void Pausing::queued(Partition& p, std::size_t bytes) {
+  if (p.queued() == 1) ++queued_partitions_;
+  queued_bytes_ += bytes;
+  if (!p.flow_paused && (p.queued() >= static_cast<std::size_t>(settings_.queue_max_messages) || over_group_budget(p)))
+    flow_pause(p);
+}
+
+void Pausing::take_batch(Partition& p, std::size_t max) {
+  queued_bytes_ -= p.take_batch(max);
+  if (p.queued() == 0) --queued_partitions_;
+}
+
+void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) {
+  if (p.queued() > 0) --queued_partitions_;
+  queued_bytes_ -= p.drop_queue(rewound_to);
+}
+
+bool Pausing::over_group_budget(const Partition& p) const {
+  // Over the group's budget, only a partition holding at least an even share of what is
+  // queued is paused: one partition whose job hangs must not stop the others.
+  if (queued_bytes_ < static_cast<std::size_t>(settings_.queue_max_bytes)) return false;
+  return p.queued_bytes() >= queued_bytes_ / std::max<std::size_t>(queued_partitions_, 1);
+}
+
+bool Pausing::client_pause(Partition& p, bool pause) {
+  const kafka::Status err = pause ? client_.pause(p.topic(), p.partition()) : client_.resume(p.topic(), p.partition());
+  if (err)
+    logger_.error(fmt::format("consumer group {}: {}/{}: {} failed: {}", group_, p.topic(), p.partition(),
+                              pause ? "pause" : "resume", err.text()));
+  return !err;
+}
+
+void Pausing::flow_pause(Partition& p) {
+  // The client drops what it prefetched for the partition and, on resume, fetches again
+  // after the last message it handed out (the end of this queue): nothing is skipped.
+  // Refused: the client keeps fetching and the queue keeps growing (nothing is lost); it is
+  // tried again with the next message.
+  if (!p.paused && !client_pause(p, true)) return;
+  p.flow_paused = true;
+  flow_paused_.push_back(&p);
+  publish(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
+  if (logger_.level() <= LogLevel::debug)
+    logger_.debug(fmt::format("consumer group {}: {}/{} paused: {} messages queued ({} bytes in the group)", group_,
+                              p.topic(), p.partition(), p.queued(), queued_bytes_));
+}
+
+void Pausing::resume_drained() {
+  if (flow_paused_.empty()) return;
+  const std::size_t half = static_cast<std::size_t>(settings_.queue_max_messages) / 2;
+  auto keep = flow_paused_.begin();
+  for (Partition* p : flow_paused_) {
+    if (p->queued() > half || over_group_budget(*p)) {
+      *keep++ = p;
+      continue;
+    }
+    p->flow_paused = false;
+    // Paused after an error as well: its own resume comes after the back-off.
+    if (!p->paused) client_pause(*p, false);
+    publish(EventType::partition_resumed, *p, "back-pressure", p->last_queued() + 1, p->queued());
+  }
+  flow_paused_.erase(keep, flow_paused_.end());
+}
+
+std::int64_t Pausing::rewind_target(const Partition& p) {
+  const std::int64_t unmarked = p.first_unmarked();
+  if (unmarked >= 0) return unmarked;
+  return p.first_queued();
+}
+
+bool Pausing::rewind(Partition& p) {
+  const std::int64_t target = rewind_target(p);
+  if (target < 0) return true;  // nothing fetched: the client resumes where it was
+  const kafka::Status err = client_.seek(p.topic(), p.partition(), target, milliseconds(10000));
+  if (!err) {
+    drop_queue(p, target);
+    return true;
+  }
+  logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
+                            "stays paused and the rewind is tried again",
+                            group_, p.topic(), p.partition(), target, err.text()));
+  return false;
+}
+
+Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
+  if (!p.flow_paused) client_pause(p, true);
+  // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
+  // and resumes from the target; what this partition queued is dropped too. A partition
+  // whose rewind failed is never resumed before the rewind succeeds, or the next mark would
+  // cover the failed messages.
+  const std::int64_t target = rewind_target(p);
+  p.paused = true;  // from here on its fetched messages are dropped
+  p.rewind_pending = !rewind(p);
+  p.clear_failure();
+  p.tick_due = false;
+  const auto backoff = p.settings().pause_for_attempt(p.attempt());
+  p.resume_at = Clock::now() + backoff;
+  logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
+                           p.topic(), p.partition(), backoff.count(), target));
+  publish(EventType::partition_paused, p, "error", target, 0);
+  return p.resume_at;
+}
+
+void Pausing::resume_due(const std::vector<Partition*>& parts, Clock::time_point now,
+                         const std::function<void(Partition&)>& resumed) {
+  for (Partition* p : parts) {
+    if (!p->paused || now < p->resume_at) continue;
+    // Seek again, also when the first seek succeeded: if the client refused the pause it
+    // kept fetching, and what it fetched meanwhile was dropped here. Idempotent otherwise.
+    p->rewind_pending = !rewind(*p);
+    if (p->rewind_pending) {
+      p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
+      continue;
+    }
+    p->paused = false;
+    if (!p->flow_paused) client_pause(*p, false);
+    logger_.info(fmt::format("consumer group {}: {}/{} resumed", group_, p->topic(), p->partition()));
+    publish(EventType::partition_resumed, *p, "error", rewind_target(*p), p->queued());
+    resumed(*p);
+  }
+}
+
+void Pausing::forget(const std::vector<Partition*>& parts) {
+  flow_paused_.erase(std::remove_if(flow_paused_.begin(), flow_paused_.end(),
+                                    [&](Partition* p) { return std::find(parts.begin(), parts.end(), p) != parts.end(); }),
+                     flow_paused_.end());
+  for (Partition* p : parts) drop_queue(*p, 0);
+}
+
+void Pausing::release(Partition& p) {
+  if (p.paused || p.flow_paused) client_.resume(p.topic(), p.partition());
+}
+
+void Pausing::publish(EventType type, const Partition& p, const char* reason, std::int64_t offset,
+                      std::size_t queued) const {
+  if (monitor_.empty()) return;
+  Event e{type, group_, {{p.topic(), p.partition(), offset}}, queued, {}};
+  e.reason = reason;
+  monitor_.publish(e);
+}
+
+}  // namespace samsa::runtime

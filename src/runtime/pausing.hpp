@@ -1,0 +1,89 @@
+#pragma once
+// Where the fetching of a consumer group's partitions is paused, and why; and the queue
+// accounting that decides it. Two reasons, independent of each other:
+// - back-pressure: a partition whose queue holds queue_max_messages, or that holds at least
+//   an even share of its group's queues once they hold queue_max_bytes, is paused in the
+//   client (which keeps its position) and resumed when its queue is down to half;
+// - an error: a partition whose job or hook failed is paused, sought to its first unmarked
+//   message (its queue dropped), and resumed after the back-off, only once a seek succeeded.
+// The state lives on the Partition (flow_paused, paused, rewind_pending, resume_at); this
+// class is the only one that changes it.
+//
+// Listener thread only.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kafka/consumer_client.hpp"
+#include "runtime/partition.hpp"
+#include "samsa/instrumentation.hpp"
+#include "samsa/logger.hpp"
+#include "samsa/settings.hpp"
+
+namespace samsa::runtime {
+
+class Pausing {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Pausing(kafka::ConsumerClient& client, const Settings& settings, const std::string& group, Logger& logger,
+          const Monitor& monitor);
+
+  // --- Queue accounting ---
+  /// After `p` queued a message of `bytes`: pauses `p` for back-pressure when its queue or
+  /// the group's is full.
+  void queued(Partition& p, std::size_t bytes);
+  /// Moves a batch out of `p`'s queue (up to `max` messages; Partition::take_batch).
+  void take_batch(Partition& p, std::size_t max);
+  /// Drops `p`'s queue (unhandled, delivered again); `rewound_to` as Partition::drop_queue.
+  void drop_queue(Partition& p, std::int64_t rewound_to);
+
+  // --- Back-pressure ---
+  /// Resumes the partitions paused for back-pressure whose queue drained to half.
+  void resume_drained();
+
+  // --- Errors ---
+  /// `p`'s job or hook failed: pauses it, seeks it to its first unmarked message and sets
+  /// its resume_at after the back-off (returned).
+  Clock::time_point pause_after_error(Partition& p);
+  /// Resumes each partition of `parts` whose back-off passed, after a seek to its first
+  /// unmarked message succeeded (a failed seek retries after another back-off). Calls
+  /// `resumed` for each one resumed.
+  void resume_due(const std::vector<Partition*>& parts, Clock::time_point now,
+                  const std::function<void(Partition&)>& resumed);
+
+  // --- Revocation ---
+  /// `parts` are being revoked: their queues are dropped and they leave the back-pressure
+  /// list.
+  void forget(const std::vector<Partition*>& parts);
+  /// Undoes this class's pause of `p` in the client (the client keeps a pause across
+  /// assignments).
+  void release(Partition& p);
+
+ private:
+  /// Pauses or resumes `p` in the client; false (logged) when refused.
+  bool client_pause(Partition& p, bool pause);
+  /// The group's queues hold queue_max_bytes and `p` at least an even share of it.
+  bool over_group_budget(const Partition& p) const;
+  void flow_pause(Partition& p);
+  /// Seeks `p` to rewind_target(); false (logged) when the client refused.
+  bool rewind(Partition& p);
+  /// Where `p` resumes: its first unmarked offset, or before any delivery the first queued
+  /// message's (kNone: nothing fetched, nothing to rewind).
+  static std::int64_t rewind_target(const Partition& p);
+  void publish(EventType type, const Partition& p, const char* reason, std::int64_t offset,
+               std::size_t queued) const;
+
+  kafka::ConsumerClient& client_;
+  const Settings& settings_;
+  const std::string& group_;
+  Logger& logger_;
+  const Monitor& monitor_;
+  std::vector<Partition*> flow_paused_;  // paused for back-pressure
+  std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
+  std::size_t queued_partitions_ = 0;    // partitions with a non-empty queue
+};
+
+}  // namespace samsa::runtime
