@@ -110,6 +110,7 @@ const std::vector<AppSetting>& app_settings() {
       app("revoke_timeout", &S::revoke_timeout, not_negative),
       app("queue_max_messages", &S::queue_max_messages, at_least(1)),
       app("queue_max_bytes", &S::queue_max_bytes, at_least(1)),
+      app("queue_min_time", &S::queue_min_time, not_negative),
       app("client_id", &S::client_id, not_empty),
   };
   return table;

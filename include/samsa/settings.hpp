@@ -93,13 +93,19 @@ struct Settings : TopicSettings {
   /// later marks are refused, and the next owner receives what they did not mark.
   std::chrono::milliseconds revoke_timeout{30000};
   /// Back-pressure. Messages fetched for a partition wait in its queue while its job runs;
-  /// a partition whose queue holds queue_max_messages, or that receives a message while its
-  /// consumer group's queues hold queue_max_bytes of payload, is paused in librdkafka and
-  /// resumed once its queue is down to half (and the group's to half). Messages inside a
-  /// running job are not counted; librdkafka's own fetch queue comes on top
-  /// (queued.max.messages.kbytes).
+  /// a partition whose queue holds queue_max_messages and queue_min_time of its consumer's
+  /// work (at the rate its jobs handled messages lately; at most 1,000,000 messages), or
+  /// that receives a message while its consumer group's queues hold queue_max_bytes of
+  /// payload, is paused in librdkafka and resumed once its queue is down to half (and the
+  /// group's below queue_max_bytes). Messages inside a running job are not counted;
+  /// librdkafka's own fetch queue comes on top (queued.max.messages.kbytes).
+  /// Why a time: librdkafka drops what it prefetched for a paused partition and fetches
+  /// again up to a second after the resume; a queue that holds less than that of work
+  /// would leave a consumer idle for most of each second (queue_min_time 0: pause on the
+  /// count alone).
   int queue_max_messages = 10000;
   int queue_max_bytes = 64 * 1024 * 1024;
+  std::chrono::milliseconds queue_min_time{2000};
   /// How often `Consumer::tick` runs for each live consumer.
   std::chrono::milliseconds tick_interval{5000};
   /// "eager" (default) or "cooperative-sticky" (librdkafka's partition.assignment.strategy).

@@ -156,14 +156,22 @@ void Partition::enqueue(kafka::Fetched m) {
 
 std::size_t Partition::take_batch(std::size_t max) {
   std::size_t bytes = 0;
-  if (queued_.size() <= max) {
+  if (head_ == 0 && queued_.size() <= max) {
     raw_.swap(queued_);  // the common case: all of it, no copy (both keep their capacity)
     bytes = queued_bytes_;
   } else {
-    const auto end = queued_.begin() + static_cast<std::ptrdiff_t>(max);
-    raw_.assign(std::make_move_iterator(queued_.begin()), std::make_move_iterator(end));
-    queued_.erase(queued_.begin(), end);
+    const auto begin = queued_.begin() + static_cast<std::ptrdiff_t>(head_);
+    const auto end = begin + static_cast<std::ptrdiff_t>(std::min(max, queued()));
+    raw_.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
+    head_ += raw_.size();
     for (const auto& m : raw_) bytes += m.len();
+    if (head_ == queued_.size()) {
+      queued_.clear();  // the moved-from slots hold nothing
+      head_ = 0;
+    } else if (head_ >= queued_.size() / 2) {
+      queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
   }
   queued_bytes_ -= bytes;
   return bytes;
@@ -171,10 +179,17 @@ std::size_t Partition::take_batch(std::size_t max) {
 
 std::size_t Partition::drop_queue(std::int64_t rewound_to) {
   queued_.clear();  // releases the messages
+  head_ = 0;
   const std::size_t bytes = queued_bytes_;
   queued_bytes_ = 0;
   last_queued_ = rewound_to - 1;
   return bytes;
+}
+
+void Partition::note_batch(std::size_t count, std::chrono::steady_clock::duration took) {
+  const double seconds = std::max(std::chrono::duration<double>(took).count(), 1e-6);
+  const double now = static_cast<double>(count) / seconds;
+  rate_ = rate_ == 0 ? now : 0.7 * rate_ + 0.3 * now;
 }
 
 void Partition::clear_batch() {

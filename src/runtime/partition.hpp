@@ -91,20 +91,28 @@ class Partition {
   /// Appends `m` to the queue of fetched messages. Listener thread.
   void enqueue(kafka::Fetched m);
   /// Messages and payload bytes queued, not yet in a job. Listener thread.
-  std::size_t queued() const { return queued_.size(); }
+  std::size_t queued() const { return queued_.size() - head_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
   /// The offset of the first queued message, kNone when the queue is empty.
-  std::int64_t first_queued() const { return queued_.empty() ? OffsetTracker::kNone : queued_.front().offset(); }
+  std::int64_t first_queued() const { return queued() == 0 ? OffsetTracker::kNone : queued_[head_].offset(); }
   /// The highest offset queued or handed out since the assignment or the last rewind (-1:
   /// none); a fetched message at or below it is a duplicate. Listener thread.
   std::int64_t last_queued() const { return last_queued_; }
   /// Moves up to `max` messages from the front of the queue into the batch; returns the
-  /// payload bytes moved. Listener thread, no job in flight.
+  /// payload bytes moved. Amortised O(max), whatever the queue's length. Listener thread,
+  /// no job in flight.
   std::size_t take_batch(std::size_t max);
   /// Releases the queued messages (delivered again after a rewind or by the next owner).
   /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
   /// Returns the payload bytes dropped. Listener thread.
   std::size_t drop_queue(std::int64_t rewound_to);
+  /// Messages in the batch (of the job in flight, or of the one that ended).
+  std::size_t batch_size() const { return raw_.size(); }
+  /// Records that a job handled `count` messages in `took`: the rate back-pressure uses
+  /// (a moving average). Listener thread.
+  void note_batch(std::size_t count, std::chrono::steady_clock::duration took);
+  /// Messages per second its jobs handled lately (0 before the first batch).
+  double rate() const { return rate_; }
   /// Releases the batch's messages. No job in flight.
   void clear_batch();
   /// Counts this partition's jobs (at most one in flight): the listener waits on it before
@@ -182,7 +190,12 @@ class Partition {
   /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
   bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);
 
-  std::vector<kafka::Fetched> queued_;  // listener thread
+  // The queue is queued_[head_, end): taking a batch advances head_ (erasing from the front
+  // of a long queue per batch would move the whole queue each time); the taken slots are
+  // reclaimed when the queue empties or they are half of it. Listener thread.
+  std::vector<kafka::Fetched> queued_;
+  std::size_t head_ = 0;
+  double rate_ = 0;  // listener thread
   std::size_t queued_bytes_ = 0;
   std::int64_t last_queued_ = -1;
   std::vector<kafka::Fetched> raw_;  // the batch: the job's while one is in flight

@@ -15,8 +15,18 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, const 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   if (p.queued() == 1) ++queued_partitions_;
   queued_bytes_ += bytes;
-  if (!p.flow_paused && (p.queued() >= static_cast<std::size_t>(settings_.queue_max_messages) || over_group_budget(p)))
-    flow_pause(p);
+  if (!p.flow_paused && (p.queued() >= pause_at(p) || over_group_budget(p))) flow_pause(p);
+}
+
+std::size_t Pausing::pause_at(const Partition& p) const {
+  const auto floor = static_cast<std::size_t>(settings_.queue_max_messages);
+  if (settings_.queue_min_time.count() == 0) return floor;
+  // Before its first batch ended the rate is unknown: the queue may fill up to the cap (the
+  // group's byte budget still applies), so the burst librdkafka prefetches at an
+  // assignment does not pause a partition whose consumer would keep up.
+  if (p.rate() == 0) return std::max(floor, kMaxPauseAt);
+  const double work = p.rate() * std::chrono::duration<double>(settings_.queue_min_time).count();
+  return std::max(floor, static_cast<std::size_t>(std::min(work, static_cast<double>(kMaxPauseAt))));
 }
 
 void Pausing::take_batch(Partition& p, std::size_t max) {
@@ -60,10 +70,9 @@ void Pausing::flow_pause(Partition& p) {
 
 void Pausing::resume_drained() {
   if (flow_paused_.empty()) return;
-  const std::size_t half = static_cast<std::size_t>(settings_.queue_max_messages) / 2;
   auto keep = flow_paused_.begin();
   for (Partition* p : flow_paused_) {
-    if (p->queued() > half || over_group_budget(*p)) {
+    if (p->queued() > pause_at(*p) / 2 || over_group_budget(*p)) {
       *keep++ = p;
       continue;
     }

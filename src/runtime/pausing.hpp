@@ -65,6 +65,11 @@ class Pausing {
  private:
   /// Pauses or resumes `p` in the client; false (logged) when refused.
   bool client_pause(Partition& p, bool pause);
+  /// The queue length at which `p` pauses: queue_max_messages, or queue_min_time of its
+  /// consumer's work when that is more (capped at kMaxPauseAt; the cap before its first
+  /// batch ended).
+  std::size_t pause_at(const Partition& p) const;
+  static constexpr std::size_t kMaxPauseAt = 1000000;
   /// The group's queues hold queue_max_bytes and `p` at least an even share of it.
   bool over_group_budget(const Partition& p) const;
   void flow_pause(Partition& p);

@@ -130,6 +130,7 @@ TEST_F(Scheduling, BackPressurePausesAndResumesWithoutLosingOrRepeatingAMessage)
   TestApp t(topic, group, [](RecordingConsumer&) { std::this_thread::sleep_for(2ms); });
   t.app.settings().max_messages = 2;
   t.app.settings().queue_max_messages = 4;  // paused whenever four messages wait
+  t.app.settings().queue_min_time = 0ms;    // whatever the consumer's rate
   std::atomic<int> paused{0}, resumed{0};
   t.app.monitor().subscribe([&](const Event& e) {
     if (e.reason != "back-pressure") return;

@@ -329,6 +329,7 @@ TEST(Listener, APartitionWhoseRewindFailsStaysPausedUntilARewindSucceeds) {
 TEST(Listener, BackPressurePausesAFullPartitionAndResumesItWithoutLosingOrRepeatingAMessage) {
   World w;
   w.settings.queue_max_messages = 4;
+  w.settings.queue_min_time = 0ms;  // pause on the count alone
   w.settings.max_messages = 2;
   w.on_consume = [&](Scripted& c) {
     std::this_thread::sleep_for(1ms);
@@ -350,6 +351,42 @@ TEST(Listener, BackPressurePausesAFullPartitionAndResumesItWithoutLosingOrRepeat
   for (int i = 0; i < 200; ++i) expected[static_cast<std::size_t>(i)] = i;
   EXPECT_EQ(w.offsets(0), expected) << "every message once, in order";
   EXPECT_EQ(w.fake->committed("t", 0), 200);
+}
+
+TEST(Listener, AConsumerThatKeepsUpIsNotPausedWhileItsQueueHoldsLessThanQueueMinTimeOfWork) {
+  World w;
+  w.settings.queue_max_messages = 4;  // far below two seconds of this consumer's work
+  w.settings.max_messages = 10;
+  w.start(1, 3000);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 3000; }));
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_TRUE(w.fake->calls_starting("pause t/0").empty())
+      << "librdkafka resumes a paused partition up to a second later: a consumer this fast would idle" << w.record();
+  EXPECT_EQ(w.fake->committed("t", 0), 3000);
+}
+
+TEST(Listener, ALongQueueIsHandedOutInBatchesOfMaxMessagesInOrder) {
+  World w;
+  w.settings.max_messages = 7;
+  w.settings.queue_max_messages = 100000;  // the whole topic queues up behind the first job
+  std::atomic<std::size_t> largest{0};
+  Gate gate;
+  std::atomic<bool> first{true};
+  w.on_consume = [&](Scripted& c) {
+    if (first.exchange(false)) gate.wait();  // let the queue grow long
+    largest = std::max(largest.load(), c.messages().size());
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 5000);
+  std::this_thread::sleep_for(50ms);
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 5000; })) << w.offsets(0).size();
+  EXPECT_EQ(w.stop(), kExitOk);
+  std::vector<std::int64_t> expected(5000);
+  for (int i = 0; i < 5000; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(w.offsets(0), expected);
+  EXPECT_EQ(largest, 7u);
+  EXPECT_EQ(w.fake->committed("t", 0), 5000);
 }
 
 TEST(Listener, JobsOfDifferentPartitionsRunAtOnceAndAStuckOneHoldsUpOnlyItsOwn) {

@@ -58,6 +58,7 @@ const std::map<std::string, std::string>& samples() {
       {"revoke_timeout", "1000ms"},
       {"queue_max_messages", "50"},
       {"queue_max_bytes", "1048576"},
+      {"queue_min_time", "500ms"},
       {"client_id", "my_app"},
   };
   return s;
