@@ -3,8 +3,10 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/fmt/fmt.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <tuple>
 
 #include "kafka/handle.hpp"
 #include "log_text.hpp"
@@ -101,7 +103,13 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     rk_.reset();
   }
 
-  void set_events(ClientEvents* events) override { events_ = events; }
+  void set_events(ClientEvents* events) override {
+    std::lock_guard lock(early_mu_);
+    events_.store(events, std::memory_order_release);
+    for (const auto& [level, facility, text] : early_logs_)
+      if (events->logs(level)) events->on_log(level, facility, redactor_.redact(text));
+    early_logs_.clear();
+  }
 
   Status subscribe(const std::vector<std::string>& topics) override {
     auto list = make_list(static_cast<int>(topics.size()));
@@ -124,10 +132,10 @@ class RdKafkaConsumerClient final : public ConsumerClient {
       return Fetched(m, &kMessageSource, f);
     }
     // An error instead of a message is reported, and the poll returns nothing.
-    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && events_) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && events()) {
       const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
       const Status s = status(m->err);
-      events_->on_consumer_error(
+      events()->on_consumer_error(
           Status(s.code(), s.name(), redactor_.redact(rd_kafka_message_errstr(m)), false, false, s.number()), topic);
     }
     rd_kafka_message_destroy(m);
@@ -139,15 +147,16 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   bool incremental() const override { return incremental_; }
 
   Status assign(const std::vector<TopicPartitionOffset>& parts) override {
-    auto list = to_list(parts);
-    if (incremental_) return from_error(rd_kafka_incremental_assign(rk_.get(), list.get()));
-    return status(rd_kafka_assign(rk_.get(), list.get()));
+    ListPtr made;
+    rd_kafka_topic_partition_list_t* list = list_for(parts, made);
+    if (incremental_) return from_error(rd_kafka_incremental_assign(rk_.get(), list));
+    return status(rd_kafka_assign(rk_.get(), list));
   }
 
   Status unassign(const std::vector<TopicPartitionOffset>& parts) override {
     if (!incremental_) return status(rd_kafka_assign(rk_.get(), nullptr));
-    auto list = to_list(parts);
-    return from_error(rd_kafka_incremental_unassign(rk_.get(), list.get()));
+    ListPtr made;
+    return from_error(rd_kafka_incremental_unassign(rk_.get(), list_for(parts, made)));
   }
 
   Status pause(const std::string& topic, std::int32_t partition) override {
@@ -244,50 +253,86 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     const char* protocol = rd_kafka_rebalance_protocol(rk);
     self->incremental_ = protocol && std::string_view(protocol) == "COOPERATIVE";
     const auto list = to_parts(parts);
+    // assign()/unassign() inside the handler hand librdkafka back its own list when the
+    // handler passes what it was given (leader epochs and the rest kept).
+    self->rebalance_list_ = parts;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-      self->events_->on_assigned(list);
+      self->events()->on_assigned(list);
     else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
-      self->events_->on_revoked(list, rd_kafka_assignment_lost(rk));
+      self->events()->on_revoked(list, rd_kafka_assignment_lost(rk));
     else
-      self->events_->on_rebalance_error(status(err), list);
+      self->events()->on_rebalance_error(status(err), list);
+    self->rebalance_list_ = nullptr;
+  }
+
+  /// The list to hand librdkafka for `parts`: the rebalance callback's own when they are
+  /// its elements, else a new one in `made`.
+  rd_kafka_topic_partition_list_t* list_for(const std::vector<TopicPartitionOffset>& parts, ListPtr& made) {
+    const rd_kafka_topic_partition_list_t* given = rebalance_list_;
+    bool same = given && given->cnt == static_cast<int>(parts.size());
+    for (int i = 0; same && i < given->cnt; ++i)
+      same = parts[static_cast<std::size_t>(i)].topic == given->elems[i].topic &&
+             parts[static_cast<std::size_t>(i)].partition == given->elems[i].partition;
+    if (same) return rebalance_list_;
+    made = to_list(parts);
+    return made.get();
   }
 
   static void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                         void* opaque) {
     auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
-    if (self->events_) self->events_->on_commit(to_answer(err, offsets));
+    if (ClientEvents* events = self->events()) events->on_commit(to_answer(err, offsets));
   }
 
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
-    if (!self->events_) return;
+    ClientEvents* events = self->events();
+    if (!events) return;
     const auto code = static_cast<rd_kafka_resp_err_t>(err);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
       char buf[512];
       const auto fatal = rd_kafka_fatal_error(rk, buf, sizeof buf);
-      self->events_->on_error(Status(Status::Code::fatal, rd_kafka_err2name(fatal), self->redactor_.redact(buf)));
+      events->on_error(Status(Status::Code::fatal, rd_kafka_err2name(fatal), self->redactor_.redact(buf), false,
+                              false, static_cast<int>(fatal)));
       return;
     }
     const Status s = status(code);
-    self->events_->on_error(Status(s.code(), s.name(), self->redactor_.redact(reason)));
+    events->on_error(
+        Status(s.code(), s.name(), self->redactor_.redact(reason), s.ownership_lost(), s.retriable(), s.number()));
   }
 
   static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
     auto* self = static_cast<RdKafkaConsumerClient*>(rd_kafka_opaque(rk));
-    if (!self || !self->events_) return;
+    if (!self) return;
     // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
     const LogLevel l = level <= 3   ? LogLevel::error
                        : level == 4 ? LogLevel::warn
                        : level <= 6 ? LogLevel::info
                                     : LogLevel::debug;
-    self->events_->on_log(l, fac, self->redactor_.redact(buf));
+    ClientEvents* events = self->events();
+    if (!events) {
+      // While the client is built (rd_kafka_new logs its configuration warnings), before
+      // set_events: kept, and handed over by set_events.
+      std::lock_guard lock(self->early_mu_);
+      events = self->events();
+      if (!events) {
+        if (self->early_logs_.size() < 1000) self->early_logs_.emplace_back(l, fac, buf);
+        return;
+      }
+    }
+    if (events->logs(l)) events->on_log(l, fac, self->redactor_.redact(buf));
   }
+
+  ClientEvents* events() const { return events_.load(std::memory_order_acquire); }
 
   SecretRedactor redactor_;
   KafkaPtr rk_;
   QueuePtr consumer_queue_;
-  ClientEvents* events_ = nullptr;
+  std::atomic<ClientEvents*> events_{nullptr};  // read by librdkafka's threads (log_cb)
+  std::mutex early_mu_;
+  std::vector<std::tuple<LogLevel, std::string, std::string>> early_logs_;  // before set_events
   bool incremental_ = false;  // listener thread (rebalance callbacks)
+  rd_kafka_topic_partition_list_t* rebalance_list_ = nullptr;  // during a rebalance callback
   std::chrono::milliseconds max_poll_interval_{300000};
 };
 

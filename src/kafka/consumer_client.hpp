@@ -2,7 +2,7 @@
 // The runtime's one door to Kafka: a group consumer that speaks Samsa types. It owns the
 // librdkafka handle and its callbacks, and classifies every librdkafka error once
 // (kafka::Status); the runtime (src/runtime/) includes no librdkafka header and is tested
-// against a fake of this interface (tests/unit/fake_consumer_client.hpp).
+// against a fake of this interface (tests/support/fake_consumer_client.hpp).
 //
 // Threads: the listener thread calls everything but wake(), store(), commit() and
 // committed(), which any thread may call (librdkafka's own locking). ClientEvents are
@@ -69,8 +69,10 @@ class ClientEvents {
   virtual void on_consumer_error(const Status& error, const std::string& topic) = 0;
   /// A client error (all_brokers_down, fatal, or a transient other); text redacted.
   virtual void on_error(const Status& error) = 0;
-  /// One of librdkafka's log lines, redacted; any thread.
+  /// One of librdkafka's log lines, redacted; any thread. Only lines of a level
+  /// logs(level) accepts are redacted and handed over.
   virtual void on_log(LogLevel level, const std::string& facility, const std::string& text) = 0;
+  virtual bool logs(LogLevel level) const = 0;
 };
 
 class ConsumerClient {
@@ -78,7 +80,9 @@ class ConsumerClient {
   using Deadline = std::chrono::steady_clock::time_point;
   virtual ~ConsumerClient() = default;
 
-  /// Where events go. Called once, before subscribe(); `events` outlives the client.
+  /// Where events go. Called once, before subscribe(); `events` outlives the client. The
+  /// log lines librdkafka wrote before (while the client was built: configuration
+  /// warnings) are handed over then.
   virtual void set_events(ClientEvents* events) = 0;
   virtual Status subscribe(const std::vector<std::string>& topics) = 0;
   /// The next message, waiting at most `timeout` (0: only what is queued already); empty

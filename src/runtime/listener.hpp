@@ -161,6 +161,7 @@ class Listener final : private kafka::ClientEvents {
   void on_consumer_error(const kafka::Status& error, const std::string& topic) override;
   void on_error(const kafka::Status& error) override;
   void on_log(LogLevel level, const std::string& facility, const std::string& text) override;
+  bool logs(LogLevel level) const override { return level >= logger_.level(); }
   void assign(const std::vector<TopicPartitionOffset>& parts);
   void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);
   /// Tells the partition of `o` (if still here) that the broker confirmed its commit.

@@ -20,7 +20,7 @@ std::string list(const std::vector<TopicPartitionOffset>& parts) {
 
 kafka::Fetched make(void* raw, const kafka::Fetched::Source* source, const FakeConsumerClient::Record& r) {
   kafka::Fetched::Fields f;
-  f.topic_key = &r.topic;  // stable: the record lives as long as the client
+  f.topic_key = r.topic_key ? r.topic_key : &r.topic;
   f.partition = r.partition;
   f.offset = r.offset;
   f.key = r.key.empty() ? nullptr : r.key.data();
@@ -61,9 +61,11 @@ void FakeConsumerClient::produce(const std::string& topic, std::int32_t partitio
   {
     std::lock_guard lock(mu_);
     auto& p = parts_[{topic, partition}];
+    const std::string* key = &*topics_.insert(topic).first;
     for (const auto& payload : payloads) {
       Record r;
       r.topic = topic;
+      r.topic_key = key;
       r.partition = partition;
       r.offset = static_cast<std::int64_t>(p.log.size());
       r.payload = payload;
@@ -200,8 +202,7 @@ kafka::Status FakeConsumerClient::assign(const std::vector<TopicPartitionOffset>
   }
   for (const auto& e : parts) {
     PartitionState& p = parts_[{e.topic, e.partition}];
-    p.assigned = true;
-    p.paused = false;
+    p.assigned = true;  // a pause stays, as librdkafka keeps it
     p.position = std::max<std::int64_t>(p.committed, 0);
     p.stored = -1;
     order_.push_back({e.topic, e.partition});

@@ -8,7 +8,7 @@
 // - a partition's position starts at its committed offset (0 when none); poll() hands out
 //   the next message of an assigned, unpaused partition (round robin) and advances it;
 // - pause() keeps the position (librdkafka resumes after the last message handed out);
-//   seek() moves it;
+//   seek() moves it; a pause outlives an unassignment and a new assignment, as in librdkafka;
 // - store() is refused (ownership lost) for a partition not assigned; a commit takes the
 //   given offsets; unassign() and close() commit what was stored, as the auto-commit does;
 // - rebalances, asynchronous commit answers and errors are delivered inside poll().
@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,9 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   using TP = std::pair<std::string, std::int32_t>;
   struct Record {
     std::string topic;
+    /// Stable per topic (Fetched::topic_key): the client's one copy of the name; null for
+    /// a record made by hand (borrowed()), which then uses its own `topic`.
+    const std::string* topic_key = nullptr;
     std::int32_t partition = 0;
     std::int64_t offset = 0;
     std::string key;
@@ -126,6 +130,7 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<TP, PartitionState> parts_;
+  std::set<std::string> topics_;  // the topic keys: set nodes never move
   std::deque<Rebalance> rebalances_;
   std::deque<kafka::CommitAnswer> async_answers_;
   std::vector<std::string> calls_;
