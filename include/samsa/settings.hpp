@@ -94,11 +94,14 @@ struct Settings : TopicSettings {
   std::chrono::milliseconds revoke_timeout{30000};
   /// Back-pressure. Messages fetched for a partition wait in its queue while its job runs;
   /// a partition whose queue holds queue_max_messages and queue_min_time of its consumer's
-  /// work (at the rate its jobs handled messages lately; at most 1,000,000 messages), or
-  /// that receives a message while its consumer group's queues hold queue_max_bytes of
-  /// payload, is paused in librdkafka and resumed once its queue is down to half (and the
-  /// group's below queue_max_bytes). Messages inside a running job are not counted;
-  /// librdkafka's own fetch queue comes on top (queued.max.messages.kbytes).
+  /// work (at the rate its jobs handled messages lately; at most 1,000,000 messages) is
+  /// paused in librdkafka and resumed once its queue is down to half. While the queues of a
+  /// consumer group's unpaused partitions hold queue_max_bytes of payload, the listener
+  /// takes no more messages from librdkafka (which keeps them and stops fetching at its own
+  /// limits, queued.min.messages and queued.max.messages.kbytes); a partition that blocks
+  /// the group then (an even share of the queued payload or more, and a job running for a
+  /// second, or waiting for an abandoned predecessor) is paused so the others go on.
+  /// Messages inside a running job are not counted.
   /// Why a time: librdkafka drops what it prefetched for a paused partition and fetches
   /// again up to a second after the resume; a queue that holds less than that of work
   /// would leave a consumer idle for most of each second (queue_min_time 0: pause on the

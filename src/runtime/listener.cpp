@@ -148,6 +148,23 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) break;
       timeout = static_cast<int>(std::min<long long>(left.count(), 100));
+      if (pausing_.throttled()) {
+        pausing_.relieve(live_partitions(), Clock::now());
+        if (pausing_.throttled()) {
+          // Over the group's budget: the messages stay in librdkafka's queue (it stops
+          // fetching at its own limits; nothing is dropped, unlike a pause) until a job
+          // takes some from ours. One poll per slice still serves the group (rebalances,
+          // commit answers); a message it returns is queued like any other.
+          wait_for_job_end(milliseconds(timeout));
+          if (kafka::Fetched m = client_->poll(milliseconds(0))) {
+            fetched = true;
+            accept(std::move(m));
+          }
+          break;
+        }
+      }
+    } else if (pausing_.throttled()) {
+      break;
     }
     kafka::Fetched m = client_->poll(milliseconds(timeout));
     if (!m) {
@@ -159,6 +176,12 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
     ++n;
   }
   if (fetched) note_broker_answered("a message was fetched");
+}
+
+void Listener::wait_for_job_end(milliseconds at_most) {
+  std::unique_lock lock(done_mu_);
+  done_cv_.wait_for(lock, at_most,
+                    [&] { return jobs_ended_.load(std::memory_order_acquire) || stop_.load(); });
 }
 
 void Listener::accept(kafka::Fetched m) {

@@ -112,6 +112,8 @@ class Listener final : private kafka::ClientEvents {
   /// Queues a fetched message in its partition, or drops it (not ours, paused after an
   /// error, leaving, a duplicate); pauses the partition when its queue is full.
   void accept(kafka::Fetched m);
+  /// Waits until a job ended, stop, or `at_most`. Listener thread.
+  void wait_for_job_end(std::chrono::milliseconds at_most);
   Partition* lookup(const kafka::Fetched& m);
   /// Runs before_poll or after_poll on the idle partitions whose consumer has them; for
   /// after_poll only on those that ran before_poll. A partition whose hook threw drops its

@@ -13,37 +13,49 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, const 
     : client_(client), settings_(settings), group_(group), logger_(logger), monitor_(monitor) {}
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
-  if (p.queued() == 1) ++queued_partitions_;
   queued_bytes_ += bytes;
-  if (!p.flow_paused && (p.queued() >= pause_at(p) || over_group_budget(p))) flow_pause(p);
+  if (!p.flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
 }
 
 std::size_t Pausing::pause_at(const Partition& p) const {
   const auto floor = static_cast<std::size_t>(settings_.queue_max_messages);
   if (settings_.queue_min_time.count() == 0) return floor;
   // Before its first batch ended the rate is unknown: the queue may fill up to the cap (the
-  // group's byte budget still applies), so the burst librdkafka prefetches at an
+  // group's budget still throttles), so the burst librdkafka prefetches at an
   // assignment does not pause a partition whose consumer would keep up.
   if (p.rate() == 0) return std::max(floor, kMaxPauseAt);
   const double work = p.rate() * std::chrono::duration<double>(settings_.queue_min_time).count();
   return std::max(floor, static_cast<std::size_t>(std::min(work, static_cast<double>(kMaxPauseAt))));
 }
 
-void Pausing::take_batch(Partition& p, std::size_t max) {
-  queued_bytes_ -= p.take_batch(max);
-  if (p.queued() == 0) --queued_partitions_;
+void Pausing::take_batch(Partition& p, std::size_t max) { queued_bytes_ -= p.take_batch(max); }
+
+void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { queued_bytes_ -= p.drop_queue(rewound_to); }
+
+std::size_t Pausing::unpaused_bytes() const {
+  std::size_t paused = 0;
+  for (const Partition* p : flow_paused_) paused += p->queued_bytes();
+  return queued_bytes_ - std::min(paused, queued_bytes_);
 }
 
-void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) {
-  if (p.queued() > 0) --queued_partitions_;
-  queued_bytes_ -= p.drop_queue(rewound_to);
-}
-
-bool Pausing::over_group_budget(const Partition& p) const {
-  // Over the group's budget, only a partition holding at least an even share of what is
-  // queued is paused: one partition whose job hangs must not stop the others.
-  if (queued_bytes_ < static_cast<std::size_t>(settings_.queue_max_bytes)) return false;
-  return p.queued_bytes() >= queued_bytes_ / std::max<std::size_t>(queued_partitions_, 1);
+void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point now) {
+  // Throttling stops every partition's intake; one whose job hangs (or that waits, held)
+  // would keep the group over its budget, and the others idle, until it returns. Such a
+  // partition is paused (librdkafka drops its prefetch; it costs only that partition a
+  // refetch) and its queue no longer counts against the group.
+  std::size_t queued = 0, unpaused = 0;
+  for (const Partition* p : parts)
+    if (!p->flow_paused && p->queued() > 0) {
+      queued += p->queued_bytes();
+      ++unpaused;
+    }
+  if (unpaused == 0) return;
+  const std::size_t share = queued / unpaused;
+  for (Partition* p : parts) {
+    if (p->flow_paused || p->queued() == 0 || p->queued_bytes() < share) continue;
+    const bool stuck = p->held || (p->busy && now - p->job_started >= std::chrono::seconds(1));
+    if (stuck) flow_pause(*p);
+  }
 }
 
 bool Pausing::client_pause(Partition& p, bool pause) {
@@ -72,7 +84,8 @@ void Pausing::resume_drained() {
   if (flow_paused_.empty()) return;
   auto keep = flow_paused_.begin();
   for (Partition* p : flow_paused_) {
-    if (p->queued() > pause_at(*p) / 2 || over_group_budget(*p)) {
+    if (p->queued() > pause_at(*p) / 2 ||
+        unpaused_bytes() + p->queued_bytes() >= static_cast<std::size_t>(settings_.queue_max_bytes)) {
       *keep++ = p;
       continue;
     }

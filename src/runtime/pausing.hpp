@@ -1,9 +1,14 @@
 #pragma once
 // Where the fetching of a consumer group's partitions is paused, and why; and the queue
 // accounting that decides it. Two reasons, independent of each other:
-// - back-pressure: a partition whose queue holds queue_max_messages, or that holds at least
-//   an even share of its group's queues once they hold queue_max_bytes, is paused in the
-//   client (which keeps its position) and resumed when its queue is down to half;
+// - back-pressure: a partition whose queue holds queue_max_messages and queue_min_time of
+//   its consumer's work is paused in the client (which keeps its position) and resumed
+//   when its queue is down to half. Over the group's budget (queue_max_bytes of payload in
+//   the queues of unpaused partitions) nothing is paused: the listener stops taking
+//   messages from the client (throttled()), which keeps them in its own queue and stops
+//   fetching at its own limits, with nothing dropped; only a partition that blocks the
+//   group (at least an even share of the queued payload, and a job running for a second or
+//   held) is paused then (relieve());
 // - an error: a partition whose job or hook failed is paused, sought to its first unmarked
 //   message (its queue dropped), and resumed after the back-off, only once a seek succeeded.
 // The state lives on the Partition (flow_paused, paused, rewind_pending, resume_at); this
@@ -41,8 +46,16 @@ class Pausing {
   void drop_queue(Partition& p, std::int64_t rewound_to);
 
   // --- Back-pressure ---
-  /// Resumes the partitions paused for back-pressure whose queue drained to half.
+  /// Resumes the partitions paused for back-pressure whose queue drained to half (and that
+  /// the group's budget can take back).
   void resume_drained();
+  /// The queues of unpaused partitions hold queue_max_bytes of payload: take no message
+  /// from the client until a job has taken some.
+  bool throttled() const { return unpaused_bytes() >= static_cast<std::size_t>(settings_.queue_max_bytes); }
+  /// Throttled: pauses the partitions of `parts` that block the group (at least an even
+  /// share of the unpaused partitions' payload, and a job in flight for a second or more,
+  /// or held), so that the others go on.
+  void relieve(const std::vector<Partition*>& parts, Clock::time_point now);
 
   // --- Errors ---
   /// `p`'s job or hook failed: pauses it, seeks it to its first unmarked message and sets
@@ -70,8 +83,8 @@ class Pausing {
   /// batch ended).
   std::size_t pause_at(const Partition& p) const;
   static constexpr std::size_t kMaxPauseAt = 1000000;
-  /// The group's queues hold queue_max_bytes and `p` at least an even share of it.
-  bool over_group_budget(const Partition& p) const;
+  /// Payload queued in partitions not paused for back-pressure.
+  std::size_t unpaused_bytes() const;
   void flow_pause(Partition& p);
   /// Seeks `p` to rewind_target(); false (logged) when the client refused.
   bool rewind(Partition& p);
@@ -88,7 +101,6 @@ class Pausing {
   const Monitor& monitor_;
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
   std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
-  std::size_t queued_partitions_ = 0;    // partitions with a non-empty queue
 };
 
 }  // namespace samsa::runtime

@@ -365,6 +365,45 @@ TEST(Listener, AConsumerThatKeepsUpIsNotPausedWhileItsQueueHoldsLessThanQueueMin
   EXPECT_EQ(w.fake->committed("t", 0), 3000);
 }
 
+TEST(Listener, OverTheGroupBudgetTheListenerStopsTakingMessagesInsteadOfPausing) {
+  World w;
+  w.settings.queue_max_bytes = 60;  // about twenty 3-byte payloads
+  w.settings.max_messages = 5;
+  w.on_consume = [&](Scripted& c) {
+    std::this_thread::sleep_for(1ms);
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 400);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 400; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_TRUE(w.fake->calls_starting("pause t/0").empty()) << "throttled, never paused" << w.record();
+  std::vector<std::int64_t> expected(400);
+  for (int i = 0; i < 400; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(w.offsets(0), expected) << "every message once, in order";
+  EXPECT_EQ(w.fake->committed("t", 0), 400);
+}
+
+TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetIsPausedSoTheOthersGoOn) {
+  World w;
+  w.settings.queue_max_bytes = 100;
+  w.settings.max_messages = 5;
+  Gate gate;
+  w.on_consume = [&](Scripted& c) {
+    if (c.partition() == 0) gate.wait();  // partition 0's first job hangs
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(2, 300);
+  ASSERT_TRUE(eventually([&] { return w.offsets(1).size() >= 300; }, 10s))
+      << "partition 1 is consumed while partition 0's job hangs" << w.offsets(1).size() << w.record();
+  EXPECT_FALSE(w.fake->calls_starting("pause t/0").empty()) << "the hung partition was paused" << w.record();
+  EXPECT_TRUE(w.fake->calls_starting("pause t/1").empty()) << w.record();
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 300; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 300);
+  EXPECT_EQ(w.fake->committed("t", 1), 300);
+}
+
 TEST(Listener, ALongQueueIsHandedOutInBatchesOfMaxMessagesInOrder) {
   World w;
   w.settings.max_messages = 7;
