@@ -14,7 +14,10 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, const 
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   queued_bytes_ += bytes;
-  if (!p.flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
+  if (p.flow_paused)
+    paused_bytes_ += bytes;
+  else if (p.queued() >= pause_at(p))
+    flow_pause(p);
 }
 
 std::size_t Pausing::pause_at(const Partition& p) const {
@@ -28,14 +31,13 @@ std::size_t Pausing::pause_at(const Partition& p) const {
   return std::max(floor, static_cast<std::size_t>(std::min(work, static_cast<double>(kMaxPauseAt))));
 }
 
-void Pausing::take_batch(Partition& p, std::size_t max) { queued_bytes_ -= p.take_batch(max); }
+void Pausing::take_batch(Partition& p, std::size_t max) { unqueued(p, p.take_batch(max)); }
 
-void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { queued_bytes_ -= p.drop_queue(rewound_to); }
+void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { unqueued(p, p.drop_queue(rewound_to)); }
 
-std::size_t Pausing::unpaused_bytes() const {
-  std::size_t paused = 0;
-  for (const Partition* p : flow_paused_) paused += p->queued_bytes();
-  return queued_bytes_ - std::min(paused, queued_bytes_);
+void Pausing::unqueued(const Partition& p, std::size_t bytes) {
+  queued_bytes_ -= bytes;
+  if (p.flow_paused) paused_bytes_ -= bytes;
 }
 
 void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point now) {
@@ -73,6 +75,7 @@ void Pausing::flow_pause(Partition& p) {
   // tried again with the next message.
   if (!p.paused && !client_pause(p, true)) return;
   p.flow_paused = true;
+  paused_bytes_ += p.queued_bytes();
   flow_paused_.push_back(&p);
   publish(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
   if (logger_.level() <= LogLevel::debug)
@@ -90,6 +93,7 @@ void Pausing::resume_drained() {
       continue;
     }
     p->flow_paused = false;
+    paused_bytes_ -= p->queued_bytes();
     // Paused after an error as well: its own resume comes after the back-off.
     if (!p->paused) client_pause(*p, false);
     publish(EventType::partition_resumed, *p, "back-pressure", p->last_queued() + 1, p->queued());

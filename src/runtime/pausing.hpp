@@ -83,8 +83,11 @@ class Pausing {
   /// batch ended).
   std::size_t pause_at(const Partition& p) const;
   static constexpr std::size_t kMaxPauseAt = 1000000;
-  /// Payload queued in partitions not paused for back-pressure.
-  std::size_t unpaused_bytes() const;
+  /// Payload queued in partitions not paused for back-pressure. O(1): throttled() is
+  /// asked for every message collect() takes.
+  std::size_t unpaused_bytes() const { return queued_bytes_ - paused_bytes_; }
+  /// `bytes` of `p`'s queue left it (into a batch, or dropped).
+  void unqueued(const Partition& p, std::size_t bytes);
   void flow_pause(Partition& p);
   /// Seeks `p` to rewind_target(); false (logged) when the client refused.
   bool rewind(Partition& p);
@@ -101,6 +104,9 @@ class Pausing {
   const Monitor& monitor_;
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
   std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
+  // The part of queued_bytes_ in partitions whose flow_paused is set (kept as their queues
+  // change: every change of a queue goes through this class).
+  std::size_t paused_bytes_ = 0;
 };
 
 }  // namespace samsa::runtime
