@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app_info.hpp"
+#include "kafka/producer_client.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/worker_pool.hpp"
@@ -53,6 +54,17 @@ App& App::routes(const std::function<void(Routes&)>& draw) {
 App& App::logger(std::shared_ptr<Logger> logger) {
   logger_ = std::move(logger);
   return *this;
+}
+
+Producer& App::producer() {
+  std::lock_guard lock(producer_mu_);
+  if (!producer_) {
+    std::string brokers = brokers_;
+    if (brokers.empty() && settings_.kafka.count("bootstrap.servers") == 0)
+      if (const char* env = std::getenv("KAFKA_BROKERS")) brokers = env;
+    producer_ = kafka::make_producer(settings_, brokers, *logger_);
+  }
+  return *producer_;
 }
 
 void App::validate(const ServeOptions& options) const {
@@ -104,10 +116,21 @@ int App::serve(const ServeOptions& options) {
             options.consumer_groups.end())
       groups.push_back(g.get());
 
+  {
+    std::lock_guard lock(producer_mu_);
+    brokers_ = brokers;
+  }
+  // A route that dispatches to a dead-letter topic needs the producer: built now, so that
+  // a bad producer property stops the start, not the first poison message.
+  Producer* producer = nullptr;
+  for (const auto* g : groups)
+    for (const auto& t : g->topics())
+      if (t->dead_letter_queue() && t->dead_letter_queue()->dispatch) producer = &this->producer();
+
   rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
   for (const auto* g : groups)
     rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
-                                                                *logger_, monitor_));
+                                                                *logger_, monitor_, producer));
 
   logger_->info(fmt::format("samsa {} on librdkafka {}: serving {} consumer group(s), {} workers",
                             kVersion, librdkafka_version(), groups.size(), settings_.concurrency));
@@ -158,6 +181,21 @@ int App::serve(const ServeOptions& options) {
       code = kExitShutdownTimeout;
     } else if (l->exit_code() != kExitOk && (code == kExitOk || l->exit_code() == kExitFatal)) {
       code = l->exit_code();
+    }
+  }
+  // The listeners are done (their dead-letter dispatches waited for delivery); what the
+  // user's code produced may still be on its way.
+  {
+    std::lock_guard lock(producer_mu_);
+    if (producer_) {
+      const auto left = settings_.shutdown_timeout -
+                        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started);
+      if (const std::size_t undelivered = producer_->flush(std::max(left, milliseconds(1000)))) {
+        logger_->error(fmt::format("shutdown: {} produced message(s) not delivered within shutdown_timeout; they "
+                                   "are lost unless the producer delivers them before the app is destroyed",
+                                   undelivered));
+        if (code == kExitOk) code = kExitUncommitted;
+      }
     }
   }
   if (!monitor_.empty()) monitor_.publish({EventType::shutdown_finished, {}, {}, 0, {}});

@@ -79,6 +79,64 @@ bool Consumer::commit_offsets_sync() {
   return partition_->listener().commit_all_sync().ok() && partition_->owned();
 }
 
+int Consumer::attempt() const { return partition_->delivery_attempt(); }
+bool Consumer::retrying() const { return attempt() > 1; }
+
+std::int64_t Consumer::checked_position(std::int64_t offset) const {
+  if (offset < 0)
+    throw std::invalid_argument("seek(" + std::to_string(offset) + ") on " + topic() + "/" +
+                                std::to_string(partition()) + ": an offset is >= 0 (use Seek::earliest / Seek::latest)");
+  const std::int64_t next = partition_->next_to_deliver();
+  const std::int64_t first = partition_->first_delivered();
+  if (next != OffsetTracker::kNone && offset >= first && offset <= next) return offset;  // given to it
+  std::int64_t low = 0, high = 0;
+  auto& client = partition_->listener().client();
+  if (const kafka::Status err = client.watermarks(topic(), partition(), std::chrono::seconds(10), low, high))
+    throw err.error("seek(" + std::to_string(offset) + ") on " + topic() + "/" + std::to_string(partition()) +
+                    ": cannot read the partition's offsets");
+  if (offset < low || offset > high)
+    throw std::invalid_argument("seek(" + std::to_string(offset) + ") on " + topic() + "/" +
+                                std::to_string(partition()) + ": the partition holds offsets " + std::to_string(low) +
+                                " to " + std::to_string(high) + " (the log end); nothing was moved");
+  return offset;
+}
+
+bool Consumer::seek(std::int64_t offset) {
+  return partition_->request_control(checked_position(offset), false, std::chrono::milliseconds(0));
+}
+
+bool Consumer::seek(Seek where) {
+  std::int64_t low = 0, high = 0;
+  if (const kafka::Status err =
+          partition_->listener().client().watermarks(topic(), partition(), std::chrono::seconds(10), low, high))
+    throw err.error("seek on " + topic() + "/" + std::to_string(partition()) + ": cannot read the partition's offsets");
+  return partition_->request_control(where == Seek::earliest ? low : high, false, std::chrono::milliseconds(0));
+}
+
+bool Consumer::seek(std::chrono::system_clock::time_point time) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  std::int64_t offset = 0;
+  if (const kafka::Status err =
+          partition_->listener().client().offset_for_time(topic(), partition(), ms, std::chrono::seconds(10), offset))
+    throw err.error("seek to a time on " + topic() + "/" + std::to_string(partition()) +
+                    ": cannot look the offset up");
+  return partition_->request_control(offset, false, std::chrono::milliseconds(0));
+}
+
+bool Consumer::pause(std::int64_t offset, std::chrono::milliseconds duration) {
+  if (duration.count() < 0) throw std::invalid_argument("pause: a negative duration");
+  return partition_->request_control(checked_position(offset), true, duration);
+}
+
+bool Consumer::pause(std::int64_t offset) { return pause(offset, partition_->settings().pause_timeout); }
+
+bool Consumer::pause_consecutive(std::chrono::milliseconds duration) {
+  if (duration.count() < 0) throw std::invalid_argument("pause_consecutive: a negative duration");
+  return partition_->request_control(partition_->next_to_deliver(), true, duration);
+}
+
+void Consumer::resume() { partition_->request_resume(); }
+
 const std::string& Consumer::topic() const { return partition_->topic(); }
 std::int32_t Consumer::partition() const { return partition_->partition(); }
 const std::string& Consumer::consumer_group() const { return partition_->listener().name(); }

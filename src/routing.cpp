@@ -66,6 +66,14 @@ std::vector<std::string> Routes::problems() const {
       auto tp = samsa::problems(o, tw);
       out.insert(out.end(), tp.begin(), tp.end());
       if (t->partitions() < 1) out.push_back(tw + "partitions: must be at least 1");
+      if (const auto& dlq = t->dead_letter_queue()) {
+        if (dlq->max_retries < 0)
+          out.push_back(tw + "dead_letter_queue: max_retries must be 0 or more (0: at the first failure)");
+        if (dlq->dispatch && dlq->topic.empty())
+          out.push_back(tw + "dead_letter_queue: no topic; name one, or set .dispatch = false to skip the message");
+        if (dlq->dispatch && dlq->topic == t->name())
+          out.push_back(tw + "dead_letter_queue: the topic is the route's own topic; a failing message would come back to it");
+      }
     }
   }
   return out;

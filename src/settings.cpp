@@ -99,6 +99,10 @@ std::chrono::milliseconds TopicSettings::pause_for_attempt(int attempt) const {
 
 void Settings::set(std::string_view key, std::string_view value) {
   if (set_kafka(kafka, key, value)) return;
+  if (key.starts_with("producer.")) {
+    if (set_kafka(producer_kafka, key.substr(9), value)) return;
+    setting_error(key, "the producer's librdkafka properties go under 'producer.kafka.', e.g. producer.kafka.linger.ms");
+  }
   if (const auto* s = find_setting(inherited_settings(), key)) return s->set(*this, value);
   if (const auto* s = find_setting(app_settings(), key)) return s->set(*this, value);
   unknown(key, names());

@@ -24,6 +24,7 @@
 
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
+#include "samsa/producer.hpp"
 #include "samsa/routing.hpp"
 #include "samsa/settings.hpp"
 
@@ -76,6 +77,13 @@ class App {
   Logger& logger() const { return *logger_; }
   /// The event bus; subscribe before serve().
   Monitor& monitor() { return monitor_; }
+  /// The app's producer (samsa/producer.hpp), idempotent by default; any thread. Created on
+  /// first use with the settings and brokers known then: those serve() runs with once it
+  /// started (serve() creates it at start when a route dispatches to a dead-letter topic),
+  /// else settings.kafka["bootstrap.servers"] or KAFKA_BROKERS. Throws SettingsError for a
+  /// bad property or no bootstrap servers. serve()'s graceful shutdown flushes it; it lives
+  /// until the App is destroyed.
+  Producer& producer();
 
   /// Checks settings and routes; throws SettingsError / RoutingError naming every problem.
   void validate(const ServeOptions& options = {}) const;
@@ -115,6 +123,10 @@ class App {
   std::shared_ptr<Logger> logger_;
   Monitor monitor_;
   std::atomic<bool> running_{false};
+  // Before runtime_: the listeners (their dead-letter dispatch) use it until they are gone.
+  std::mutex producer_mu_;
+  std::unique_ptr<Producer> producer_;
+  std::string brokers_;  // what serve() resolved, for producer()
   struct Runtime;
   std::unique_ptr<Runtime> runtime_;
   std::mutex stop_mu_;

@@ -35,6 +35,7 @@
 //    what was not marked.
 // Every failure is logged with the hook, topic, partition and error, and published as an
 // EventType::hook_failed event.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@
 #include "samsa/message.hpp"
 
 namespace samsa {
+
+/// Where Consumer::seek goes besides an offset or a time.
+enum class Seek {
+  earliest,  ///< the first offset the partition keeps (its low watermark)
+  latest,    ///< the log end (its high watermark): only what is produced from now on
+};
 
 namespace runtime {
 class Partition;
@@ -143,6 +150,59 @@ class Consumer {
   /// retries and deadline as mark_as_consumed_sync. True only when the broker confirmed it.
   bool commit_offsets_sync();
 
+  // --- Retries (Karafka's attempt / retrying?) ---
+
+  /// In consume() and after_fetch(): which delivery of the first message in hand this is:
+  /// 1 the first time, n + 1 after n failed consume()/after_fetch() calls whose first
+  /// unmarked message it was. Per partition and first unmarked offset, in memory: it starts
+  /// again at 1 once a mark moves past the message, after a rebalance and after a restart.
+  /// 0 in the other hooks. Failures of tick() or the poll hooks do not count.
+  int attempt() const;
+  /// attempt() > 1: the messages in hand were delivered before and their consume() threw.
+  bool retrying() const;
+
+  // --- Pause and seek (Karafka's pause / resume / seek) ---
+  //
+  // Called from this consumer's hooks (consume, after_fetch, tick, initialized, the poll
+  // hooks), they take effect when the hook returns: the listener pauses the partition in
+  // librdkafka, drops what it fetched, seeks and (after the pause) resumes. A batch in which
+  // the consumer paused or sought is not marked automatically, and with batch_fetching off
+  // the messages after that one are not delivered: they come again from the new position.
+  // After a seek, marks for offsets before the new position are refused (false); after a
+  // pause the consumer may still mark what it handled. The committed offset does not change:
+  // the next mark at or after the new position moves it (which is how a forward seek skips). An exception thrown by the hook after the call
+  // takes the error path instead (pause with back-off, then the first unmarked message;
+  // after a forward seek that is the new position). A rebalance ends it: the next owner
+  // starts from the committed offset, unpaused. Each returns false, doing nothing, when the
+  // partition is no longer owned, and throws std::logic_error when called from outside the
+  // consumer's hooks (another thread may call resume() only). Costs: a pause, a seek and a
+  // refetch in librdkafka (its refetch after a resume may take up to a second).
+
+  /// The next message delivered is the one at `offset`. An offset this consumer was given
+  /// (or the one after the last) is taken as it is; any other is checked against the
+  /// partition's watermarks first (one round trip): outside [low, high] throws
+  /// std::invalid_argument, moving nothing (librdkafka would otherwise reset the position
+  /// with auto.offset.reset).
+  bool seek(std::int64_t offset);
+  /// The partition's first kept offset or its log end (one round trip; throws KafkaError
+  /// when the broker does not answer within 10 s).
+  bool seek(Seek where);
+  /// The first message whose timestamp is at or after `time` (the log end when none is),
+  /// e.g. seek(now - 5min) to skip what piled up during an outage. One round trip, as above.
+  bool seek(std::chrono::system_clock::time_point time);
+  /// Stops delivering this partition for `duration`, then goes on from `offset` (e.g. the
+  /// message a rate-limited API refused). Its tick() still runs meanwhile; resume() ends the
+  /// pause early. `offset` is checked as by seek().
+  bool pause(std::int64_t offset, std::chrono::milliseconds duration);
+  /// The same for the topic's pause_timeout.
+  bool pause(std::int64_t offset);
+  /// Pauses without moving: after `duration` the partition goes on after the last message
+  /// delivered (Karafka's pause(:consecutive)).
+  bool pause_consecutive(std::chrono::milliseconds duration);
+  /// Ends a pause() early: the partition goes on at the listener's next housekeeping
+  /// (within 100 ms). Any thread. Does nothing when it is not paused by its consumer.
+  void resume();
+
   const std::string& topic() const;
   std::int32_t partition() const;
   const std::string& consumer_group() const;
@@ -154,6 +214,8 @@ class Consumer {
   friend struct detail::ConsumerAccess;
   bool commit_marked_sync();
   void check_same_partition(const Message& message) const;
+  /// `offset` checked (see seek(std::int64_t)).
+  std::int64_t checked_position(std::int64_t offset) const;
   runtime::Partition* partition_ = nullptr;
   const Messages* messages_ = nullptr;
 };

@@ -22,8 +22,12 @@ enum class EventType {
                         ///< consume/after_fetch, `count` its size) or its first unmarked offset (other hooks)
   offsets_committed,    ///< a commit finished (any origin); `error` empty on success
   partition_paused,     ///< paused in librdkafka; `reason` "back-pressure" (its queue is full; `count`
-                        ///< messages queued) or "error" (back-off; `offsets` has where it resumes)
+                        ///< messages queued), "error" (back-off; `offsets` has where it resumes) or "consumer"
+                        ///< (the consumer's pause or seek; `offsets` has where it resumes)
   partition_resumed,    ///< resumed; `reason` as when it was paused
+  dead_letter,          ///< a message that failed max_retries + 1 times was dispatched to the dead-letter
+                        ///< topic named in `reason` (empty: skipped, dispatch = false) and marked; `offsets`
+                        ///< has its offset
   shutdown_started,
   shutdown_finished,
 };

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -23,6 +24,36 @@
 namespace samsa {
 
 using ConsumerFactory = std::function<std::unique_ptr<Consumer>()>;
+
+/// Where a topic's messages go when they keep failing (TopicRoute::dead_letter_queue).
+///
+/// Counting: each failure of consume() (or after_fetch()) is an attempt on the partition's
+/// first unmarked message (Consumer::attempt()). When the attempt that fails is number
+/// max_retries + 1 (the first delivery and max_retries retries, each after the topic's
+/// back-off), that one message is
+///  - dispatch = true: produced to `topic` with the app's producer (same key, payload and
+///    headers, plus the headers below), and once the broker acknowledged it, marked; the
+///    partition then goes on right after it (the rest of the batch is delivered again
+///    normally, attempt() 1). When the produce fails, nothing is marked, the error is
+///    logged, and the partition keeps retrying the dispatch after its back-off: a message
+///    is never skipped because the dead-letter topic is away;
+///  - dispatch = false: marked without producing ("skip after N"), logged as an error
+///    naming its offset.
+/// The counting is per partition and per first unmarked offset, in memory: it starts again
+/// at 1 when a mark moves past the message, after a rebalance (the new owner starts at 1)
+/// and after a restart. So a message can be attempted up to max_retries + 1 times per
+/// assignment.
+///
+/// Headers added to the dispatched message (values as text):
+///   original_topic, original_partition, original_offset, original_timestamp (ms since the
+///   epoch, -1 when none), original_consumer_group, original_attempts (max_retries + 1),
+///   error_class (the exception's type, demangled), error_message (its what(), at most
+///   1,000 bytes)
+struct DeadLetterQueue {
+  std::string topic;
+  int max_retries = 3;
+  bool dispatch = true;
+};
 
 /// Which optional hooks a consumer class overrides, so that the listener does not call the
 /// empty ones of every partition around every poll (their cost would grow with the number
@@ -67,6 +98,10 @@ class TopicRoute {
     return *this;
   }
   TopicRoute& deserializer(Deserializer d) { deserializer_ = std::move(d); return *this; }
+  /// After max_retries failed retries of the same message, sends it to a dead-letter topic
+  /// (or skips it) and goes on (see DeadLetterQueue).
+  TopicRoute& dead_letter_queue(DeadLetterQueue dlq) { dlq_ = std::move(dlq); return *this; }
+  const std::optional<DeadLetterQueue>& dead_letter_queue() const { return dlq_; }
 
   TopicRoute& automatically_mark_as_consumed(bool v) { overrides_.automatically_mark_as_consumed = v; return *this; }
   TopicRoute& batch_fetching(bool v) { overrides_.batch_fetching = v; return *this; }
@@ -92,6 +127,7 @@ class TopicRoute {
   ConsumerFactory factory_;
   ConsumerHooks hooks_;
   Deserializer deserializer_ = json_deserializer;
+  std::optional<DeadLetterQueue> dlq_;
   Overrides overrides_;
   int partitions_ = 1;
   int replication_factor_ = 1;

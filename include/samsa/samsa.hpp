@@ -8,6 +8,7 @@
 #include "samsa/logger.hpp"
 #include "samsa/message.hpp"
 #include "samsa/offset_tracker.hpp"
+#include "samsa/producer.hpp"
 #include "samsa/routing.hpp"
 #include "samsa/settings.hpp"
 #include "samsa/version.hpp"

@@ -82,6 +82,10 @@ struct TopicSettings {
 struct Settings : TopicSettings {
   /// librdkafka properties for every consumer group, e.g. kafka["bootstrap.servers"].
   std::map<std::string, std::string> kafka;
+  /// librdkafka properties for the app's producer only (App::producer(), dead-letter
+  /// dispatch), on top of `kafka` (whose connection properties it shares), e.g.
+  /// producer_kafka["linger.ms"]; set by name as "producer.kafka.<property>".
+  std::map<std::string, std::string> producer_kafka;
   std::string client_id = "samsa";
   /// Worker threads shared by all consumer groups; jobs of one partition never overlap.
   int concurrency = 5;
@@ -115,7 +119,7 @@ struct Settings : TopicSettings {
   std::string rebalance_protocol = "eager";
 
   /// Sets one setting by name (the names of the fields above; "kafka.<property>" for a
-  /// librdkafka property). Throws SettingsError naming the key for an unknown name or a
+  /// librdkafka property, "producer.kafka.<property>" for one of the producer's). Throws SettingsError naming the key for an unknown name or a
   /// value that does not parse as the setting's type. Durations are milliseconds or carry a
   /// unit: "250ms", "5s", "2m".
   void set(std::string_view key, std::string_view value);

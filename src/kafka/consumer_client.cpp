@@ -179,6 +179,23 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return status(list->elems[0].err);
   }
 
+  Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
+                    std::int64_t& low, std::int64_t& high) override {
+    return status(rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high, to_ms(timeout)));
+  }
+
+  Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
+                         std::chrono::milliseconds timeout, std::int64_t& offset) override {
+    auto list = one(topic, partition, timestamp_ms);
+    if (auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), to_ms(timeout))) return status(err);
+    if (list->elems[0].err) return status(list->elems[0].err);
+    offset = list->elems[0].offset;
+    if (offset >= 0) return {};
+    // No message that late: the log end.
+    std::int64_t low = 0;
+    return watermarks(topic, partition, timeout, low, offset);
+  }
+
   Status store(const std::string& topic, std::int32_t partition, std::int64_t offset,
                const std::string& metadata) override {
     auto list = make_list(1);

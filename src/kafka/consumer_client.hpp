@@ -117,6 +117,14 @@ class ConsumerClient {
   /// one round trip, `timeout` at most.
   virtual Status committed_metadata(const std::string& topic, std::int32_t partition,
                                     std::chrono::milliseconds timeout, std::string& metadata) = 0;
+  /// A partition's low and high watermarks (the first offset kept, the log end). Any
+  /// thread; one round trip, `timeout` at most.
+  virtual Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
+                            std::int64_t& low, std::int64_t& high) = 0;
+  /// The first offset of a partition whose timestamp is >= `timestamp_ms`; the log end
+  /// when there is none. Any thread; one round trip, `timeout` at most.
+  virtual Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
+                                 std::chrono::milliseconds timeout, std::int64_t& offset) = 0;
   /// Inside on_revoked: the assignment was lost rather than revoked.
   virtual bool assignment_lost() = 0;
   /// Whether `topic` exists: nullopt when no broker answered within `timeout`. Any thread.

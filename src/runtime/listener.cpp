@@ -18,18 +18,20 @@ using std::chrono::milliseconds;
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    const std::string& brokers, WorkerPool& pool, Logger& logger,
-                   const Monitor& monitor)
-    : Listener(settings, group, kafka::make_consumer_client(settings, group, brokers), pool, logger, monitor) {}
+                   const Monitor& monitor, Producer* producer)
+    : Listener(settings, group, kafka::make_consumer_client(settings, group, brokers), pool, logger, monitor,
+               producer) {}
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    std::unique_ptr<kafka::ConsumerClient> client, WorkerPool& pool, Logger& logger,
-                   const Monitor& monitor)
+                   const Monitor& monitor, Producer* producer)
     : settings_(settings),
       group_(group),
       group_settings_(effective(settings, group)),
       pool_(pool),
       logger_(logger),
       monitor_(monitor),
+      producer_(producer),
       client_(std::move(client)),
       committer_(
           *client_, group.name(), logger, monitor, [this](const kafka::CommitOffset& o) { note_confirmed(o); },
@@ -129,7 +131,12 @@ void Listener::run_poll_hooks(Hook hook) {
     // A poll hook that threw may have dropped what the consumer held: what its partition
     // fetched is not handed out (a mark after it could cover the dropped messages), it
     // pauses and is redelivered from its first unmarked message.
-    if (p->failed()) pause_after_error(*p);
+    if (p->failed()) {
+      p->take_control();
+      pause_after_error(*p);
+    } else {
+      apply_control(*p);
+    }
   }
   before_polled_.clear();
 }
@@ -189,7 +196,10 @@ void Listener::accept(kafka::Fetched m) {
   // Not ours any more, rewound and paused, or leaving: it is delivered again (after the
   // rewind, or to the next owner). At or below what was queued already: a duplicate
   // (librdkafka before 2.4 could fetch again from a stale position after a resume).
-  if (!p || p->paused || p->leaving || m.offset() <= p->last_queued()) return;  // m is released
+  if (!p || p->paused || p->leaving || m.offset() <= p->last_queued()) {
+    if (p && p->paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
+    return;  // m is released
+  }
   const std::size_t bytes = m.len();
   p->enqueue(std::move(m));
   if (!p->busy) list(*p);
@@ -206,7 +216,12 @@ void Listener::dispatch() {
   if (stop_.load()) return;  // the shutdown takes over: no new work
   for (Partition* p : listed_) {
     p->listed = false;
-    if (p->busy || p->paused || p->leaving || p->held) continue;
+    if (p->busy || p->leaving || p->held) continue;
+    if (p->paused) {
+      // Paused by its consumer: its ticks go on (one may resume it), no batch.
+      if (p->consumer_paused && p->tick_due) start_job(*p, Job::tick);
+      continue;
+    }
     if (p->tick_due)
       start_job(*p, Job::tick);
     else if (p->queued() > 0)
@@ -296,10 +311,20 @@ void Listener::finish_job(Partition& p) {
   p.clear_batch();
   if (p.leaving || stop_.load()) return;  // no new work; a failure's marks stay as they are
   if (p.failed()) {
+    p.take_control();  // the error path decides where it resumes
     pause_after_error(p);
     return;
   }
+  if (apply_control(p)) return;
   if (p.tick_due || p.queued() > 0) list(p);
+}
+
+bool Listener::apply_control(Partition& p) {
+  const std::optional<Partition::Control> c = p.take_control();
+  if (!c) return false;
+  wake_at_ = std::min(wake_at_, pausing_.pause_for_consumer(p, *c));
+  if (p.tick_due) list(p);
+  return true;
 }
 
 void Listener::housekeeping() {
@@ -307,7 +332,7 @@ void Listener::housekeeping() {
   const auto now = Clock::now();
   if (now >= next_tick_) {
     for (const auto& [key, p] : partitions_) {
-      if (p->paused || p->leaving || p->held || !p->route().hooks().tick) continue;
+      if ((p->paused && !p->consumer_paused) || p->leaving || p->held || !p->route().hooks().tick) continue;
       p->tick_due = true;
       if (!p->busy) list(*p);
     }
@@ -319,6 +344,9 @@ void Listener::housekeeping() {
   next_housekeeping_ = now + milliseconds(100);
   // The marks of user threads (jobs store their own at their end).
   store_all();
+  // Consumer::resume(), from any thread: the consumer's pause ends now.
+  for (const auto& [key, p] : partitions_)
+    if (p->take_resume_request() && p->paused && p->consumer_paused) p->resume_at = now;
   pausing_.resume_due(live_partitions(), now, [this](Partition& p) {
     if (p.queued() > 0) list(p);
   });

@@ -38,6 +38,7 @@
 #include "runtime/worker_pool.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
+#include "samsa/producer.hpp"
 #include "samsa/routing.hpp"
 
 namespace samsa::runtime {
@@ -50,11 +51,13 @@ class Listener final : private kafka::ClientEvents {
 
   /// Builds the librdkafka consumer (throws SettingsError for a bad librdkafka property,
   /// before anything connects). Does not start the thread.
+  /// `producer`: for the routes' dead-letter dispatch (null when none dispatches); it
+  /// outlives the listener.
   Listener(const Settings& settings, const ConsumerGroupRoute& group, const std::string& brokers,
-           WorkerPool& pool, Logger& logger, const Monitor& monitor);
+           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr);
   /// The same on a client of the caller's (the unit tests' fake).
   Listener(const Settings& settings, const ConsumerGroupRoute& group, std::unique_ptr<kafka::ConsumerClient> client,
-           WorkerPool& pool, Logger& logger, const Monitor& monitor);
+           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr);
   /// Joins the thread (which may wait for a stuck job to return).
   ~Listener() override;
 
@@ -81,6 +84,8 @@ class Listener final : private kafka::ClientEvents {
   Logger& logger() const { return logger_; }
   bool observed() const { return !monitor_.empty(); }
   void publish(const Event& e) const { monitor_.publish(e); }
+  /// The app's producer, for dead-letter dispatch; null when the app gave none.
+  Producer* producer() const { return producer_; }
 
   /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors,
   /// waiting kCommitBudget at most. Returns the final error (NO_ERROR on success or when
@@ -144,6 +149,9 @@ class Listener final : private kafka::ClientEvents {
   void run_hooks(const std::vector<Partition*>& parts, Hook hook);
   /// `p`'s job or hook failed: Pausing::pause_after_error, and collect() wakes for its resume.
   void pause_after_error(Partition& p);
+  /// After a job or hook of `p` that did not fail: applies the seek or pause its consumer
+  /// asked for (Pausing::pause_for_consumer). Returns true when there was one.
+  bool apply_control(Partition& p);
   void store_all();
   std::vector<Partition*> live_partitions();
   /// Revocation and shutdown: processes the ends of `parts`' jobs (those of others stay for
@@ -178,6 +186,7 @@ class Listener final : private kafka::ClientEvents {
   WorkerPool& pool_;
   Logger& logger_;
   const Monitor& monitor_;
+  Producer* const producer_;
   std::unique_ptr<kafka::ConsumerClient> client_;
   Committer committer_;
   Pausing pausing_;

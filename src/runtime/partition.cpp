@@ -2,7 +2,11 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
 #include <stdexcept>
+#include <typeinfo>
 
 #include "runtime/consumer_access.hpp"
 #include "runtime/listener.hpp"
@@ -51,6 +55,27 @@ std::string refusal(const OffsetTracker& tracker, OffsetTracker::MarkCheck check
   return {};
 }
 
+// The type of the exception in flight, demangled ("std::runtime_error"). Only inside a
+// catch block.
+std::string current_exception_class() {
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  if (!type) return "unknown";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(type->name());
+}
+
+// The what() of the exception in flight, as it is (for a header, not a log line).
+std::string current_exception_what() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
 // The text of the exception in flight. Only inside a catch block.
 std::string current_exception_text() {
   try {
@@ -67,7 +92,18 @@ std::string current_exception_text() {
 bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view> metadata) {
   if (!owned()) return false;
   std::lock_guard lock(mu_);
-  if (const auto check = tracker_.check_mark(offset); check != OffsetTracker::MarkCheck::ok)
+  const auto check = tracker_.check_mark(offset);
+  // After the consumer's seek to sought_: a message before it is one the consumer moved
+  // away from (refused), or one a backward seek delivers again below where the assignment
+  // began (committed already; marking it would move the group backwards).
+  if (sought_ != OffsetTracker::kNone &&
+      (offset < sought_ || check == OffsetTracker::MarkCheck::below_start)) {
+    if (listener_.logger().level() <= LogLevel::debug)
+      listener_.logger().debug(fmt::format("{}/{}: mark of offset {} refused: the consumer sought to {}", topic_,
+                                           partition_, offset, sought_));
+    return false;
+  }
+  if (check != OffsetTracker::MarkCheck::ok)
     throw std::invalid_argument(fmt::format("mark_as_consumed({}) on {}/{}: {}", offset, topic_, partition_,
                                             refusal(tracker_, check, offset)));
   const std::int64_t before = tracker_.committable();
@@ -251,7 +287,10 @@ void Partition::run_batch() {
     detail::MessageAccess::fill(views_[i], raw_[i], &topic_, &route_.deserializer());
   {
     std::lock_guard lock(mu_);
-    if (!tracker_.started()) tracker_.start_at(views_.front().offset());
+    if (!tracker_.started()) {
+      tracker_.start_at(views_.front().offset());
+      assignment_start_ = views_.front().offset();
+    }
   }
   // An instance whose initialized() failed never sees a message: try it again first.
   if (!ready_ && !run_hook(Hook::initialized)) return;
@@ -264,29 +303,47 @@ void Partition::run_batch() {
   std::int64_t current = views_.front().offset();
   const bool automatic = settings_.automatically_mark_as_consumed;
   Hook stage = Hook::after_fetch;
+  in_hook_.store(true, std::memory_order_release);
+  delivery_attempt_ = attempt_of(current);
   try {
     detail::ConsumerAccess::set_messages(c, &all);
     c.after_fetch();
     stage = Hook::consume;
+    // A batch in which the consumer sought or paused is not marked automatically: it
+    // said where to go on from. Per message, the messages after that one are not
+    // delivered (they come again from the new position).
     if (settings_.batch_fetching) {
-      c.consume();
-      if (automatic) mark(all.last().offset());
+      if (!control_) c.consume();
+      if (automatic && !control_) mark_automatically(all.last().offset());
     } else {
       for (const Message& m : all) {
+        if (control_) break;
         current = m.offset();
+        delivery_attempt_ = attempt_of(current);
         const Messages one(&m, 1);
         detail::ConsumerAccess::set_messages(c, &one);
         c.consume();
-        if (automatic) mark(m.offset());
+        if (automatic && !control_) mark_automatically(m.offset());
       }
     }
     if (listener_.observed())
       listener_.publish({EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}});
   } catch (...) {
     fail(stage, current, settings_.batch_fetching ? all.size() : 1);
+    count_failure_and_dead_letter();
   }
+  in_hook_.store(false, std::memory_order_release);
+  delivery_attempt_ = 0;
   detail::ConsumerAccess::set_messages(c, nullptr);
   store();
+}
+
+void Partition::mark_automatically(std::int64_t offset) {
+  {
+    std::lock_guard lock(mu_);
+    if (sought_ != OffsetTracker::kNone && offset < std::max(sought_, tracker_.first_delivered())) return;
+  }
+  mark(offset);
 }
 
 bool Partition::run_hook(Hook hook) {
@@ -304,6 +361,11 @@ bool Partition::run_hook(Hook hook) {
     case Hook::consume:
       return true;  // run_batch's, with the batch in hand
   }
+  struct InHook {
+    std::atomic<bool>& flag;
+    explicit InHook(std::atomic<bool>& f) : flag(f) { flag.store(true, std::memory_order_release); }
+    ~InHook() { flag.store(false, std::memory_order_release); }
+  } in_hook(in_hook_);
   try {
     (consumer_.get()->*fn)();
     if (hook == Hook::initialized) ready_ = true;
@@ -313,5 +375,129 @@ bool Partition::run_hook(Hook hook) {
   }
   return false;
 }
+
+// ---- Retries and dead letters ----
+
+void Partition::count_failure_and_dead_letter() {
+  try {
+    count_failure_and_dead_letter_unguarded();
+  } catch (...) {
+    // Called inside run_batch's catch block: an error here must not leave the worker.
+    listener_.logger().error(fmt::format("consumer group {}: {}/{}: the dead-letter handling failed: {}",
+                                         listener_.name(), topic_, partition_, current_exception_text()));
+  }
+}
+
+void Partition::count_failure_and_dead_letter_unguarded() {
+  const std::int64_t first = first_unmarked();
+  if (first == failed_offset_) {
+    ++failures_;
+  } else {
+    failed_offset_ = first;
+    failures_ = 1;
+  }
+  const auto& dlq = route_.dead_letter_queue();
+  if (!dlq || failures_ <= dlq->max_retries) return;
+  // The first unmarked message has used its attempts; it is in hand unless the consumer
+  // marked the whole batch and then threw (then it is attempted when it comes).
+  const auto it = std::find_if(views_.begin(), views_.end(), [&](const Message& m) { return m.offset() == first; });
+  if (it == views_.end()) return;
+  if (dlq->dispatch) {
+    std::string what = current_exception_what();
+    if (what.size() > 1000) what.resize(1000);
+    if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
+  } else {
+    listener_.logger().error(fmt::format(
+        "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
+        "(dead_letter_queue dispatch = false) and marked",
+        listener_.name(), topic_, partition_, first, failures_));
+  }
+  mark(first);
+  store();
+  failed_offset_ = OffsetTracker::kNone;
+  failures_ = 0;
+  skip_backoff_ = true;
+  if (listener_.observed()) {
+    Event event{EventType::dead_letter, listener_.name(), {{topic_, partition_, first}}, 1, {}};
+    event.reason = dlq->dispatch ? dlq->topic : "";
+    listener_.publish(event);
+  }
+}
+
+bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text) {
+  const auto& dlq = *route_.dead_letter_queue();
+  Producer* producer = listener_.producer();
+  const std::string where = fmt::format("consumer group {}: {}/{}: the message at offset {}", listener_.name(), topic_,
+                                        partition_, m.offset());
+  if (!producer) {
+    listener_.logger().error(where + " cannot go to its dead-letter topic: this listener has no producer");
+    return false;
+  }
+  // The values live until produce() copied them.
+  const std::string partition = std::to_string(partition_), offset = std::to_string(m.offset()),
+                    timestamp = std::to_string(
+                        m.timestamp().time_since_epoch() == std::chrono::system_clock::duration::zero()
+                            ? -1
+                            : std::chrono::duration_cast<std::chrono::milliseconds>(m.timestamp().time_since_epoch()).count()),
+                    attempts = std::to_string(failures_);
+  std::vector<Header> headers = m.headers();
+  headers.push_back({"original_topic", topic_});
+  headers.push_back({"original_partition", partition});
+  headers.push_back({"original_offset", offset});
+  headers.push_back({"original_timestamp", timestamp});
+  headers.push_back({"original_consumer_group", listener_.name()});
+  headers.push_back({"original_attempts", attempts});
+  headers.push_back({"error_class", error_class});
+  headers.push_back({"error_message", error_text});
+  OutgoingMessage out{dlq.topic, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
+                      m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
+                      std::move(headers)};
+  const DeliveryReport report = producer->produce(out).get();
+  if (!report.ok()) {
+    listener_.logger().error(fmt::format(
+        "{} failed {} times and could not go to dead-letter topic '{}': {}; nothing is marked, the partition "
+        "retries after its back-off",
+        where, failures_, dlq.topic, report.error));
+    return false;
+  }
+  listener_.logger().error(fmt::format("{} failed {} times ({}: {}); dispatched to dead-letter topic '{}' ({}/{}@{}) "
+                                       "and marked; the partition goes on after it",
+                                       where, failures_, error_class, escape_for_log(error_text), dlq.topic,
+                                       report.topic, report.partition, report.offset));
+  return true;
+}
+
+// ---- The consumer's seek and pause ----
+
+bool Partition::request_control(std::int64_t position, bool pause, std::chrono::milliseconds pause_for) {
+  if (!in_hook())
+    throw std::logic_error(fmt::format(
+        "{}/{}: seek/pause called outside the consumer's hooks; call them from consume(), tick() or another hook "
+        "of this consumer (from another thread only resume())",
+        topic_, partition_));
+  if (position < 0 && !(pause && position == OffsetTracker::kNone))
+    throw std::invalid_argument(fmt::format("{}/{}: seek to offset {}: an offset is >= 0", topic_, partition_, position));
+  if (!owned()) return false;
+  if (!pause) {
+    std::lock_guard lock(mu_);
+    // After a seek, marks below the new position are refused (mark_checked); a pause
+    // leaves marking alone (the consumer may mark what it handled before the message it
+    // pauses at). The mark itself stays: a seek does not change the committed offset; the
+    // next mark at or after `position` moves it (past what a forward seek skipped).
+    sought_ = position;
+    if (tracker_.started() || assignment_start_ != OffsetTracker::kNone)
+      tracker_.start_at(std::max(position, assignment_start_));
+  }
+  control_ = Control{position, pause_for, pause};
+  return true;
+}
+
+std::int64_t Partition::next_to_deliver() const {
+  std::lock_guard lock(mu_);
+  const std::int64_t delivered = tracker_.highest_delivered();
+  return delivered == OffsetTracker::kNone ? OffsetTracker::kNone : delivered + 1;
+}
+
+std::optional<Partition::Control> Partition::take_control() { return std::exchange(control_, std::nullopt); }
 
 }  // namespace samsa::runtime

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kafka/fetched.hpp"
@@ -132,6 +133,54 @@ class Partition {
   /// initialized() returned without throwing.
   bool ready() const { return ready_; }
 
+  // --- Retries and dead letters (job thread). ---
+  /// Consumer::attempt(): which delivery of the message at `offset` this is, counting the
+  /// failed consume()/after_fetch() calls whose first unmarked message it was (1: the first).
+  int attempt_of(std::int64_t offset) const { return offset == failed_offset_ ? failures_ + 1 : 1; }
+  /// The attempt of the messages in hand (0 outside consume/after_fetch). Consumer's thread.
+  int delivery_attempt() const { return delivery_attempt_; }
+  /// After a dead-letter dispatch (or skip) marked the failed message: the listener rewinds
+  /// to the next one at once, without a back-off. Listener thread, after the job.
+  bool take_skip_backoff() { return std::exchange(skip_backoff_, false); }
+
+  // --- The consumer's own pause/seek (Consumer::seek, pause, resume). ---
+  /// What the consumer asked for in the hook that just ran: fetch again from `position`
+  /// (kNone: from where it is), not before `pause_for` passed.
+  struct Control {
+    std::int64_t position = OffsetTracker::kNone;
+    std::chrono::milliseconds pause_for{0};
+    bool pause = false;
+  };
+  /// From a hook of this partition's consumer: moves the position to `position` (resolved,
+  /// >= 0; kNone for a pause: from where it is) after the hook returns, pausing `pause_for`
+  /// first when `pause`. The batch is not marked automatically; after a seek (not a pause)
+  /// marks of offsets below `position` are refused (false). Throws std::logic_error outside the consumer's hooks. False (nothing
+  /// done) when the partition is not owned.
+  bool request_control(std::int64_t position, bool pause, std::chrono::milliseconds pause_for);
+  /// The offset after the last one handed to the consumer (kNone before any delivery).
+  std::int64_t next_to_deliver() const;
+  /// The first offset handed to the consumer in this assignment (kNone before any).
+  std::int64_t first_delivered() const {
+    std::lock_guard lock(mu_);
+    return assignment_start_;
+  }
+  /// The request of the hook that ran, once. Listener thread, no job in flight.
+  std::optional<Control> take_control();
+  /// Consumer::resume(): any thread; the listener ends the consumer's pause at its next
+  /// housekeeping.
+  void request_resume() { resume_requested_.store(true, std::memory_order_release); }
+  bool take_resume_request() { return resume_requested_.exchange(false, std::memory_order_acq_rel); }
+  /// A hook of the consumer runs now (seek/pause are allowed only then).
+  bool in_hook() const { return in_hook_.load(std::memory_order_acquire); }
+  /// Paused by the consumer (pause()), not after an error: its ticks still run (one may
+  /// call resume()). Listener thread.
+  bool consumer_paused = false;
+  /// The pause in effect (paused) is the consumer's pause or seek, not an error's.
+  bool consumer_control = false;
+  /// Where the consumer's seek or pause resumes (kNone: the error path's target, the first
+  /// unmarked message). Listener thread.
+  std::int64_t resume_from = OffsetTracker::kNone;
+
   // --- Error state: written by the job, read by the listener after the job finished. ---
   /// The last job or hook failed; the listener pauses and rewinds the partition, then
   /// calls clear_failure().
@@ -172,6 +221,17 @@ class Partition {
   /// log, hook_failed event, and when pauses_on_failure(hook) failed() and the back-off
   /// attempt. `count` messages from `offset` were being handled (0: none).
   void fail(Hook hook, std::int64_t offset, std::size_t count);
+  /// After consume()/after_fetch() failed on the batch in hand (call from the catch block):
+  /// counts the attempt on the first unmarked message, and past max_retries hands it to the
+  /// dead-letter queue (dispatch or skip), marking it when that succeeded.
+  void count_failure_and_dead_letter();
+  void count_failure_and_dead_letter_unguarded();
+  /// Produces `m` to the route's dead-letter topic and waits for the broker; false (logged)
+  /// when it was not delivered.
+  bool dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text);
+  /// A mark by the runtime itself (automatic marking): skips an offset the consumer moved
+  /// away from (a seek), never throws for it.
+  void mark_automatically(std::int64_t offset);
 
   Listener& listener_;
   const TopicRoute& route_;
@@ -203,6 +263,18 @@ class Partition {
   JobGroup jobs_;
   bool failed_ = false;
   bool ready_ = false;
+  // Retries (job thread): the failures counted on the first unmarked offset failed_offset_.
+  std::int64_t failed_offset_ = OffsetTracker::kNone;
+  int failures_ = 0;
+  int delivery_attempt_ = 0;
+  bool skip_backoff_ = false;
+  // The consumer's seek/pause: written in its hook, taken by the listener after it (the
+  // end of a job is ordered by the pool's lock; poll hooks run on the listener thread).
+  std::optional<Control> control_;
+  std::int64_t sought_ = OffsetTracker::kNone;  // under mu_: marks below it are refused
+  std::int64_t assignment_start_ = OffsetTracker::kNone;  // under mu_
+  std::atomic<bool> resume_requested_{false};
+  std::atomic<bool> in_hook_{false};
 };
 
 }  // namespace samsa::runtime

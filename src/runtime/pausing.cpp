@@ -102,6 +102,7 @@ void Pausing::resume_drained() {
 }
 
 std::int64_t Pausing::rewind_target(const Partition& p) {
+  if (p.resume_from != OffsetTracker::kNone) return p.resume_from;
   const std::int64_t unmarked = p.first_unmarked();
   if (unmarked >= 0) return unmarked;
   return p.first_queued();
@@ -122,7 +123,12 @@ bool Pausing::rewind(Partition& p) {
 }
 
 Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
-  if (!p.flow_paused) client_pause(p, true);
+  if (!p.flow_paused && !p.paused) client_pause(p, true);
+  // An error takes over from the consumer's own pause or seek: it resumes from its first
+  // unmarked message (after a forward seek, the seek's position).
+  p.consumer_paused = false;
+  p.consumer_control = false;
+  p.resume_from = OffsetTracker::kNone;
   // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
   // and resumes from the target; what this partition queued is dropped too. A partition
   // whose rewind failed is never resumed before the rewind succeeds, or the next mark would
@@ -132,11 +138,30 @@ Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
   p.rewind_pending = !rewind(p);
   p.clear_failure();
   p.tick_due = false;
-  const auto backoff = p.settings().pause_for_attempt(p.attempt());
+  // After a dead-letter dispatch the failed message is marked: go on at once.
+  const auto backoff = p.take_skip_backoff() ? milliseconds(0) : p.settings().pause_for_attempt(p.attempt());
   p.resume_at = Clock::now() + backoff;
   logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
                            p.topic(), p.partition(), backoff.count(), target));
   publish(EventType::partition_paused, p, "error", target, 0);
+  return p.resume_at;
+}
+
+Pausing::Clock::time_point Pausing::pause_for_consumer(Partition& p, const Partition::Control& c) {
+  if (!p.flow_paused && !p.paused) client_pause(p, true);
+  p.paused = true;  // from here on its fetched messages are dropped
+  p.consumer_paused = c.pause;
+  p.consumer_control = true;
+  // Without a position (pause_consecutive before any delivery) the target is the first
+  // queued message, or the first one dropped while paused (dropped_while_paused).
+  p.resume_from = c.position;
+  p.rewind_pending = !rewind(p);
+  p.resume_at = Clock::now() + (c.pause ? c.pause_for : milliseconds(0));
+  if (logger_.level() <= LogLevel::debug)
+    logger_.debug(fmt::format("consumer group {}: {}/{}: the consumer {} (offset {})", group_, p.topic(), p.partition(),
+                              c.pause ? fmt::format("paused it for {} ms", c.pause_for.count()) : std::string("sought"),
+                              c.position));
+  publish(EventType::partition_paused, p, "consumer", c.position, p.queued());
   return p.resume_at;
 }
 
@@ -153,10 +178,21 @@ void Pausing::resume_due(const std::vector<Partition*>& parts, Clock::time_point
     }
     p->paused = false;
     if (!p->flow_paused) client_pause(*p, false);
-    logger_.info(fmt::format("consumer group {}: {}/{} resumed", group_, p->topic(), p->partition()));
-    publish(EventType::partition_resumed, *p, "error", rewind_target(*p), p->queued());
+    const char* reason = p->consumer_control ? "consumer" : "error";
+    const std::int64_t from = rewind_target(*p);
+    p->consumer_paused = false;
+    p->consumer_control = false;
+    p->resume_from = OffsetTracker::kNone;
+    if (reason[0] == 'e' || logger_.level() <= LogLevel::debug)
+      logger_.write(reason[0] == 'e' ? LogLevel::info : LogLevel::debug,
+                    fmt::format("consumer group {}: {}/{} resumed", group_, p->topic(), p->partition()));
+    publish(EventType::partition_resumed, *p, reason, from, p->queued());
     resumed(*p);
   }
+}
+
+void Pausing::dropped_while_paused(Partition& p, std::int64_t offset) {
+  if (rewind_target(p) == OffsetTracker::kNone) p.resume_from = offset;
 }
 
 void Pausing::forget(const std::vector<Partition*>& parts) {

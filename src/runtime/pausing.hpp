@@ -67,6 +67,18 @@ class Pausing {
   void resume_due(const std::vector<Partition*>& parts, Clock::time_point now,
                   const std::function<void(Partition&)>& resumed);
 
+  // --- The consumer's own pause and seek ---
+  /// `p`'s consumer asked for `c` in the hook that just ran: pauses `p`, seeks it to
+  /// c.position (when set; its queue dropped) and sets its resume_at: now for a seek, after
+  /// c.pause_for for a pause (returned). The resume goes through resume_due, like an
+  /// error's, to the consumer's position. An error later takes over (its own target).
+  Clock::time_point pause_for_consumer(Partition& p, const Partition::Control& c);
+
+  /// The client handed out `offset` of `p` while `p` was paused (the message is dropped):
+  /// when `p` has no rewind target yet (nothing delivered or queued), `offset` becomes it,
+  /// so the resume fetches it again instead of going on after it.
+  void dropped_while_paused(Partition& p, std::int64_t offset);
+
   // --- Revocation ---
   /// `parts` are being revoked: their queues are dropped and they leave the back-pressure
   /// list.
@@ -91,8 +103,9 @@ class Pausing {
   void flow_pause(Partition& p);
   /// Seeks `p` to rewind_target(); false (logged) when the client refused.
   bool rewind(Partition& p);
-  /// Where `p` resumes: its first unmarked offset, or before any delivery the first queued
-  /// message's (kNone: nothing fetched, nothing to rewind).
+  /// Where `p` resumes: where its consumer sought or paused to (resume_from), else its
+  /// first unmarked offset, or before any delivery the first queued message's (kNone:
+  /// nothing fetched, nothing to rewind).
   static std::int64_t rewind_target(const Partition& p);
   void publish(EventType type, const Partition& p, const char* reason, std::int64_t offset,
                std::size_t queued) const;

@@ -68,6 +68,7 @@ void FakeConsumerClient::produce(const std::string& topic, std::int32_t partitio
       r.topic_key = key;
       r.partition = partition;
       r.offset = static_cast<std::int64_t>(p.log.size());
+      r.timestamp_ms = 1000 * r.offset;
       r.payload = payload;
       p.log.push_back(std::move(r));
     }
@@ -320,6 +321,28 @@ kafka::Status FakeConsumerClient::committed_metadata(const std::string& topic, s
                                                      std::chrono::milliseconds, std::string& metadata) {
   std::lock_guard lock(mu_);
   metadata = parts_[{topic, partition}].committed_metadata;
+  return {};
+}
+
+kafka::Status FakeConsumerClient::watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds,
+                                             std::int64_t& low, std::int64_t& high) {
+  std::lock_guard lock(mu_);
+  low = 0;
+  high = static_cast<std::int64_t>(parts_[{topic, partition}].log.size());
+  return {};
+}
+
+kafka::Status FakeConsumerClient::offset_for_time(const std::string& topic, std::int32_t partition,
+                                                  std::int64_t timestamp_ms, std::chrono::milliseconds,
+                                                  std::int64_t& offset) {
+  std::lock_guard lock(mu_);
+  const auto& log = parts_[{topic, partition}].log;
+  offset = static_cast<std::int64_t>(log.size());
+  for (const auto& r : log)
+    if (r.timestamp_ms >= timestamp_ms) {
+      offset = r.offset;
+      break;
+    }
   return {};
 }
 

@@ -97,6 +97,13 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
                                    std::string& metadata) override;
   bool assignment_lost() override { return lost_; }
   std::optional<bool> topic_exists(const std::string&, std::chrono::milliseconds) override { return true; }
+  /// 0 and the log's length.
+  kafka::Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
+                           std::int64_t& low, std::int64_t& high) override;
+  /// The first record whose timestamp_ms is >= timestamp_ms (records made by produce() have
+  /// timestamp_ms = 1000 * offset), else the log's length.
+  kafka::Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
+                                std::chrono::milliseconds timeout, std::int64_t& offset) override;
   kafka::Status close() override;
   std::chrono::milliseconds max_poll_interval() const override { return std::chrono::milliseconds(300000); }
   bool stores_offset_metadata() const override { return true; }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fake_consumer_client.hpp"
+#include "fake_producer.hpp"
 #include "runtime/committer.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/worker_pool.hpp"
@@ -88,9 +89,15 @@ class Scripted : public Consumer {
   void consume() override;
   void revoked() override;
   void before_stop() override;
+  using Consumer::attempt;
   using Consumer::mark_as_consumed;
   using Consumer::messages;
   using Consumer::partition;
+  using Consumer::pause;
+  using Consumer::pause_consecutive;
+  using Consumer::resume;
+  using Consumer::retrying;
+  using Consumer::seek;
   using Consumer::topic;
 
  private:
@@ -108,6 +115,9 @@ struct World {
   std::function<void(Scripted&)> on_consume = [](Scripted& c) {
     for (const auto& m : c.messages()) c.mark_as_consumed(m);
   };
+  /// Applied to topic "t"'s route before the start (e.g. a dead-letter queue).
+  std::function<void(TopicRoute&)> route = [](TopicRoute&) {};
+  FakeProducer producer;
   std::mutex mu;
   std::vector<std::pair<int, std::int64_t>> delivered;  // (partition, offset), in order
   std::atomic<int> refused_marks{0};
@@ -124,7 +134,7 @@ struct World {
   /// with `messages` messages) assigned at the first poll, and starts it.
   void start(int partitions, int messages) {
     ConsumerGroupRoute& group = routes.consumer_group("g");
-    group.topic("t").consumer([this] { return std::unique_ptr<Consumer>(new Scripted(*this)); });
+    route(group.topic("t").consumer([this] { return std::unique_ptr<Consumer>(new Scripted(*this)); }));
     auto client = std::make_unique<FakeConsumerClient>();
     fake = client.get();
     std::vector<FakeConsumerClient::TP> parts;
@@ -136,7 +146,8 @@ struct World {
     }
     fake->rebalance_assign(parts);
     pool = std::make_unique<runtime::WorkerPool>(settings.concurrency);
-    listener = std::make_unique<runtime::Listener>(settings, group, std::move(client), *pool, logger, monitor);
+    listener =
+        std::make_unique<runtime::Listener>(settings, group, std::move(client), *pool, logger, monitor, &producer);
     listener->start();
   }
   /// start(1, 10) with one batch of all ten messages whose job waits at `gate`, then marks
@@ -546,6 +557,260 @@ TEST(Committer, AnOffsetConfirmedTwiceIsReportedOnce) {
   EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));
   EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));  // librdkafka's repeat on unassign
   EXPECT_EQ(events, 1);
+}
+
+
+// ---- Retries and dead letters ----
+
+// A consumer that handles message by message and always throws on offset `poison`,
+// recording the attempt() it saw for each delivery.
+struct PoisonAt {
+  explicit PoisonAt(std::int64_t at) : poison(at) {}
+  std::int64_t poison;
+  std::mutex mu;
+  std::vector<std::pair<std::int64_t, int>> attempts;  // (offset, attempt())
+  void operator()(Scripted& c) {
+    for (const auto& m : c.messages()) {
+      {
+        std::lock_guard lock(mu);
+        attempts.push_back({m.offset(), c.attempt()});
+      }
+      if (m.offset() == poison) throw std::runtime_error("poison " + std::to_string(m.offset()));
+      c.mark_as_consumed(m);
+    }
+  }
+  /// Waits until `offset` was attempted.
+  bool reached(std::int64_t offset) {
+    return eventually([&] { return !attempts_of(offset).empty(); });
+  }
+  std::vector<int> attempts_of(std::int64_t offset) {
+    std::lock_guard lock(mu);
+    std::vector<int> out;
+    for (const auto& [o, a] : attempts)
+      if (o == offset) out.push_back(a);
+    return out;
+  }
+};
+
+// The fake commits at the revocation and the shutdown (no auto-commit timer): the tests
+// wait for the last message to be delivered, stop, then read the committed offset.
+bool delivered_through(World& w, std::int64_t last) {
+  return eventually([&] {
+    const auto got = w.offsets(0);
+    return !got.empty() && got.back() == last;
+  });
+}
+
+TEST(DeadLetter, APoisonMessageIsDispatchedAfterMaxRetriesWithItsHeadersMarkedAndThePartitionGoesOn) {
+  World w;
+  PoisonAt poison(3);
+  w.on_consume = [&](Scripted& c) { poison(c); };
+  w.route = [](TopicRoute& t) { t.dead_letter_queue({.topic = "t_dlq", .max_retries = 2}); };
+  w.settings.max_messages = 4;
+  w.start(1, 10);
+  ASSERT_TRUE(poison.reached(9)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 10);
+  EXPECT_EQ(poison.attempts_of(3), (std::vector<int>{1, 2, 3})) << "the first delivery and max_retries retries";
+  EXPECT_EQ(poison.attempts_of(2), (std::vector<int>{1})) << "marked before the failure: never again";
+  for (std::int64_t o : {4, 5, 6, 7, 8, 9}) EXPECT_EQ(poison.attempts_of(o), (std::vector<int>{1})) << o;
+  const auto sent = w.producer.sent();
+  ASSERT_EQ(sent.size(), 1u) << "only the poison message is dispatched";
+  EXPECT_EQ(sent[0].topic, "t_dlq");
+  EXPECT_EQ(sent[0].payload, std::optional<std::string>("m3"));
+  EXPECT_EQ(sent[0].header("original_topic"), "t");
+  EXPECT_EQ(sent[0].header("original_partition"), "0");
+  EXPECT_EQ(sent[0].header("original_offset"), "3");
+  EXPECT_EQ(sent[0].header("original_timestamp"), "3000");
+  EXPECT_EQ(sent[0].header("original_consumer_group"), "g");
+  EXPECT_EQ(sent[0].header("original_attempts"), "3");
+  EXPECT_EQ(sent[0].header("error_class"), "std::runtime_error");
+  EXPECT_EQ(sent[0].header("error_message"), "poison 3");
+  EXPECT_TRUE(w.logger.has("dispatched to dead-letter topic 't_dlq'"));
+  EXPECT_EQ(w.fake->outstanding(), 0);
+}
+
+TEST(DeadLetter, AFailingDispatchMarksNothingAndIsRetriedUntilItSucceeds) {
+  World w;
+  PoisonAt poison(3);
+  std::atomic<std::int64_t> committed_while_failing{-2};
+  w.on_consume = [&](Scripted& c) { poison(c); };
+  w.route = [](TopicRoute& t) { t.dead_letter_queue({.topic = "t_dlq", .max_retries = 0}); };
+  w.producer.fail_next(3);
+  w.start(1, 6);
+  ASSERT_TRUE(eventually([&] { return w.producer.attempts() >= 2; })) << w.record();
+  committed_while_failing = w.fake->committed("t", 0);
+  ASSERT_TRUE(poison.reached(5)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 6);
+  EXPECT_LE(committed_while_failing.load(), 3) << "nothing past the poison message is committed while the DLQ is away";
+  EXPECT_EQ(w.producer.attempts(), 4) << "three failed dispatches, then one that succeeded";
+  EXPECT_EQ(w.producer.sent().size(), 1u);
+  EXPECT_GE(poison.attempts_of(3).size(), 4u) << "the partition kept retrying meanwhile";
+  EXPECT_TRUE(w.logger.has("could not go to dead-letter topic 't_dlq'"));
+  for (std::int64_t o : {4, 5}) EXPECT_EQ(poison.attempts_of(o), (std::vector<int>{1})) << o;
+}
+
+TEST(DeadLetter, WithoutDispatchThePoisonMessageIsSkippedAfterMaxRetriesAndLogged) {
+  World w;
+  PoisonAt poison(1);
+  w.on_consume = [&](Scripted& c) { poison(c); };
+  w.route = [](TopicRoute& t) { t.dead_letter_queue({.topic = "", .max_retries = 1, .dispatch = false}); };
+  w.start(1, 4);
+  ASSERT_TRUE(poison.reached(3)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 4);
+  EXPECT_EQ(poison.attempts_of(1), (std::vector<int>{1, 2}));
+  EXPECT_TRUE(w.producer.sent().empty());
+  EXPECT_TRUE(w.logger.has("the message at offset 1 failed 2 times; skipped without dispatch"));
+}
+
+TEST(DeadLetter, WithoutADeadLetterQueueAPoisonMessageIsRetriedForeverAndNothingAfterItIsCommitted) {
+  World w;
+  PoisonAt poison(2);
+  w.on_consume = [&](Scripted& c) { poison(c); };
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return poison.attempts_of(2).size() >= 5; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 2);
+  EXPECT_TRUE(poison.attempts_of(3).empty());
+  const auto a = poison.attempts_of(2);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], static_cast<int>(i) + 1) << "attempt() counts up";
+}
+
+// ---- The consumer's pause and seek ----
+
+TEST(ConsumerControl, ASeekForwardSkipsRefusesEarlierMarksAndDoesNotMarkTheBatchAutomatically) {
+  World w;
+  std::atomic<int> refused{0};
+  std::atomic<bool> sought{false};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.max_messages = 3;
+  w.on_consume = [&](Scripted& c) {
+    if (!sought.exchange(true)) {
+      c.mark_as_consumed(c.messages().first());  // 0: handled
+      ASSERT_TRUE(c.seek(std::int64_t{7}));
+      if (!c.mark_as_consumed(c.messages().last())) ++refused;  // 2: before the new position
+    }
+  };
+  w.start(1, 10);
+  ASSERT_TRUE(delivered_through(w, 9)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 10);
+  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 7, 8, 9})) << w.record();
+  EXPECT_TRUE(w.called("seek t/0@7")) << w.record();
+  for (const auto& call : w.fake->calls_starting("commit t/0@"))
+    EXPECT_TRUE(call == "commit t/0@1" || call == "commit t/0@10") << "only the manual mark, then past the seek: "
+                                                                     << w.record();
+}
+
+TEST(ConsumerControl, ASeekBackReplaysWithoutMovingTheCommittedOffsetBackwards) {
+  World w;
+  std::atomic<int> batches{0};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.max_messages = 10;
+  w.on_consume = [&](Scripted& c) {
+    if (batches++ == 0) {
+      c.mark_as_consumed(c.messages().last());
+      c.seek(Seek::earliest);
+    }
+  };
+  w.start(1, 10);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 20; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  std::vector<std::int64_t> twice;
+  for (int round = 0; round < 2; ++round)
+    for (std::int64_t o = 0; o < 10; ++o) twice.push_back(o);
+  EXPECT_EQ(w.offsets(0), twice);
+  EXPECT_EQ(w.fake->committed("t", 0), 10);
+}
+
+TEST(ConsumerControl, APauseRedeliversFromTheGivenOffsetAfterTheDurationAndMarksNothingAutomatically) {
+  World w;
+  std::atomic<bool> paused{false};
+  std::atomic<std::int64_t> committed_at_pause{-2};
+  Clock::time_point paused_at{}, redelivered_at{};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.max_messages = 5;
+  w.on_consume = [&](Scripted& c) {
+    if (c.messages().first().offset() == 0 && !paused.exchange(true)) {
+      c.mark_as_consumed(std::int64_t{1});
+      paused_at = Clock::now();
+      ASSERT_TRUE(c.pause(std::int64_t{2}, 200ms));  // "the API said: come back later"
+      return;
+    }
+    if (c.messages().first().offset() == 2 && redelivered_at == Clock::time_point{}) {
+      redelivered_at = Clock::now();
+      committed_at_pause = w.fake->committed("t", 0);
+    }
+  };
+  w.start(1, 8);
+  ASSERT_TRUE(delivered_through(w, 7)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 8);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7})) << w.record();
+  EXPECT_GE(redelivered_at - paused_at, 200ms) << "not before the pause ended";
+  EXPECT_LE(committed_at_pause.load(), 2) << "the paused batch was not marked automatically";
+}
+
+TEST(ConsumerControl, ResumeFromAnotherThreadEndsAPauseEarly) {
+  World w;
+  std::atomic<bool> paused{false};
+  Scripted* consumer = nullptr;
+  w.settings.max_messages = 10;
+  w.on_consume = [&](Scripted& c) {
+    if (!paused.exchange(true)) {
+      consumer = &c;
+      c.pause_consecutive(1h);
+    }
+    EXPECT_TRUE(c.mark_as_consumed(c.messages().last())) << "a pause leaves marking alone";
+  };
+  w.start(1, 4);
+  ASSERT_TRUE(eventually([&] { return paused.load(); }));
+  w.fake->produce("t", 0, {"m4", "m5"});
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(w.offsets(0).size(), 4u) << "paused: nothing delivered" << w.record();
+  consumer->resume();
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() == 6; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5})) << "pause_consecutive does not move";
+  EXPECT_EQ(w.fake->committed("t", 0), 6);
+}
+
+TEST(ConsumerControl, ASeekOutsideThePartitionIsRefusedAndMovesNothing) {
+  World w;
+  std::atomic<int> refusals{0};
+  w.on_consume = [&](Scripted& c) {
+    try {
+      c.seek(std::int64_t{1000});
+    } catch (const std::invalid_argument& e) {
+      if (std::string(e.what()).find("holds offsets 0 to 5") != std::string::npos) ++refusals;
+    }
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 5);
+  ASSERT_TRUE(delivered_through(w, 4)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 5);
+  EXPECT_GE(refusals, 1);
+  EXPECT_TRUE(w.fake->calls_starting("seek").empty()) << w.record();
+}
+
+TEST(ConsumerControl, ASeekToATimeGoesToTheFirstMessageAtOrAfterIt) {
+  World w;
+  std::atomic<bool> sought{false};
+  w.settings.max_messages = 2;
+  w.on_consume = [&](Scripted& c) {
+    if (!sought.exchange(true)) c.seek(std::chrono::system_clock::time_point(std::chrono::milliseconds(5500)));
+    else
+      for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 8);  // the fake's timestamps: 1000 ms * offset
+  ASSERT_TRUE(delivered_through(w, 7)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.fake->committed("t", 0), 8);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 6, 7})) << w.record();
 }
 
 }  // namespace

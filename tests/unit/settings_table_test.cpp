@@ -98,7 +98,7 @@ TEST(SettingsTable, HasAnEntryForEveryField) {
   // A field added to a settings struct without a table entry fails here.
   EXPECT_EQ(field_count<samsa::TopicSettings>(), inherited_settings().size());
   EXPECT_EQ(field_count<samsa::Overrides>(), inherited_settings().size() + 1) << "+ kafka";
-  EXPECT_EQ(field_count<Settings>(), 1 + app_settings().size() + 1) << "the TopicSettings base + kafka";
+  EXPECT_EQ(field_count<Settings>(), 1 + app_settings().size() + 2) << "the TopicSettings base + kafka + producer_kafka";
 }
 
 TEST(SettingsTable, EveryNameIsShownByInfo) {

@@ -1,0 +1,180 @@
+#include "kafka/producer_client.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/fmt/fmt.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "kafka/handle.hpp"
+#include "log_text.hpp"
+
+namespace samsa::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+class RdKafkaProducer final : public Producer {
+ public:
+  RdKafkaProducer(const std::map<std::string, std::string>& props, Logger& logger)
+      : logger_(logger), redactor_(props) {
+    auto conf = make_conf(props);
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducer::delivery_cb);
+    rd_kafka_conf_set_error_cb(conf.get(), &RdKafkaProducer::error_cb);
+    rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaProducer::log_cb);
+    char value[32];
+    size_t size = sizeof value;
+    if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", value, &size) == RD_KAFKA_CONF_OK)
+      message_timeout_ = milliseconds(std::atol(value));
+    rk_ = make_client(RD_KAFKA_PRODUCER, std::move(conf));
+    poller_ = std::thread([this] {
+      // Delivery reports and errors are served here, so that callbacks never run on the
+      // caller's thread (a consume() waiting in produce_sync would otherwise serve them).
+      while (!stop_.load(std::memory_order_acquire)) rd_kafka_poll(rk_.get(), 100);
+    });
+  }
+
+  ~RdKafkaProducer() override {
+    stop_.store(true, std::memory_order_release);
+    poller_.join();
+    // Anything still queued fails now (its callback says so) instead of holding
+    // rd_kafka_destroy for message.timeout.ms.
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    const auto until = Clock::now() + milliseconds(2000);
+    while (in_flight_.load() > 0 && Clock::now() < until) rd_kafka_poll(rk_.get(), 10);
+    rk_.reset();
+  }
+
+  void produce(const OutgoingMessage& m, Callback on_delivery) override {
+    auto* cb = new Callback(std::move(on_delivery));
+    rd_kafka_headers_t* headers = nullptr;
+    if (!m.headers.empty()) {
+      headers = rd_kafka_headers_new(m.headers.size());
+      for (const Header& h : m.headers)
+        rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                            h.value ? h.value->data() : nullptr, h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+    }
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
+    const auto deadline = Clock::now() + message_timeout_;
+    rd_kafka_resp_err_t err;
+    // Locals: librdkafka's RD_KAFKA_V_* macros cast their arguments unparenthesised.
+    const char* key = m.key ? m.key->data() : nullptr;
+    const std::size_t key_len = m.key ? m.key->size() : 0;
+    char* value = m.payload ? const_cast<char*>(m.payload->data()) : nullptr;
+    const std::size_t value_len = m.payload ? m.payload->size() : 0;
+    for (;;) {
+      // The headers are librdkafka's once produced; a copy is needed to try again.
+      rd_kafka_headers_t* attempt = headers ? rd_kafka_headers_copy(headers) : nullptr;
+      err = rd_kafka_producev(
+          rk_.get(), RD_KAFKA_V_TOPIC(m.topic.c_str()), RD_KAFKA_V_PARTITION(m.partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+          RD_KAFKA_V_HEADERS(attempt), RD_KAFKA_V_OPAQUE(cb), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (attempt) rd_kafka_headers_destroy(attempt);
+      // Full: wait for deliveries to make room (the poller serves them), up to the
+      // delivery timeout the message would have had.
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    if (headers) rd_kafka_headers_destroy(headers);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    DeliveryReport report;
+    report.topic = m.topic;
+    report.partition = m.partition;
+    report.error = fmt::format("{} ({})", rd_kafka_err2name(err), rd_kafka_err2str(err));
+    finish(cb, report);
+  }
+
+  std::size_t flush(milliseconds timeout) override {
+    rd_kafka_flush(rk_.get(), to_ms(timeout));
+    // rd_kafka_flush returns when librdkafka's queue is empty; the callbacks of the last
+    // reports may still be running on the poller.
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, milliseconds(100), [&] { return in_flight_.load() == 0; });
+    return in_flight_.load();
+  }
+
+  std::size_t in_flight() const override { return in_flight_.load(); }
+
+ private:
+  void finish(Callback* cb, const DeliveryReport& report) {
+    try {
+      if (*cb) (*cb)(report);
+    } catch (const std::exception& e) {
+      logger_.error(fmt::format("producer: a delivery callback threw: {}", escape_for_log(e.what())));
+    } catch (...) {
+      logger_.error("producer: a delivery callback threw an exception not derived from std::exception");
+    }
+    delete cb;
+    {
+      std::lock_guard lock(mu_);
+      in_flight_.fetch_sub(1);
+    }
+    cv_.notify_all();
+  }
+
+  static void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<RdKafkaProducer*>(opaque);
+    DeliveryReport report;
+    report.topic = rd_kafka_topic_name(m->rkt);
+    report.partition = m->partition;
+    if (m->err)
+      report.error = fmt::format("{} ({})", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
+    else
+      report.offset = m->offset;
+    self->finish(static_cast<Callback*>(m->_private), report);
+  }
+
+  static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<RdKafkaProducer*>(opaque);
+    const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    self->logger_.error(fmt::format("producer: {}: {}", rd_kafka_err2name(code), self->redactor_.redact(reason)));
+  }
+
+  static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    auto* self = static_cast<RdKafkaProducer*>(rd_kafka_opaque(rk));
+    if (!self) return;
+    // The app's properties serve its consumers and its producer alike: librdkafka's note
+    // that a consumer property is ignored by a producer is expected, not a warning.
+    const std::string_view text(buf);
+    if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
+    const LogLevel l = level <= 3 ? LogLevel::error : level == 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
+    if (l < self->logger_.level()) return;
+    self->logger_.write(l, fmt::format("librdkafka producer {}: {}", fac, self->redactor_.redact(text)));
+  }
+
+  Logger& logger_;
+  SecretRedactor redactor_;
+  milliseconds message_timeout_{300000};
+  KafkaPtr rk_;
+  std::thread poller_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+}  // namespace
+
+std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger) {
+  auto props = settings.kafka;
+  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
+  if (props["bootstrap.servers"].empty())
+    throw SettingsError(
+        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
+        "config.kafka[\"bootstrap.servers\"]");
+  for (const auto& [k, v] : settings.producer_kafka) props[k] = v;
+  props.emplace("enable.idempotence", "true");
+  // librdkafka's 300 s would hold a dead-letter dispatch (and a produce_sync) five minutes
+  // while no broker answers; 30 s, then the failure is reported (and retried by the caller).
+  props.emplace("message.timeout.ms", "30000");
+  props.emplace("client.id", settings.client_id);
+  return std::make_unique<RdKafkaProducer>(props, logger);
+}
+
+}  // namespace samsa::kafka

@@ -1,0 +1,20 @@
+#pragma once
+// The librdkafka producer behind samsa::Producer (App::producer()).
+#include <memory>
+#include <string>
+
+#include "samsa/logger.hpp"
+#include "samsa/producer.hpp"
+#include "samsa/settings.hpp"
+
+namespace samsa::kafka {
+
+/// The app's producer: the app's connection properties (settings.kafka: bootstrap.servers,
+/// security.*, ssl.*, sasl.*, ...; the consumer-only ones are ignored by librdkafka and
+/// their warning is not logged), then settings.producer_kafka, then Samsa's defaults where
+/// neither set one: enable.idempotence=true (which implies acks=all), client.id. `brokers`
+/// overrides bootstrap.servers when not empty. Throws SettingsError for a bad or missing
+/// property, before anything connects. Starts the thread that serves delivery reports.
+std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger);
+
+}  // namespace samsa::kafka
