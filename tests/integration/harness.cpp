@@ -85,6 +85,32 @@ void produce(const std::string& topic, std::int64_t first, std::int64_t count, i
   admin::produce_events(Broker::get().bootstrap(), topic, first, count, partitions);
 }
 
+std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count, std::chrono::milliseconds timeout) {
+  std::mutex mu;
+  std::vector<ReadMessage> out;
+  TestApp reader(topic, unique_name("reader"), [&](RecordingConsumer& c) {
+    std::lock_guard lock(mu);
+    for (const auto& m : c.messages()) {
+      ReadMessage r{m.partition(), m.offset(), m.has_key() ? std::optional<std::string>(m.key()) : std::nullopt,
+                    std::string(m.raw_payload()), {}};
+      for (const auto& h : m.headers()) r.headers[std::string(h.name)] = std::string(h.value.value_or(""));
+      out.push_back(std::move(r));
+    }
+  });
+  reader.app.logger(std::make_shared<CapturingLogger>());
+  {
+    Running running(reader.app);
+    eventually([&] {
+      std::lock_guard lock(mu);
+      return out.size() >= count;
+    }, timeout);
+    std::this_thread::sleep_for(500ms);  // an extra message would show
+    running.stop();
+  }
+  std::lock_guard lock(mu);
+  return out;
+}
+
 std::vector<std::int64_t> Probe::offsets(std::int32_t partition) const {
   std::lock_guard lock(mu);
   std::vector<std::int64_t> out;

@@ -59,6 +59,20 @@ std::string committed_metadata(const std::string& group, const std::string& topi
 /// Produces `count` JSON events {"id": first..} round robin over `partitions` partitions.
 void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions = 1);
 
+/// A message read back from a topic, copied.
+struct ReadMessage {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::optional<std::string> key;
+  std::string payload;
+  std::map<std::string, std::string> headers;  // the last value of each name
+};
+/// Reads `count` messages of `topic` (all partitions, from the beginning) with a consumer
+/// group of its own, waiting up to `timeout`; returns what it read by then (and a little
+/// longer, so that an extra message shows).
+std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count,
+                                       std::chrono::milliseconds timeout = 60s);
+
 /// What consumers saw, shared by every instance of a test's consumers.
 struct Probe {
   struct Delivery {
@@ -110,8 +124,14 @@ class RecordingConsumer : public Consumer {
     if (tick_) tick_(*this);
   }
 
+  using Consumer::attempt;
   using Consumer::commit_offsets;
   using Consumer::commit_offsets_sync;
+  using Consumer::pause;
+  using Consumer::pause_consecutive;
+  using Consumer::resume;
+  using Consumer::retrying;
+  using Consumer::seek;
   using Consumer::committed_offset_metadata;
   using Consumer::mark_as_consumed;
   using Consumer::mark_as_consumed_sync;
