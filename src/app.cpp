@@ -230,6 +230,9 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
   for (const auto& t : g.topics()) {
     out += fmt::format("\n  topic '{}':", t->name());
     out += settings_text(inherited_settings(), effective(app, g, *t), on(Level::topic));
+    if (const auto& dlq = t->dead_letter_queue())
+      out += dlq->dispatch ? fmt::format(" dead_letter_queue={} max_retries={}", dlq->topic, dlq->max_retries)
+                           : fmt::format(" dead_letter_queue=skip max_retries={}", dlq->max_retries);
   }
   return out;
 }

@@ -26,6 +26,8 @@
 //    messages are delivered again from the first unmarked one. Marks made before the throw
 //    stay. So a consumer that buffers must drop what it buffered since its last mark when it
 //    throws: it will receive those messages again. While paused its tick/poll hooks do not run.
+//    A route's dead_letter_queue moves the first unmarked message past after max_retries
+//    retries (routing.hpp, DeadLetterQueue).
 //  - initialized(): the instance is kept but never used half-built: no message reaches it
 //    and no other hook runs on it until initialized() succeeds; it is called again (on the
 //    same instance) before each delivery to the partition, with the same back-off. Make it

@@ -102,9 +102,18 @@ int App::run(int argc, char** argv) {
       if (brokers.empty())
         throw SettingsError("no brokers: pass --brokers or set KAFKA_BROKERS");
       std::vector<admin::TopicSpec> specs;
+      auto add = [&](const std::string& name, int partitions, int replication) {
+        for (const auto& s : specs)
+          if (s.name == name) return;  // routed twice, or one dead-letter topic for several
+        specs.push_back({name, partitions, replication});
+      };
+      for (const auto& g : routes_.groups())
+        for (const auto& t : g->topics()) add(t->name(), t->partitions(), t->replication_factor());
+      // Dead-letter topics, as many partitions as their source topic.
       for (const auto& g : routes_.groups())
         for (const auto& t : g->topics())
-          specs.push_back({t->name(), t->partitions(), t->replication_factor()});
+          if (const auto& dlq = t->dead_letter_queue(); dlq && dlq->dispatch)
+            add(dlq->topic, t->partitions(), t->replication_factor());
       admin::create_topics(brokers, specs);
       for (const auto& s : specs) std::cout << "topic " << s.name << ": ready\n";
       return kExitOk;
