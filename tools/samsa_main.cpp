@@ -1,10 +1,12 @@
-// samsa: the command-line tool. Runs the embedded broker, produces test events, and shows a
-// consumer group's committed offsets and lag.
+// samsa: the command-line tool. Runs the embedded broker, produces test events, shows a
+// consumer group's committed offsets and lag, and resets them.
 //
 //   samsa broker   [--port P] [--partitions N] [--topic NAME]...
 //   samsa produce  --brokers B --topic T --count N [--partitions P] [--first F] [--payload-bytes S]
-//                  [--payload TEXT]
-//   samsa offsets  --brokers B --group G [--topic T]...
+//                  [--payload TEXT] [--set kafka.KEY=VALUE]...
+//   samsa offsets  --brokers B --group G [--topic T]... [--set kafka.KEY=VALUE]...
+//   samsa offsets reset --brokers B --group G --topic T [--partition P]
+//                  --to earliest|latest|OFFSET|TIME [--dry-run] [--set kafka.KEY=VALUE]...
 //
 // Only Samsa's public headers here: librdkafka stays behind the library.
 #include <pthread.h>
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,7 +81,7 @@ int run_broker(std::optional<int> port, int partitions, const std::vector<std::s
   return 0;
 }
 
-int run_produce(const std::string& brokers, const std::string& topic, std::int64_t count,
+int run_produce(const samsa::admin::Cluster& brokers, const std::string& topic, std::int64_t count,
                 int partitions, std::int64_t first, std::size_t payload_bytes,
                 const std::optional<std::string>& payload, std::chrono::seconds timeout) {
   // A quick look first: an unreachable cluster fails here within 10 s.
@@ -88,7 +91,7 @@ int run_produce(const std::string& brokers, const std::string& topic, std::int64
     existing = samsa::admin::partition_count(brokers, topic, std::chrono::seconds(10));
     if (existing == 0)
       throw samsa::Error("topic '" + topic + "' was created but does not show in the metadata of " +
-                         brokers + " yet; try again");
+                         brokers.bootstrap_servers() + " yet; try again");
   }
   if (payload) {
     // Raw values (e.g. a malformed event for a test), keyed and spread like the JSON events.
@@ -105,7 +108,23 @@ int run_produce(const std::string& brokers, const std::string& topic, std::int64
   return 0;
 }
 
-int run_offsets(const std::string& brokers, const std::string& group,
+// Prints `table` (its first row the header) in columns two spaces apart.
+void print_table(const std::vector<std::vector<std::string>>& table) {
+  std::vector<std::size_t> width(table[0].size(), 0);
+  for (const auto& row : table)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  for (const auto& row : table) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << '\n';
+  }
+  std::cout.flush();
+}
+
+int run_offsets(const samsa::admin::Cluster& brokers, const std::string& group,
                 const std::vector<std::string>& topics, std::chrono::seconds timeout) {
   auto rows = samsa::admin::group_offsets(brokers, group, topics, timeout);
   std::vector<std::vector<std::string>> table;
@@ -126,22 +145,55 @@ int run_offsets(const std::string& brokers, const std::string& group,
       table.back().push_back(shown.empty() ? "-" : shown);
     }
   }
-  std::vector<std::size_t> width(table[0].size(), 0);
-  for (const auto& row : table)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  for (const auto& row : table) {
-    std::string line;
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    std::cout << line << '\n';
-  }
-  std::cout.flush();
+  print_table(table);
   if (rows.empty())
     std::cerr << "samsa offsets: group '" << group << "' has no committed offsets"
               << (topics.empty() ? "" : " on these topics") << std::endl;
   return 0;
+}
+
+int run_reset(const samsa::admin::Cluster& brokers, const samsa::admin::OffsetResetRequest& request,
+              std::chrono::seconds timeout) {
+  auto rows = samsa::admin::reset_offsets(brokers, request, timeout);
+  std::vector<std::vector<std::string>> table;
+  table.push_back({"TOPIC", "PARTITION", "COMMITTED", "", "NEW", "LOG-START", "LOG-END"});
+  for (const auto& r : rows)
+    table.push_back({r.topic, std::to_string(r.partition),
+                     r.before >= 0 ? std::to_string(r.before) : "-", "->", std::to_string(r.after),
+                     std::to_string(r.low), std::to_string(r.high)});
+  print_table(table);
+  const std::string what = "group '" + request.group + "' on " + std::to_string(rows.size()) +
+                           " partition" + (rows.size() == 1 ? "" : "s") + " of " + request.topic +
+                           " to " + request.to.text();
+  if (request.dry_run)
+    std::cout << "dry run: nothing changed; without --dry-run this resets " << what << std::endl;
+  else
+    std::cout << "reset " << what << std::endl;
+  return 0;
+}
+
+// The librdkafka properties of `--set kafka.KEY=VALUE` options (the tool has no other
+// settings).
+std::map<std::string, std::string> kafka_properties(const std::vector<std::string>& sets) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--set '" + s + "': expected kafka.KEY=VALUE (a librdkafka property)");
+    const std::string key = s.substr(0, eq);
+    if (key.rfind("kafka.", 0) != 0 || key.size() == 6)
+      throw UsageError("--set '" + s + "': the samsa tool takes librdkafka properties only, as "
+                       "kafka.KEY=VALUE (e.g. kafka.security.protocol=SASL_SSL)");
+    out[key.substr(6)] = s.substr(eq + 1);
+  }
+  return out;
+}
+
+samsa::admin::Cluster cluster(const std::string& brokers, const std::vector<std::string>& sets) {
+  samsa::admin::Cluster c(brokers, kafka_properties(sets));
+  if (c.bootstrap_servers().empty())
+    throw UsageError("no broker address: pass --brokers HOST:PORT or set KAFKA_BROKERS");
+  return c;
 }
 
 const CLI::Validator kNonNegative(
@@ -152,12 +204,6 @@ const CLI::Validator kNonNegative(
     },
     "N>=0");
 
-std::string require_brokers(const std::string& brokers) {
-  if (brokers.empty())
-    throw UsageError("no broker address: pass --brokers HOST:PORT or set KAFKA_BROKERS");
-  return brokers;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,6 +211,10 @@ int main(int argc, char** argv) {
                "group's offsets"};
   app.name("samsa");
   app.require_subcommand(1);
+
+  const std::string kSetHelp =
+      "A librdkafka property for the client, as kafka.KEY=VALUE (repeatable), e.g. "
+      "kafka.security.protocol=SASL_SSL, as apps take --set kafka.*";
 
   // broker
   auto* broker = app.add_subcommand(
@@ -211,6 +261,8 @@ int main(int argc, char** argv) {
   produce->add_option("--timeout", produce_timeout, "Seconds to wait for delivery")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  std::vector<std::string> produce_sets;
+  produce->add_option("--set", produce_sets, kSetHelp)->take_all();
 
   // offsets
   auto* offsets = app.add_subcommand(
@@ -220,7 +272,7 @@ int main(int argc, char** argv) {
   int offsets_timeout = 10;
   offsets->add_option("--brokers", offsets_brokers, "Bootstrap servers HOST:PORT[,...]")
       ->envname("KAFKA_BROKERS");
-  offsets->add_option("--group", offsets_group, "Consumer group id")->required();
+  offsets->add_option("--group", offsets_group, "Consumer group id");
   offsets->add_option("--topic", offsets_topics,
                       "Topic (repeatable; default: every topic the group has offsets for, "
                       "which the embedded broker cannot list)")
@@ -228,6 +280,36 @@ int main(int argc, char** argv) {
   offsets->add_option("--timeout", offsets_timeout, "Seconds to wait for the cluster")
       ->capture_default_str()
       ->check(CLI::Range(1, 86400));
+  std::vector<std::string> offsets_sets;
+  offsets->add_option("--set", offsets_sets, kSetHelp)->take_all();
+  offsets->require_subcommand(0, 1);
+
+  // offsets reset
+  auto* reset = offsets->add_subcommand(
+      "reset",
+      "Move a stopped group's committed offsets (refused while the group has active members): "
+      "prints TOPIC PARTITION COMMITTED -> NEW per partition");
+  std::string reset_brokers, reset_to;
+  samsa::admin::OffsetResetRequest reset_request;
+  std::optional<std::int32_t> reset_partition;
+  int reset_timeout = 30;
+  std::vector<std::string> reset_sets;
+  reset->add_option("--brokers", reset_brokers, "Bootstrap servers HOST:PORT[,...]")
+      ->envname("KAFKA_BROKERS");
+  reset->add_option("--group", reset_request.group, "Consumer group id")->required();
+  reset->add_option("--topic", reset_request.topic, "Topic")->required();
+  reset->add_option("--partition", reset_partition, "Only this partition (default: all)")
+      ->check(CLI::Range(0, 1000000));
+  reset->add_option("--to", reset_to,
+                    "earliest, latest, OFFSET (the next message the group consumes), or TIME "
+                    "(ISO-8601 with zone, e.g. 2026-12-01T10:00:00Z: the first message at or "
+                    "after it)")
+      ->required();
+  reset->add_flag("--dry-run", reset_request.dry_run, "Print the plan, change nothing");
+  reset->add_option("--timeout", reset_timeout, "Seconds to wait for the cluster")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  reset->add_option("--set", reset_sets, kSetHelp)->take_all();
 
   try {
     app.parse(argc, argv);
@@ -254,13 +336,29 @@ int main(int argc, char** argv) {
   try {
     if (broker->parsed()) return run_broker(broker_port, broker_partitions, broker_topics);
     if (produce->parsed())
-      return run_produce(require_brokers(produce_brokers), produce_topic, produce_count,
+      return run_produce(cluster(produce_brokers, produce_sets), produce_topic, produce_count,
                          produce_partitions, produce_first, produce_payload, produce_raw,
                          std::chrono::seconds(produce_timeout));
-    if (offsets->parsed())
-      return run_offsets(require_brokers(offsets_brokers), offsets_group, offsets_topics,
+    if (reset->parsed()) {
+      try {
+        reset_request.to = samsa::admin::ResetTarget::parse(reset_to);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--to: ") + e.what());
+      }
+      reset_request.partition = reset_partition;
+      return run_reset(cluster(reset_brokers, reset_sets), reset_request,
+                       std::chrono::seconds(reset_timeout));
+    }
+    if (offsets->parsed()) {
+      if (offsets_group.empty()) throw UsageError("offsets: --group is required");
+      return run_offsets(cluster(offsets_brokers, offsets_sets), offsets_group, offsets_topics,
                          std::chrono::seconds(offsets_timeout));
+    }
   } catch (const UsageError& e) {
+    std::cerr << "samsa: " << e.what() << std::endl;
+    return kExitUsage;
+  } catch (const samsa::SettingsError& e) {
+    // A --set kafka.* librdkafka refused (unknown property, bad value): nothing connected.
     std::cerr << "samsa: " << e.what() << std::endl;
     return kExitUsage;
   } catch (const std::exception& e) {

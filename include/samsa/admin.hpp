@@ -1,19 +1,47 @@
 #pragma once
 // Operations on a cluster that are not consuming: creating topics, producing test events,
-// reading a group's committed offsets. Used by the `samsa` tool, `App::run`'s `topics`
-// command and the tests (which read committed offsets back from the broker with these).
+// reading a group's committed offsets and resetting them. Used by the `samsa` tool,
+// `App::run`'s `topics` command and the tests (which read committed offsets back from the
+// broker with these).
 //
 // Every function here blocks until the broker answered or `timeout` passed, and throws
-// KafkaError (with a hint) on failure.
+// KafkaError (with a hint) on failure; an unknown or invalid librdkafka property in
+// `Cluster::kafka` throws SettingsError naming it, before anything connects.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace samsa::admin {
 
 using namespace std::chrono_literals;
+
+/// The cluster an admin function talks to: its bootstrap servers and the librdkafka
+/// properties of every client it makes (TLS, SASL: `security.protocol`, `sasl.mechanism`,
+/// `ssl.ca.location`, ...), as an app's `kafka.*` settings. Implicit from a brokers string,
+/// so `admin::group_offsets("host:9092", ...)` still reads as before.
+///
+/// `kafka` overrides the function's own tuning (`client.id` is `samsa-admin` unless given,
+/// `acks`, `linger.ms`, ...), but not what defines its work: `bootstrap.servers` is
+/// `brokers` (or, when `brokers` is empty, `kafka["bootstrap.servers"]`), and the offset
+/// functions keep their `group.id` and never auto-commit.
+struct Cluster {
+  std::string brokers;
+  std::map<std::string, std::string> kafka;
+
+  Cluster() = default;
+  Cluster(std::string bootstrap_servers) : brokers(std::move(bootstrap_servers)) {}
+  Cluster(const char* bootstrap_servers) : brokers(bootstrap_servers ? bootstrap_servers : "") {}
+  Cluster(std::string bootstrap_servers, std::map<std::string, std::string> properties)
+      : brokers(std::move(bootstrap_servers)), kafka(std::move(properties)) {}
+
+  /// The bootstrap servers the clients use (see above).
+  std::string bootstrap_servers() const;
+};
 
 struct TopicSpec {
   std::string name;
@@ -24,11 +52,11 @@ struct TopicSpec {
 /// Creates the topics that do not exist yet; existing ones are left as they are.
 /// On a broker that cannot create topics (the embedded broker of librdkafka 2.0.2 lacks
 /// CreateTopics) it falls back to auto-creation and throws if the partition count differs.
-void create_topics(const std::string& brokers, const std::vector<TopicSpec>& topics,
+void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
                    std::chrono::milliseconds timeout = 30s);
 
 /// The partition count of `topic`, or 0 when it does not exist.
-int partition_count(const std::string& brokers, const std::string& topic,
+int partition_count(const Cluster& cluster, const std::string& topic,
                     std::chrono::milliseconds timeout = 10s);
 
 struct Record {
@@ -40,12 +68,12 @@ struct Record {
 
 /// Produces the records with acks=all and idempotence, and waits until every one is
 /// delivered (throws on the first delivery failure).
-void produce(const std::string& brokers, const std::string& topic,
+void produce(const Cluster& cluster, const std::string& topic,
              const std::vector<Record>& records, std::chrono::milliseconds timeout = 60s);
 
 /// Produces `count` JSON events {"id": N, ...} numbered first..first+count-1, spread evenly
 /// over the partitions (event i goes to partition i % partitions when partitions > 0).
-void produce_events(const std::string& brokers, const std::string& topic, std::int64_t first,
+void produce_events(const Cluster& cluster, const std::string& topic, std::int64_t first,
                     std::int64_t count, int partitions = 0, std::size_t payload_bytes = 0,
                     std::chrono::milliseconds timeout = 120s);
 
@@ -65,13 +93,74 @@ struct PartitionOffsets {
 /// The committed offsets of `group` on every partition of `topics` (all topics the group
 /// has offsets for when `topics` is empty), with the log-end offsets. Reads from the
 /// group coordinator: this is what a restarted consumer would resume from.
-std::vector<PartitionOffsets> group_offsets(const std::string& brokers, const std::string& group,
+std::vector<PartitionOffsets> group_offsets(const Cluster& cluster, const std::string& group,
                                             const std::vector<std::string>& topics = {},
                                             std::chrono::milliseconds timeout = 30s);
 
 /// Convenience for tests: the committed offset of one partition, -1 when none.
-std::int64_t committed_offset(const std::string& brokers, const std::string& group,
+std::int64_t committed_offset(const Cluster& cluster, const std::string& group,
                               const std::string& topic, std::int32_t partition,
                               std::chrono::milliseconds timeout = 30s);
+
+/// Where `reset_offsets` moves a group: `earliest` and `latest` are the partition's low and
+/// high watermarks (its first offset still in the log, its log end), `offset` an exact
+/// offset (within those), `time` the first offset whose timestamp is at or after `time`
+/// (the log end when there is none).
+struct ResetTarget {
+  enum class Kind { earliest, latest, offset, time };
+  Kind kind = Kind::earliest;
+  /// Kind::offset only: >= 0.
+  std::int64_t offset = 0;
+  /// Kind::time only: milliseconds since the Unix epoch (UTC), as Kafka's timestamps.
+  std::int64_t time_ms = 0;
+
+  /// Parses what `samsa offsets reset --to` takes: `earliest`, `latest`, a whole number
+  /// >= 0, or an ISO-8601 time with its zone, `2026-12-01T10:00:00Z` or
+  /// `2026-12-01T11:00:00.250+01:00` (fractions of a second beyond milliseconds are rounded
+  /// up: Kafka's timestamps are milliseconds). Throws std::invalid_argument saying what is
+  /// wrong and what is accepted.
+  static ResetTarget parse(std::string_view text);
+  /// The text parse() reads back: `earliest`, `latest`, `42`, `2026-12-01T10:00:00.000Z`.
+  std::string text() const;
+};
+
+struct OffsetResetRequest {
+  std::string group;
+  std::string topic;
+  ResetTarget to;
+  /// One partition; every partition of `topic` when empty.
+  std::optional<std::int32_t> partition;
+  /// Work out and check the plan, change nothing.
+  bool dry_run = false;
+};
+
+/// One partition of a reset: where the group was, where it goes.
+struct OffsetReset {
+  std::string topic;
+  std::int32_t partition = 0;
+  /// The group's committed offset before the reset; -1 when it had none.
+  std::int64_t before = -1;
+  /// The offset committed by the reset (the planned one with dry_run).
+  std::int64_t after = 0;
+  /// The partition's low and high watermarks when the plan was made.
+  std::int64_t low = 0, high = 0;
+};
+
+/// Commits new offsets for `request.group` on `request.topic` (one partition or all of
+/// them), as `kafka-consumer-groups --reset-offsets` does, and returns the plan per
+/// partition, sorted by partition. The group must have no active member: an app of the
+/// group that is running would go on from its own positions and overwrite the reset with its
+/// next commit, so the reset is refused (KafkaError naming the group, its state and member
+/// count: stop the app's processes first) when DescribeConsumerGroups shows members, and when
+/// the broker refuses the commit for that reason (a member joined meanwhile; brokers that
+/// cannot describe groups). All partitions are checked before anything is committed: an
+/// `offset` outside a partition's [low, high] is refused, naming the partition and its
+/// range, and nothing is reset. The offsets are committed without metadata.
+///
+/// On the embedded broker: a reset by time is refused (librdkafka's mock cluster cannot
+/// look offsets up by time), and so is any reset of a group a consumer has joined since the
+/// broker started (the mock refuses commits from outside such a group, even once empty).
+std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetResetRequest& request,
+                                       std::chrono::milliseconds timeout = 30s);
 
 }  // namespace samsa::admin

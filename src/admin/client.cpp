@@ -3,6 +3,16 @@
 #include <string_view>
 #include <utility>
 
+namespace samsa::admin {
+
+std::string Cluster::bootstrap_servers() const {
+  if (!brokers.empty()) return brokers;
+  auto it = kafka.find("bootstrap.servers");
+  return it == kafka.end() ? std::string() : it->second;
+}
+
+}  // namespace samsa::admin
+
 namespace samsa::admin::detail {
 
 namespace {
@@ -36,12 +46,16 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
 
 }  // namespace
 
-KafkaPtr make_client(const std::string& brokers, ClientState& st,
-                     std::map<std::string, std::string> props,
-                     rd_kafka_type_t type, bool delivery_reports) {
+KafkaPtr make_client(const Cluster& cluster, ClientState& st,
+                     const std::map<std::string, std::string>& defaults, rd_kafka_type_t type,
+                     bool delivery_reports, const std::map<std::string, std::string>& owned) {
+  const std::string brokers = cluster.bootstrap_servers();
   if (brokers.empty())
     throw KafkaError("no bootstrap servers given (expected HOST:PORT[,HOST:PORT...])",
                      RD_KAFKA_RESP_ERR__INVALID_ARG, false);
+  std::map<std::string, std::string> props = defaults;
+  for (const auto& [key, value] : cluster.kafka) props[key] = value;
+  for (const auto& [key, value] : owned) props[key] = value;
   props["bootstrap.servers"] = brokers;
   props.emplace("client.id", "samsa-admin");
   auto conf = kafka::make_conf(props);
@@ -65,6 +79,12 @@ bool is_unreachable(rd_kafka_resp_err_t err) {
     default:
       return false;
   }
+}
+
+bool is_unsupported(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+         err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
+         err == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
 }
 
 KafkaError failure(const std::string& what, rd_kafka_resp_err_t err, const std::string& brokers,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kafka/handle.hpp"
+#include "samsa/admin.hpp"
 #include "samsa/errors.hpp"
 
 namespace samsa::admin::detail {
@@ -55,13 +56,19 @@ struct ClientState {
   }
 };
 
-// A client of `brokers` for the admin functions: its log goes into `st` (the first error
-// line) and, with `delivery_reports`, its delivery reports too.
-KafkaPtr make_client(const std::string& brokers, ClientState& st,
-                     std::map<std::string, std::string> props,
-                     rd_kafka_type_t type = RD_KAFKA_PRODUCER, bool delivery_reports = false);
+// A client of `cluster` for the admin functions: its log goes into `st` (the first error
+// line) and, with `delivery_reports`, its delivery reports too. `defaults` are the
+// function's tuning, which the cluster's properties override; `owned` are what defines its
+// work (group.id, ...), which they do not.
+KafkaPtr make_client(const Cluster& cluster, ClientState& st,
+                     const std::map<std::string, std::string>& defaults,
+                     rd_kafka_type_t type = RD_KAFKA_PRODUCER, bool delivery_reports = false,
+                     const std::map<std::string, std::string>& owned = {});
 
 bool is_unreachable(rd_kafka_resp_err_t err);
+
+// True when the broker does not have the API or version a request needs.
+bool is_unsupported(rd_kafka_resp_err_t err);
 
 // The exception for a failed request. Timeouts and transport errors say which cluster did
 // not answer, within what time, and librdkafka's own account of the connection failure.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "admin/client.hpp"
+#include "admin/offsets.hpp"
 #include "admin/topics.hpp"
 #include "kafka/handle.hpp"
 #include "samsa/admin.hpp"
@@ -78,6 +79,10 @@ std::vector<std::string> group_topics(rd_kafka_t* rk, const std::string& brokers
   return {topics.begin(), topics.end()};
 }
 
+}  // namespace
+
+namespace detail {
+
 // Fills `list` with the group's committed offsets (OffsetFetch to the group coordinator),
 // retrying while the coordinator is moving or loading (NOT_COORDINATOR,
 // COORDINATOR_LOAD_IN_PROGRESS, ...), which rd_kafka_committed reports rather than retries.
@@ -107,28 +112,27 @@ void read_committed(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* list,
   }
 }
 
-KafkaPtr make_group_client(const std::string& brokers, const std::string& group,
-                           ClientState& st) {
+KafkaPtr make_group_client(const Cluster& cluster, const std::string& group, ClientState& st) {
   if (group.empty())
     throw KafkaError("no consumer group given", RD_KAFKA_RESP_ERR__INVALID_ARG, false);
   // Never subscribes: it only asks the group coordinator for the committed offsets, so it
   // does not join the group and cannot disturb its members.
-  return make_client(brokers, st,
+  return make_client(cluster, st, {}, RD_KAFKA_CONSUMER, false,
                      {{"group.id", group},
                       {"enable.auto.commit", "false"},
                       {"enable.auto.offset.store", "false"},
-                      {"allow.auto.create.topics", "false"}},
-                     RD_KAFKA_CONSUMER);
+                      {"allow.auto.create.topics", "false"}});
 }
 
-}  // namespace
+}  // namespace detail
 
-std::vector<PartitionOffsets> group_offsets(const std::string& brokers, const std::string& group,
+std::vector<PartitionOffsets> group_offsets(const Cluster& cluster, const std::string& group,
                                             const std::vector<std::string>& topics,
                                             std::chrono::milliseconds timeout) {
   Deadline dl(timeout);
+  const std::string brokers = cluster.bootstrap_servers();
   ClientState st;
-  KafkaPtr rk = make_group_client(brokers, group, st);
+  KafkaPtr rk = make_group_client(cluster, group, st);
 
   const bool discovered = topics.empty();
   std::vector<std::string> names =
@@ -177,12 +181,13 @@ std::vector<PartitionOffsets> group_offsets(const std::string& brokers, const st
   return out;
 }
 
-std::int64_t committed_offset(const std::string& brokers, const std::string& group,
+std::int64_t committed_offset(const Cluster& cluster, const std::string& group,
                               const std::string& topic, std::int32_t partition,
                               std::chrono::milliseconds timeout) {
   Deadline dl(timeout);
+  const std::string brokers = cluster.bootstrap_servers();
   ClientState st;
-  KafkaPtr rk = make_group_client(brokers, group, st);
+  KafkaPtr rk = make_group_client(cluster, group, st);
   kafka::ListPtr list = kafka::make_list(1);
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
   read_committed(rk.get(), list.get(), brokers, group, st, dl);

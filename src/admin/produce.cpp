@@ -24,15 +24,16 @@ using kafka::TopicPtr;
 // Produces `count` records, each filled in by `fill(i, key, has_key, value, partition)`,
 // and waits until all are delivered. Throws on the first failure.
 template <class Fill>
-void produce_stream(const std::string& brokers, const std::string& topic, std::int64_t count,
+void produce_stream(const Cluster& cluster, const std::string& topic, std::int64_t count,
                     std::chrono::milliseconds timeout, Fill&& fill) {
   if (topic.empty())
     throw KafkaError("cannot produce: empty topic name", RD_KAFKA_RESP_ERR__INVALID_ARG,
                      false);
   if (count <= 0) return;
   Deadline dl(timeout);
+  const std::string brokers = cluster.bootstrap_servers();
   ClientState st;
-  KafkaPtr rk = make_client(brokers, st,
+  KafkaPtr rk = make_client(cluster, st,
                             {{"enable.idempotence", "true"},
                              {"acks", "all"},
                              {"linger.ms", "5"},
@@ -151,9 +152,9 @@ void append_int(std::string& out, std::int64_t v) {
 
 }  // namespace
 
-void produce(const std::string& brokers, const std::string& topic,
+void produce(const Cluster& cluster, const std::string& topic,
              const std::vector<Record>& records, std::chrono::milliseconds timeout) {
-  produce_stream(brokers, topic, static_cast<std::int64_t>(records.size()), timeout,
+  produce_stream(cluster, topic, static_cast<std::int64_t>(records.size()), timeout,
                  [&](std::int64_t i, std::string& key, bool& has_key, std::string& value,
                      std::int32_t& partition) {
                    const Record& r = records[static_cast<size_t>(i)];
@@ -166,11 +167,11 @@ void produce(const std::string& brokers, const std::string& topic,
                  });
 }
 
-void produce_events(const std::string& brokers, const std::string& topic, std::int64_t first,
+void produce_events(const Cluster& cluster, const std::string& topic, std::int64_t first,
                     std::int64_t count, int partitions, std::size_t payload_bytes,
                     std::chrono::milliseconds timeout) {
   const std::string pad(payload_bytes, 'x');
-  produce_stream(brokers, topic, count, timeout,
+  produce_stream(cluster, topic, count, timeout,
                  [&](std::int64_t i, std::string& key, bool& has_key, std::string& value,
                      std::int32_t& partition) {
                    const std::int64_t id = first + i;

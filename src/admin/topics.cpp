@@ -98,19 +98,15 @@ TopicInfo wait_for_topic(Lookup&& lookup, int expected, const Deadline& dl) {
   }
 }
 
-bool is_unsupported(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-         err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
-         err == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
-}
-
 // For a broker without CreateTopics (librdkafka 2.0.2's mock cluster): it creates a topic
 // when a client asks for its metadata by name, with the cluster's default partition count.
 // So create it that way and check that the count is the one asked for.
-void auto_create(const std::string& brokers, const TopicSpec& spec,
+void auto_create(const Cluster& cluster, const TopicSpec& spec,
                  rd_kafka_resp_err_t create_err, bool embedded, const Deadline& dl) {
+  const std::string brokers = cluster.bootstrap_servers();
   ClientState st;
-  KafkaPtr rk = make_client(brokers, st, {{"allow.auto.create.topics", "true"}});
+  KafkaPtr rk = make_client(cluster, st, {}, RD_KAFKA_PRODUCER, false,
+                            {{"allow.auto.create.topics", "true"}});
   // A broker that auto-creates does so at once; do not spend the whole budget on one that
   // does not.
   Deadline wait(std::chrono::milliseconds(std::min(dl.remaining_ms(), 5000)));
@@ -142,7 +138,7 @@ void auto_create(const std::string& brokers, const TopicSpec& spec,
 
 }  // namespace
 
-void create_topics(const std::string& brokers, const std::vector<TopicSpec>& topics,
+void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
                    std::chrono::milliseconds timeout) {
   if (topics.empty()) return;
   for (const auto& t : topics) {
@@ -160,8 +156,10 @@ void create_topics(const std::string& brokers, const std::vector<TopicSpec>& top
                        RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR, false);
   }
   Deadline dl(timeout);
+  const std::string brokers = cluster.bootstrap_servers();
   ClientState st;
-  KafkaPtr rk = make_client(brokers, st, {{"allow.auto.create.topics", "false"}});
+  KafkaPtr rk = make_client(cluster, st, {}, RD_KAFKA_PRODUCER, false,
+                            {{"allow.auto.create.topics", "false"}});
 
   // Existing topics are left as they are.
   const TopicMap existing = describe_all_topics(rk.get(), brokers, st, dl);
@@ -179,7 +177,7 @@ void create_topics(const std::string& brokers, const std::vector<TopicSpec>& top
   const bool embedded = is_mock_cluster(rk.get(), dl);
   if (embedded || rd_kafka_controllerid(rk.get(), std::max(1, dl.remaining_ms())) < 0) {
     for (const TopicSpec* spec : missing)
-      auto_create(brokers, *spec, RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, embedded, dl);
+      auto_create(cluster, *spec, RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, embedded, dl);
     return;
   }
 
@@ -246,22 +244,23 @@ void create_topics(const std::string& brokers, const std::vector<TopicSpec>& top
     }
   }
 
-  for (const auto& [spec, err] : fallback) auto_create(brokers, *spec, err, embedded, dl);
+  for (const auto& [spec, err] : fallback) auto_create(cluster, *spec, err, embedded, dl);
   // Return when the new topics are usable: metadata reaches the brokers a moment later.
   for (const TopicSpec* spec : created)
     wait_for_topic([&] { return describe_topic(rk.get(), spec->name, brokers, st, dl); },
                    spec->partitions, dl);
 }
 
-int partition_count(const std::string& brokers, const std::string& topic,
+int partition_count(const Cluster& cluster, const std::string& topic,
                     std::chrono::milliseconds timeout) {
   if (topic.empty())
     throw KafkaError("cannot look up a topic with an empty name",
                      RD_KAFKA_RESP_ERR__INVALID_ARG, false);
   Deadline dl(timeout);
   ClientState st;
-  KafkaPtr rk = make_client(brokers, st, {{"allow.auto.create.topics", "false"}});
-  return describe_topic(rk.get(), topic, brokers, st, dl).partitions;
+  KafkaPtr rk = make_client(cluster, st, {}, RD_KAFKA_PRODUCER, false,
+                            {{"allow.auto.create.topics", "false"}});
+  return describe_topic(rk.get(), topic, cluster.bootstrap_servers(), st, dl).partitions;
 }
 
 }  // namespace samsa::admin

@@ -58,12 +58,19 @@ struct ListGroupOffsetsDeleter {
     rd_kafka_ListConsumerGroupOffsets_destroy(l);
   }
 };
+struct AlterGroupOffsetsDeleter {
+  void operator()(rd_kafka_AlterConsumerGroupOffsets_t* a) const {
+    rd_kafka_AlterConsumerGroupOffsets_destroy(a);
+  }
+};
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
 using ListGroupOffsetsPtr =
     std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, ListGroupOffsetsDeleter>;
+using AlterGroupOffsetsPtr =
+    std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t, AlterGroupOffsetsDeleter>;
 
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
