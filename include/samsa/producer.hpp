@@ -22,6 +22,10 @@
 // UNKNOWN_TOPIC_OR_PART); produce_sync throws it as ProduceError. Nothing is retried by
 // Samsa beyond librdkafka's own retries within message.timeout.ms.
 //
+// Offsets: a consumer that produces what it consumed and then marks it must wait for the
+// delivery (produce_sync, or the future) before the mark; a mark made while the message is
+// still on its way can be committed, and a crash then loses the message.
+//
 // Shutdown: App::serve flushes the producer at the end of its graceful shutdown, within
 // what is left of shutdown_timeout; messages still undelivered then are logged as an error
 // (their callbacks get MSG_TIMED_OUT or _PURGE_QUEUE when the producer is destroyed).

@@ -114,7 +114,7 @@ int App::run(int argc, char** argv) {
         for (const auto& t : g->topics())
           if (const auto& dlq = t->dead_letter_queue(); dlq && dlq->dispatch)
             add(dlq->topic, t->partitions(), t->replication_factor());
-      admin::create_topics(brokers, specs);
+      admin::create_topics(admin::Cluster{brokers, settings_.kafka}, specs);  // TLS/SASL as the app
       for (const auto& s : specs) std::cout << "topic " << s.name << ": ready\n";
       return kExitOk;
     }
