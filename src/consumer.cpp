@@ -132,7 +132,7 @@ bool Consumer::pause(std::int64_t offset) { return pause(offset, partition_->set
 
 bool Consumer::pause_consecutive(std::chrono::milliseconds duration) {
   if (duration.count() < 0) throw std::invalid_argument("pause_consecutive: a negative duration");
-  return partition_->request_control(partition_->next_to_deliver(), true, duration);
+  return partition_->request_control(partition_->consumer_position(), true, duration);
 }
 
 void Consumer::resume() { partition_->request_resume(); }

@@ -42,7 +42,8 @@ enum ExitCode : int {
   kExitFatal = 4,
   /// The graceful shutdown finished, but the broker did not confirm the commit of some
   /// marked offsets (broker unreachable, membership lost): what was handled after the last
-  /// confirmed commit is delivered again to the next owner. Nothing is lost.
+  /// confirmed commit is delivered again to the next owner. Nothing is lost. Also when
+  /// messages of App::producer() were still undelivered at the end of the shutdown.
   kExitUncommitted = 5,
   /// A second signal stopped the process at once.
   kExitForced = 130,

@@ -10,7 +10,9 @@
 //
 // Threads: every method may be called from any thread (consume(), a user thread). The
 // delivery callbacks run on the producer's own thread, one at a time: keep them short and
-// never call produce_sync or flush from one (it would wait for itself).
+// never call produce_sync or flush from one (it would wait for itself). The one exception:
+// a message librdkafka refuses at once (an unknown partition, too large, queue full past
+// message.timeout.ms) gets its callback on the calling thread, before produce() returns.
 //
 // What blocks: produce() copies the message into librdkafka's queue and returns; while that
 // queue is full (queue.buffering.max.messages / .kbytes) it waits for room, at most

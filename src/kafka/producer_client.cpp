@@ -91,11 +91,11 @@ class RdKafkaProducer final : public Producer {
   }
 
   std::size_t flush(milliseconds timeout) override {
-    rd_kafka_flush(rk_.get(), to_ms(timeout));
-    // rd_kafka_flush returns when librdkafka's queue is empty; the callbacks of the last
-    // reports may still be running on the poller.
+    // Not rd_kafka_flush: it serves the delivery reports itself, so the callbacks would run
+    // on the caller's thread, beside the poller's. The poller serves them; this waits for
+    // the count of those outstanding (decremented after each callback) to reach 0.
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, milliseconds(100), [&] { return in_flight_.load() == 0; });
+    cv_.wait_for(lock, timeout, [&] { return in_flight_.load() == 0; });
     return in_flight_.load();
   }
 

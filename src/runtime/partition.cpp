@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 #include <typeinfo>
 
 #include "runtime/consumer_access.hpp"
@@ -303,8 +304,9 @@ void Partition::run_batch() {
   std::int64_t current = views_.front().offset();
   const bool automatic = settings_.automatically_mark_as_consumed;
   Hook stage = Hook::after_fetch;
-  in_hook_.store(true, std::memory_order_release);
+  hook_thread_.store(std::this_thread::get_id(), std::memory_order_release);
   delivery_attempt_ = attempt_of(current);
+  set_position(current);  // after_fetch: the batch is not handled yet
   try {
     detail::ConsumerAccess::set_messages(c, &all);
     c.after_fetch();
@@ -313,13 +315,17 @@ void Partition::run_batch() {
     // said where to go on from. Per message, the messages after that one are not
     // delivered (they come again from the new position).
     if (settings_.batch_fetching) {
-      if (!control_) c.consume();
+      if (!control_) {
+        set_position(all.last().offset() + 1);
+        c.consume();
+      }
       if (automatic && !control_) mark_automatically(all.last().offset());
     } else {
       for (const Message& m : all) {
         if (control_) break;
         current = m.offset();
         delivery_attempt_ = attempt_of(current);
+        set_position(current + 1);  // the message in hand is being handled
         const Messages one(&m, 1);
         detail::ConsumerAccess::set_messages(c, &one);
         c.consume();
@@ -331,8 +337,9 @@ void Partition::run_batch() {
   } catch (...) {
     fail(stage, current, settings_.batch_fetching ? all.size() : 1);
     count_failure_and_dead_letter();
+    set_position(OffsetTracker::kNone);  // it resumes from its first unmarked message
   }
-  in_hook_.store(false, std::memory_order_release);
+  hook_thread_.store(std::thread::id(), std::memory_order_release);
   delivery_attempt_ = 0;
   detail::ConsumerAccess::set_messages(c, nullptr);
   store();
@@ -362,16 +369,19 @@ bool Partition::run_hook(Hook hook) {
       return true;  // run_batch's, with the batch in hand
   }
   struct InHook {
-    std::atomic<bool>& flag;
-    explicit InHook(std::atomic<bool>& f) : flag(f) { flag.store(true, std::memory_order_release); }
-    ~InHook() { flag.store(false, std::memory_order_release); }
-  } in_hook(in_hook_);
+    std::atomic<std::thread::id>& thread;
+    explicit InHook(std::atomic<std::thread::id>& t) : thread(t) {
+      thread.store(std::this_thread::get_id(), std::memory_order_release);
+    }
+    ~InHook() { thread.store(std::thread::id(), std::memory_order_release); }
+  } in_hook(hook_thread_);
   try {
     (consumer_.get()->*fn)();
     if (hook == Hook::initialized) ready_ = true;
     return true;
   } catch (...) {
     fail(hook, first_unmarked(), 0);
+    if (pauses_on_failure(hook)) set_position(OffsetTracker::kNone);
   }
   return false;
 }
@@ -390,6 +400,14 @@ void Partition::count_failure_and_dead_letter() {
 
 void Partition::count_failure_and_dead_letter_unguarded() {
   const std::int64_t first = first_unmarked();
+  // Only an attempt on a message in hand counts: a consumer that marked the whole batch and
+  // then threw (or sought past it) did not fail on the message after it.
+  const auto it = std::find_if(views_.begin(), views_.end(), [&](const Message& m) { return m.offset() == first; });
+  if (it == views_.end()) {
+    failed_offset_ = OffsetTracker::kNone;
+    failures_ = 0;
+    return;
+  }
   if (first == failed_offset_) {
     ++failures_;
   } else {
@@ -397,11 +415,8 @@ void Partition::count_failure_and_dead_letter_unguarded() {
     failures_ = 1;
   }
   const auto& dlq = route_.dead_letter_queue();
+  // The first unmarked message has used its attempts.
   if (!dlq || failures_ <= dlq->max_retries) return;
-  // The first unmarked message has used its attempts; it is in hand unless the consumer
-  // marked the whole batch and then threw (then it is attempted when it comes).
-  const auto it = std::find_if(views_.begin(), views_.end(), [&](const Message& m) { return m.offset() == first; });
-  if (it == views_.end()) return;
   if (dlq->dispatch) {
     std::string what = current_exception_what();
     if (what.size() > 1000) what.resize(1000);
@@ -472,8 +487,8 @@ bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_
 bool Partition::request_control(std::int64_t position, bool pause, std::chrono::milliseconds pause_for) {
   if (!in_hook())
     throw std::logic_error(fmt::format(
-        "{}/{}: seek/pause called outside the consumer's hooks; call them from consume(), tick() or another hook "
-        "of this consumer (from another thread only resume())",
+        "{}/{}: seek/pause called outside the consumer's hooks (or from another thread while one runs); call them "
+        "from consume(), tick() or another hook of this consumer (from another thread only resume())",
         topic_, partition_));
   if (position < 0 && !(pause && position == OffsetTracker::kNone))
     throw std::invalid_argument(fmt::format("{}/{}: seek to offset {}: an offset is >= 0", topic_, partition_, position));
@@ -489,7 +504,18 @@ bool Partition::request_control(std::int64_t position, bool pause, std::chrono::
       tracker_.start_at(std::max(position, assignment_start_));
   }
   control_ = Control{position, pause_for, pause};
+  if (position != OffsetTracker::kNone) set_position(position);
   return true;
+}
+
+void Partition::set_position(std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  position_ = offset;
+}
+
+std::int64_t Partition::consumer_position() const {
+  std::lock_guard lock(mu_);
+  return position_;
 }
 
 std::int64_t Partition::next_to_deliver() const {

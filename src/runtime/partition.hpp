@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -170,8 +171,16 @@ class Partition {
   /// housekeeping.
   void request_resume() { resume_requested_.store(true, std::memory_order_release); }
   bool take_resume_request() { return resume_requested_.exchange(false, std::memory_order_acq_rel); }
-  /// A hook of the consumer runs now (seek/pause are allowed only then).
-  bool in_hook() const { return in_hook_.load(std::memory_order_acquire); }
+  /// A pause starts: a resume() asked for before it does not end it.
+  void forget_resume_request() { resume_requested_.store(false, std::memory_order_release); }
+  /// A hook of the consumer runs now on the calling thread (seek/pause are allowed only then).
+  bool in_hook() const { return hook_thread_.load(std::memory_order_acquire) == std::this_thread::get_id(); }
+  /// Where the consumer stands, for pause_consecutive ("without moving"): the offset after
+  /// the message in hand (per message), after the batch once consume() has it, the batch's
+  /// first in after_fetch(), the position of a pause or seek it asked for, and after the
+  /// end of a job the offset after what it handled. kNone: where the partition resumes
+  /// anyway (nothing delivered yet, or after a failure: its first unmarked message).
+  std::int64_t consumer_position() const;
   /// Paused by the consumer (pause()), not after an error: its ticks still run (one may
   /// call resume()). Listener thread.
   bool consumer_paused = false;
@@ -274,7 +283,9 @@ class Partition {
   std::int64_t sought_ = OffsetTracker::kNone;  // under mu_: marks below it are refused
   std::int64_t assignment_start_ = OffsetTracker::kNone;  // under mu_
   std::atomic<bool> resume_requested_{false};
-  std::atomic<bool> in_hook_{false};
+  std::atomic<std::thread::id> hook_thread_{};  // the thread running a hook of the consumer
+  std::int64_t position_ = OffsetTracker::kNone;  // under mu_: consumer_position()
+  void set_position(std::int64_t offset);
 };
 
 }  // namespace samsa::runtime

@@ -152,6 +152,7 @@ Pausing::Clock::time_point Pausing::pause_for_consumer(Partition& p, const Parti
   p.paused = true;  // from here on its fetched messages are dropped
   p.consumer_paused = c.pause;
   p.consumer_control = true;
+  if (c.pause) p.forget_resume_request();
   // Without a position (pause_consecutive before any delivery) the target is the first
   // queued message, or the first one dropped while paused (dropped_while_paused).
   p.resume_from = c.position;

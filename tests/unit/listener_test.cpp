@@ -87,6 +87,8 @@ class Scripted : public Consumer {
  public:
   explicit Scripted(World& w) : w_(w) {}
   void consume() override;
+  void after_fetch() override;
+  void tick() override;
   void revoked() override;
   void before_stop() override;
   using Consumer::attempt;
@@ -112,6 +114,8 @@ struct World {
   std::unique_ptr<runtime::WorkerPool> pool;
   FakeConsumerClient* fake = nullptr;
   std::unique_ptr<runtime::Listener> listener;
+  std::function<void(Scripted&)> on_after_fetch = [](Scripted&) {};
+  std::function<void(Scripted&)> on_tick = [](Scripted&) {};
   std::function<void(Scripted&)> on_consume = [](Scripted& c) {
     for (const auto& m : c.messages()) c.mark_as_consumed(m);
   };
@@ -201,6 +205,8 @@ void Scripted::consume() {
   w_.on_consume(*this);
   w_.fake->note("consumed " + tp(*this));
 }
+void Scripted::after_fetch() { w_.on_after_fetch(*this); }
+void Scripted::tick() { w_.on_tick(*this); }
 void Scripted::revoked() { w_.fake->note("revoked " + tp(*this)); }
 void Scripted::before_stop() { w_.fake->note("before_stop " + tp(*this)); }
 
@@ -811,6 +817,129 @@ TEST(ConsumerControl, ASeekToATimeGoesToTheFirstMessageAtOrAfterIt) {
   EXPECT_EQ(w.stop(), kExitOk);
   EXPECT_EQ(w.fake->committed("t", 0), 8);
   EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 6, 7})) << w.record();
+}
+
+// ---- Found by review: pause_consecutive's position, attempts, resume, threads ----
+
+TEST(ConsumerControl, PauseConsecutivePerMessageGoesOnAfterTheMessageInHandNotAfterTheBatch) {
+  World w;
+  std::atomic<bool> paused{false};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.batch_fetching = false;
+  w.settings.max_messages = 10;
+  w.on_consume = [&](Scripted& c) {
+    if (c.messages().first().offset() == 2 && !paused.exchange(true)) c.pause_consecutive(50ms);
+  };
+  w.start(1, 10);
+  ASSERT_TRUE(eventually([&] { return paused.load(); }));
+  std::this_thread::sleep_for(300ms);
+  w.fake->produce("t", 0, {"m10"});
+  ASSERT_TRUE(eventually([&] { auto o = w.offsets(0); return !o.empty() && o.back() == 10; }, 2s)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10})) << w.record();
+  EXPECT_EQ(w.fake->committed("t", 0), 11);
+}
+
+TEST(ConsumerControl, PauseConsecutiveInAfterFetchDeliversTheWholeBatchAfterThePause) {
+  World w;
+  std::atomic<bool> paused{false};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.max_messages = 10;
+  w.on_after_fetch = [&](Scripted& c) {
+    if (!paused.exchange(true)) c.pause_consecutive(50ms);
+  };
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return paused.load(); }));
+  std::this_thread::sleep_for(300ms);
+  w.fake->produce("t", 0, {"m5"});
+  ASSERT_TRUE(eventually([&] { auto o = w.offsets(0); return !o.empty() && o.back() == 5; }, 2s)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5})) << w.record();
+}
+
+TEST(DeadLetter, AFailureAfterTheWholeBatchWasMarkedIsNoAttemptOfTheNextMessage) {
+  World w;
+  std::atomic<bool> threw{false};
+  PoisonAt poison(2);
+  w.settings.max_messages = 2;
+  w.route = [](TopicRoute& t) { t.dead_letter_queue({.topic = "t_dlq", .max_retries = 1}); };
+  w.on_consume = [&](Scripted& c) {
+    poison(c);
+    if (c.messages().last().offset() == 1 && !threw.exchange(true)) throw std::runtime_error("flush after marking");
+  };
+  w.start(1, 6);
+  ASSERT_TRUE(poison.reached(5)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(poison.attempts_of(2), (std::vector<int>{1, 2})) << "max_retries = 1: two attempts of offset 2";
+}
+
+TEST(ConsumerControl, AResumeBeforeAPauseDoesNotEndTheLaterPause) {
+  World w;
+  std::atomic<bool> paused{false};
+  w.settings.max_messages = 10;
+  w.on_consume = [&](Scripted& c) {
+    if (!paused.exchange(true)) {
+      c.resume();  // not paused: does nothing, says the header
+      c.pause_consecutive(1h);
+    }
+    c.mark_as_consumed(c.messages().last());
+  };
+  w.start(1, 4);
+  ASSERT_TRUE(eventually([&] { return paused.load(); }));
+  w.fake->produce("t", 0, {"m4"});
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(w.offsets(0).size(), 4u) << "still paused for 1h" << w.record();
+  w.stop();
+}
+
+TEST(ConsumerControl, ASeekFromAnotherThreadDuringAHookIsRefused) {
+  World w;
+  std::atomic<int> outcome{0};  // 1 logic_error, 2 accepted
+  std::atomic<bool> done{false};
+  w.settings.max_messages = 10;
+  w.on_consume = [&](Scripted& c) {
+    if (!done.exchange(true)) {
+      std::thread t([&] {
+        try {
+          c.seek(std::int64_t{0});
+          outcome = 2;
+        } catch (const std::logic_error&) {
+          outcome = 1;
+        }
+      });
+      t.join();
+    }
+    c.mark_as_consumed(c.messages().last());
+  };
+  w.start(1, 4);
+  ASSERT_TRUE(eventually([&] { return outcome.load() != 0; }));
+  w.stop();
+  EXPECT_EQ(outcome.load(), 1) << "seek from another thread must throw std::logic_error";
+}
+
+TEST(ConsumerControl, PauseConsecutiveInATickDuringAPauseKeepsThePausedAtOffset) {
+  World w;
+  std::atomic<int> phase{0};
+  w.settings.automatically_mark_as_consumed = true;
+  w.settings.max_messages = 5;
+  w.settings.tick_interval = 20ms;
+  w.on_consume = [&](Scripted& c) {
+    if (phase == 0 && c.messages().first().offset() == 0) {
+      c.mark_as_consumed(std::int64_t{1});
+      c.pause(std::int64_t{2}, 1h);  // rate limited at 2
+      phase = 1;
+    }
+  };
+  w.on_tick = [&](Scripted& c) {
+    if (phase == 1) {
+      phase = 2;
+      c.pause_consecutive(50ms);  // "still rate limited: keep pausing"
+    }
+  };
+  w.start(1, 8);
+  ASSERT_TRUE(delivered_through(w, 7)) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(w.offsets(0), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 2, 3, 4, 5, 6, 7})) << w.record();
 }
 
 }  // namespace
