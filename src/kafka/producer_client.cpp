@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "kafka/handle.hpp"
 #include "log_text.hpp"
@@ -47,10 +48,30 @@ class RdKafkaProducer final : public Producer {
     const auto until = Clock::now() + milliseconds(2000);
     while (in_flight_.load() > 0 && Clock::now() < until) rd_kafka_poll(rk_.get(), 10);
     rk_.reset();
+    // Whatever librdkafka did not report (it does not serve reports once destroyed) fails
+    // now, so that no future is left waiting forever.
+    std::unordered_map<std::uintptr_t, Callback> left;
+    {
+      std::lock_guard lock(mu_);
+      left.swap(pending_);
+    }
+    DeliveryReport gone;
+    gone.error = "_DESTROY (the producer was destroyed before the message was delivered)";
+    for (auto& [id, cb] : left)
+      if (cb) cb(gone);
   }
 
   void produce(const OutgoingMessage& m, Callback on_delivery) override {
-    auto* cb = new Callback(std::move(on_delivery));
+    // The callback waits in pending_ under mu_, and librdkafka carries only its id: the
+    // handoff to the poller thread is ordered by that lock (ThreadSanitizer does not see
+    // librdkafka's own queues as an ordering).
+    std::uintptr_t id;
+    {
+      std::lock_guard lock(mu_);
+      id = ++next_id_;
+      pending_.emplace(id, std::move(on_delivery));
+    }
+    void* cb = reinterpret_cast<void*>(id);
     rd_kafka_headers_t* headers = nullptr;
     if (!m.headers.empty()) {
       headers = rd_kafka_headers_new(m.headers.size());
@@ -102,15 +123,23 @@ class RdKafkaProducer final : public Producer {
   std::size_t in_flight() const override { return in_flight_.load(); }
 
  private:
-  void finish(Callback* cb, const DeliveryReport& report) {
+  void finish(void* cb_id, const DeliveryReport& report) {
+    Callback cb;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(reinterpret_cast<std::uintptr_t>(cb_id));
+      if (it != pending_.end()) {
+        cb = std::move(it->second);
+        pending_.erase(it);
+      }
+    }
     try {
-      if (*cb) (*cb)(report);
+      if (cb) cb(report);
     } catch (const std::exception& e) {
       logger_.error(fmt::format("producer: a delivery callback threw: {}", escape_for_log(e.what())));
     } catch (...) {
       logger_.error("producer: a delivery callback threw an exception not derived from std::exception");
     }
-    delete cb;
     {
       std::lock_guard lock(mu_);
       in_flight_.fetch_sub(1);
@@ -127,7 +156,7 @@ class RdKafkaProducer final : public Producer {
       report.error = fmt::format("{} ({})", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
     else
       report.offset = m->offset;
-    self->finish(static_cast<Callback*>(m->_private), report);
+    self->finish(m->_private, report);
   }
 
   static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -157,6 +186,8 @@ class RdKafkaProducer final : public Producer {
   std::atomic<std::size_t> in_flight_{0};
   std::mutex mu_;
   std::condition_variable cv_;
+  std::uintptr_t next_id_ = 0;                     // under mu_
+  std::unordered_map<std::uintptr_t, Callback> pending_;  // under mu_: by the id librdkafka carries
 };
 
 }  // namespace
