@@ -10,17 +10,26 @@
 // the database), the buffer is dropped and Samsa delivers its events again: none is
 // imported twice, none is marked before it is in the database.
 //
+// An event with "poison": true can never be imported: consume() throws on it every time.
+// With --dead-letter-topic, Samsa sends it there after --max-retries retries and the
+// partition goes on. Samsa retries and dispatches the partition's first unmarked message,
+// so before throwing the consumer imports and marks what it buffered before the poison
+// event: the poison event is then the first unmarked one, not an innocent event before it.
+//
 //   buffered_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
+//                          [--dead-letter-topic user_events_dlq [--max-retries 3]]
 #include <samsa/samsa.hpp>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -29,7 +38,15 @@ struct Options {
   int flush_size = 1000;
   int flush_interval_ms = 5000;
   int busy_timeout_ms = 30000;
+  std::string dead_letter_topic;  // empty: no dead-letter queue, a poison event blocks its partition
+  int max_retries = 3;
 } options;
+
+// What consume() throws for a poison event (the error_class header of its dead letter).
+class PoisonEvent : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // One connection per consumer (partition): SQLite serialises the writers (WAL, busy wait).
 class Database {
@@ -100,8 +117,16 @@ class EventsConsumer : public samsa::Consumer {
       // Parse and add to the buffer. A Message is a view: keep copies. A bad event (not
       // JSON, no "id") throws here: the partition is retried with back-off from its first
       // unmarked message, and nothing at or after the bad event is ever marked.
-      for (const auto& m : messages())
-        buffer_.push_back({m.payload().at("id").get<std::int64_t>(), m.offset(), std::string(m.raw_payload())});
+      for (const auto& m : messages()) {
+        const auto id = m.payload().at("id").get<std::int64_t>();
+        if (m.payload().value("poison", false)) {
+          // Samsa retries (and dead-letters) the first unmarked message: import and mark
+          // what precedes the poison event first, so that it is the one.
+          import(buffer_.size());
+          throw PoisonEvent("poison event " + std::to_string(id) + " at offset " + std::to_string(m.offset()));
+        }
+        buffer_.push_back({id, m.offset(), std::string(m.raw_payload())});
+      }
       if (!oldest_) oldest_ = Clock::now();
 
       // If the buffer exceeds the flush size, it's time to put data into the database.
@@ -157,9 +182,26 @@ class EventsConsumer : public samsa::Consumer {
   std::optional<Clock::time_point> oldest_;
 };
 
+// The value of `--flag V` or `--flag=V` in argv, if given. The routes are drawn before
+// App::run parses the command line, so the options that shape a route are read here first
+// (App::run parses and checks them again with the others).
+std::optional<std::string> flag_value(int argc, char** argv, std::string_view flag) {
+  std::optional<std::string> value;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == flag && i + 1 < argc)
+      value = argv[++i];
+    else if (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag && arg[flag.size()] == '=')
+      value = std::string(arg.substr(flag.size() + 1));
+  }
+  return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto topic = flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
+  if (auto n = flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   samsa::App app;
   app.setup([](samsa::Settings& config) {
     config.client_id = "buffered_import";
@@ -169,7 +211,9 @@ int main(int argc, char** argv) {
   app.routes([](samsa::Routes& routes) {
     routes.consumer_group("events", [](samsa::ConsumerGroupRoute& group) {
       group.automatically_mark_as_consumed(false);
-      group.topic("user_events").consumer<EventsConsumer>().partitions(4);
+      auto& events = group.topic("user_events").consumer<EventsConsumer>().partitions(4);
+      if (!options.dead_letter_topic.empty())
+        events.dead_letter_queue({.topic = options.dead_letter_topic, .max_retries = options.max_retries});
     });
   });
   app.option("--db", options.db, "SQLite database file");
@@ -178,5 +222,9 @@ int main(int argc, char** argv) {
              "Import a partial batch once its oldest event waited this many milliseconds");
   app.option("--busy-timeout", options.busy_timeout_ms,
              "Milliseconds an import waits for a database locked by another connection");
+  app.option("--dead-letter-topic", options.dead_letter_topic,
+             "Send an event that keeps failing (\"poison\": true) to this topic after --max-retries "
+             "retries (default: none, it blocks its partition)");
+  app.option("--max-retries", options.max_retries, "Retries of a failing event before its dead letter");
   return app.run(argc, argv);
 }

@@ -185,6 +185,32 @@ class BufferedImportTest(unittest.TestCase):
             self.assertFalse([o for _, q, o in rows if q == p and o >= offset],
                              f"partition {p}: an event at or after the bad one was imported")
 
+    def test_poison_event_in_the_middle_of_a_batch_goes_to_the_dead_letter_topic(self):
+        # As the bad events above, but "poison": true, at offset 100 of partitions 1 and 2,
+        # with a dead-letter queue. consume() imports and marks the 100 events it buffered
+        # before the poison one and then throws: the poison event is the first unmarked
+        # message, so it is the one dispatched (not offset 0), and the partition goes on.
+        self.produce(0, 400)
+        self.produce(1001, 1, payload='{"id":1001,"poison":true}')
+        self.produce(1002, 1, payload='{"id":1002,"poison":true}')
+        self.produce(400, 400)
+
+        self.start_consumer("--flush-size", "1000", "--flush-interval", "1000", "--set", "max_messages=1000",
+                            "--dead-letter-topic", "user_events_dlq", "--max-retries", "2")
+        self.assertTrue(wait_for(lambda: len(self.rows()) >= 800, 30, step=0.25), "the events were not imported")
+        rc = self.sigterm()
+        self.assertEqual(rc, 0, "graceful shutdown")
+
+        rows, committed = self.rows(), self.committed()
+        self.assertEqual(sorted(r[0] for r in rows), list(range(800)), "every good event imported once")
+        self.assertEqual(committed, {0: (200, 200), 1: (201, 201), 2: (201, 201), 3: (200, 200)},
+                         "committed = log end, past the poison events")
+        for p in (1, 2):
+            self.assertEqual(sorted(o for _, q, o in rows if q == p), [o for o in range(201) if o != 100])
+        dispatched = re.findall(r"(user_events/\d+): the message at offset (\d+) failed (\d+) times.*"
+                                r"dispatched to dead-letter topic 'user_events_dlq'", self.log_text())
+        self.assertEqual(sorted(dispatched), [("user_events/1", "100", "3"), ("user_events/2", "100", "3")])
+
     def test_tick_imports_fail_while_the_database_is_locked(self):
         # A quiet topic: 800 events, no size flush, so only tick() imports. Another connection
         # holds the write lock of the database while the consumer starts, so tick()'s imports

@@ -12,6 +12,12 @@ it. At the end it stops everything gracefully and checks:
     the group recovered from it); a run with only graceful stops (--graceful-only) has none;
   - the group's committed offsets, read with Kafka's own ConsumerGroupCommand, equal the
     log-end offsets;
+  - with --poison-share, poison events (chosen by the seed) go to the dead-letter topic:
+    every id is either in the database or in the dead-letter topic, never both; the poison
+    ids are exactly those in the dead-letter topic, each once in a run with graceful stops
+    only and otherwise more than once only across a SIGKILL; each dead letter's
+    original_partition/original_offset headers point at that poison event in the source
+    topic (read back with Kafka's own ConsoleConsumer);
   - the invariants of Kafka's system tests (commits only for owned partitions and never
     ahead of the consumed position, no gaps or rewinds inside an assignment, no duplicates
     after clean bounces, and each revocation preceded by the commit of the revoked
@@ -23,6 +29,7 @@ The random seed is printed; pass it back with --seed to replay the same schedule
 Only the standard library: it runs wherever `make test` runs.
 """
 import argparse
+import json
 import os
 import random
 import re
@@ -78,6 +85,24 @@ class Kafka:
                   "--create", "--topic", topic, "--partitions", str(partitions),
                   "--replication-factor", str(self.nodes))
 
+    def read_topic(self, topic, max_messages=None):
+        """Every record of `topic` (parse_console_records), with Kafka's own ConsoleConsumer:
+        up to max_messages, or until none came for 10 s."""
+        limit = ["--max-messages", str(max_messages)] if max_messages else []
+        props = []
+        for p in ("print.timestamp", "print.partition", "print.offset", "print.headers", "print.key"):
+            props += ["--property", f"{p}=true"]
+        # It ends with a TimeoutException (and a non-zero exit) once nothing came for 10 s:
+        # its stderr is shown only when it read nothing.
+        done = subprocess.run([self.script, "tool", "org.apache.kafka.tools.consumer.ConsoleConsumer",
+                               "--bootstrap-server", self.bootstrap, "--topic", topic, "--from-beginning",
+                               "--timeout-ms", "10000", *limit, *props, "--property", "headers.separator=|"],
+                              env=self.env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        records = parse_console_records(done.stdout)
+        if not records:
+            log(f"ConsoleConsumer read nothing from {topic} (exit {done.returncode}): {done.stderr.strip()}")
+        return records
+
     def describe_group(self, group):
         """(topic, partition) -> (committed or None, log end), from ConsumerGroupCommand."""
         out = self.tool("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
@@ -105,6 +130,11 @@ class Member:
                     "--set", f"kafka.auto.commit.interval.ms={args.commit_interval_ms}",
                     "--set", "shutdown_timeout=30s", "--set", f"rebalance_protocol={args.rebalance_protocol}",
                     "--set", f"group_protocol={args.group_protocol}"]
+        if args.poison_share > 0:
+            # A poison event is retried max_retries times, each after a short back-off, then
+            # dead-lettered: a few hundred milliseconds per poison event.
+            self.cmd += ["--dead-letter-topic", args.dead_letter_topic, "--max-retries", str(args.max_retries),
+                         "--set", "pause_timeout=100ms", "--set", "pause_max_timeout=400ms"]
         if args.group_protocol == "classic":
             # Under KIP-848 the broker owns these (kafka-local sets short ones on Kafka 4).
             self.cmd += ["--set", "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=1000"]
@@ -158,10 +188,100 @@ class Database:
             return 0
 
 
-def produce(bin_dir, brokers, topic, first, count):
-    subprocess.run([str(bin_dir / "samsa"), "produce", "--brokers", brokers, "--topic", topic,
-                    "--count", str(count), "--first", str(first), "--timeout", "300"],
-                   check=True, stdout=subprocess.DEVNULL)
+def produce(bin_dir, brokers, topic, first, count, poison=frozenset()):
+    """Events first .. first+count-1; the ids in `poison` as {"id":N,"poison":true} (same key
+    and partition as the others), in id order."""
+    def run(start, n, *extra):
+        if n > 0:
+            subprocess.run([str(bin_dir / "samsa"), "produce", "--brokers", brokers, "--topic", topic,
+                            "--count", str(n), "--first", str(start), "--timeout", "300", *extra],
+                           check=True, stdout=subprocess.DEVNULL)
+    start = first
+    for id_ in sorted(i for i in poison if first <= i < first + count):
+        run(start, id_ - start)
+        run(id_, 1, "--payload", json.dumps({"id": id_, "poison": True}, separators=(",", ":")))
+        start = id_ + 1
+    run(start, first + count - start)
+
+
+def parse_console_records(text):
+    """The lines of Kafka's ConsoleConsumer run with print.timestamp, print.partition,
+    print.offset, print.headers (headers.separator '|'), print.key: one dict per record."""
+    records = []
+    for line in text.splitlines():
+        f = line.split("\t")
+        if len(f) != 6 or not f[0].startswith("CreateTime:"):
+            continue
+        headers = {}
+        if f[3] != "NO_HEADERS":
+            for h in f[3].split("|"):
+                k, _, v = h.partition(":")
+                headers[k] = v
+        records.append(dict(timestamp=int(f[0].split(":", 1)[1]), partition=int(f[1].split(":", 1)[1]),
+                            offset=int(f[2].split(":", 1)[1]), headers=headers, key=f[4], value=f[5]))
+    return records
+
+
+def check_dead_letters(events, poison, db_ids, dlq, source, windows, graceful_only, topic, group, max_retries):
+    """Checks the dead-letter topic against the database and the source topic.
+
+    events: ids 0 .. events-1 were produced; poison: the poison ids; db_ids: the ids in the
+    database; dlq: the dead-letter records (parse_console_records); source: (partition,
+    offset) -> value of the source topic; windows: (start, end, label) per SIGKILL (or
+    unconfirmed graceful stop), in ms since the epoch, a dead letter produced twice must
+    straddle one. Returns (problems, figures)."""
+    problems = []
+    copies = {}  # id -> [record, ...]
+    for r in dlq:
+        try:
+            id_ = json.loads(r["value"])["id"]
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"dead letter at offset {r['offset']} of partition {r['partition']} is not an event: {r['value']!r}")
+            continue
+        copies.setdefault(id_, []).append(r)
+        h = r["headers"]
+        where = f"dead letter of id {id_} (DLQ {r['partition']}/{r['offset']})"
+        if r["key"] != str(id_):
+            problems.append(f"{where}: key {r['key']!r}, expected {str(id_)!r}")
+        if h.get("original_topic") != topic or h.get("original_consumer_group") != group:
+            problems.append(f"{where}: original_topic {h.get('original_topic')!r}, "
+                            f"original_consumer_group {h.get('original_consumer_group')!r}")
+        if h.get("original_attempts") != str(max_retries + 1):
+            problems.append(f"{where}: original_attempts {h.get('original_attempts')!r}, expected {max_retries + 1}")
+        if "PoisonEvent" not in h.get("error_class", "") or f"poison event {id_} " not in h.get("error_message", ""):
+            problems.append(f"{where}: error_class {h.get('error_class')!r}, error_message {h.get('error_message')!r}")
+        try:
+            at = (int(h["original_partition"]), int(h["original_offset"]))
+        except (KeyError, ValueError):
+            problems.append(f"{where}: no original_partition/original_offset: {h}")
+            continue
+        if source.get(at) != r["value"]:
+            problems.append(f"{where}: original {at[0]}/{at[1]} holds {source.get(at)!r}, not {r['value']!r}")
+    dlq_ids = set(copies)
+    both = db_ids & dlq_ids
+    lost = [i for i in range(events) if i not in db_ids and i not in dlq_ids]
+    if both:
+        problems.append(f"{len(both)} ids both in the database and in the dead-letter topic, e.g. {sorted(both)[:5]}")
+    if poison & db_ids:
+        problems.append(f"{len(poison & db_ids)} poison ids in the database, e.g. {sorted(poison & db_ids)[:5]}")
+    if dlq_ids - poison:
+        problems.append(f"{len(dlq_ids - poison)} ids in the dead-letter topic that are not poison, "
+                        f"e.g. {sorted(dlq_ids - poison)[:5]}")
+    if poison - dlq_ids:
+        problems.append(f"{len(poison - dlq_ids)} poison ids not in the dead-letter topic, e.g. {sorted(poison - dlq_ids)[:5]}")
+    duplicates = []  # (id, label of the window it straddles, or None)
+    for id_, rs in sorted(copies.items()):
+        ts = sorted(r["timestamp"] for r in rs)
+        for a, b in zip(ts, ts[1:]):
+            w = next((w for w in windows if a <= w[1] and b > w[0]), None)
+            duplicates.append((id_, w[2] if w else None))
+    if graceful_only and duplicates:
+        problems.append(f"{len(duplicates)} dead letters produced twice in a run with graceful stops only")
+    unexplained = [d for d in duplicates if d[1] is None]
+    if unexplained and not graceful_only:
+        problems.append(f"{len(unexplained)} dead letters produced twice without a SIGKILL between the copies, "
+                        f"ids {[d[0] for d in unexplained[:5]]}")
+    return problems, dict(poison=len(poison), dlq=len(dlq), dlq_ids=len(dlq_ids), lost=lost, duplicates=duplicates)
 
 
 def check_verifiable(outputs):
@@ -306,6 +426,10 @@ def main():
     p.add_argument("--group-protocol", choices=("classic", "consumer"), default="classic",
                    help="consumer: KIP-848 (needs a build on librdkafka >= 2.12 and --kafka-version 4.x)")
     p.add_argument("--kafka-version", help="Kafka version for scripts/kafka-local (default: its own)")
+    p.add_argument("--poison-share", type=float, default=0.0,
+                   help="share of events (chosen by the seed) produced with \"poison\": true, which"
+                        " buffered_import fails on and dead-letters after --max-retries retries")
+    p.add_argument("--max-retries", type=int, default=2, help="with --poison-share: the dead-letter queue's")
     p.add_argument("--flush-size", type=int, default=500)
     p.add_argument("--commit-interval-ms", type=int, default=1000)
     p.add_argument("--build", default=str(ROOT / "build"))
@@ -313,11 +437,14 @@ def main():
                    help="only the verifiable_consumer phase (no chaos), on a new topic of --events events")
     p.add_argument("--brokers", help="with --verifiable-only: a running Kafka to use instead of starting one")
     args = p.parse_args()
+    args.dead_letter_topic = "user_events_dlq"
     if args.kafka_version:
         os.environ["SAMSA_KAFKA_VERSION"] = args.kafka_version
 
     seed = args.seed if args.seed is not None else random.randrange(1, 1_000_000)
     rng = random.Random(seed)
+    # Drawn apart from the schedule, so that a seed replays the same chaos with or without them.
+    poison = set(random.Random(f"poison {seed}").sample(range(args.events), round(args.poison_share * args.events)))
     bin_dir = Path(args.build) / "bin"
     work = Path(args.build) / "torture"
     subprocess.run(["rm", "-rf", str(work)], check=True)
@@ -327,7 +454,8 @@ def main():
     log(f"seed {seed} (replay with --seed {seed}); {args.events} events over {args.partitions} partitions, "
         f"{args.nodes} broker(s), {args.minutes} min, {args.rebalance_protocol} rebalancing, "
         f"group protocol {args.group_protocol}, Kafka {args.kafka_version or 'default'}"
-        f"{', graceful stops only' if args.graceful_only else ''}")
+        f"{', graceful stops only' if args.graceful_only else ''}"
+        f"{f', {len(poison)} poison events' if poison else ''}")
 
     kafka = Kafka(work / "kafka", args.nodes)
     if args.verifiable_only:
@@ -339,6 +467,13 @@ def main():
     # group has recovered (restart + session timeout + a rejoin): members keep importing
     # what they had fetched while their commits fail, and then lose their assignment.
     kill_windows = []  # [start_rowid, end_rowid or None, end_time]
+    # The same windows in wall-clock milliseconds, for the dead letters (whose CreateTime
+    # tells when they were produced): [start_ms, end_ms or None, what]. A broker's ends when
+    # its row window ends.
+    time_windows = []
+
+    def now_ms():
+        return int(time.time() * 1000)
 
     def stopped(m, rc):
         # Exit 5: the stop was graceful but the broker did not confirm the final commit (a
@@ -351,6 +486,7 @@ def main():
             stats["unconfirmed"] += 1
             mark = db.max_rowid()
             kill_windows.append([mark, mark, None])
+            time_windows.append([now_ms(), now_ms(), f"graceful stop of {m.name} exiting 5"])
         elif rc != 0:
             stats["bad_exits"] += 1
         log(f"SIGTERM {m.name}: exit {rc}")
@@ -358,6 +494,8 @@ def main():
         brokers = kafka.start()
         log(f"real Kafka at {brokers}")
         kafka.create_topic(topic, args.partitions)
+        if poison:
+            kafka.create_topic(args.dead_letter_topic, args.partitions)  # as `topics create` makes it
 
         # A fifth of the events up front, the rest by a producer thread at a steady rate over
         # 90% of the run, so that the members are busy whenever the chaos strikes (a kill
@@ -365,7 +503,7 @@ def main():
         # waits for the chunk being produced (produce_lock), so that no chunk is half
         # delivered and retried: the log holds each id exactly once.
         first = args.events // 5
-        produce(bin_dir, brokers, topic, 0, first)
+        produce(bin_dir, brokers, topic, 0, first, poison)
         per_second = max(1, int((args.events - first) / (args.minutes * 60 * 0.9)))
         progress = {"produced": first, "error": None}
 
@@ -375,7 +513,7 @@ def main():
                     n = min(per_second, args.events - progress["produced"])
                     started = time.time()
                     with produce_lock:
-                        produce(bin_dir, brokers, topic, progress["produced"], n)
+                        produce(bin_dir, brokers, topic, progress["produced"], n, poison)
                         progress["produced"] += n
                     time.sleep(max(0.0, 1.0 - (time.time() - started)))
             except Exception as e:  # noqa: BLE001 - reported as a failure below
@@ -408,8 +546,9 @@ def main():
                     log(f"SIGKILL broker node {node}")
                     kafka.kill(node)
                     stats["broker_kills"] += 1
-                    window = [db.max_rowid(), None, None]
+                    window = [db.max_rowid(), None, None, [now_ms(), None, f"SIGKILL of broker node {node}"]]
                     kill_windows.append(window)
+                    time_windows.append(window[3])
                     time.sleep(rng.uniform(2.0, 5.0))
                     kafka.restart(node)
                     window[2] = time.time() + 20
@@ -426,6 +565,7 @@ def main():
             for w in kill_windows:
                 if w[1] is None and w[2] is not None and time.time() >= w[2]:
                     w[1] = db.max_rowid()
+                    w[3][1] = now_ms()
             action = rng.choice(actions) if actions else "wait"
             log(f"produced {progress['produced']}/{args.events}, imported {db.distinct()}")
             if action == "start":
@@ -439,6 +579,7 @@ def main():
                 stats["kills"] += 1
                 mark = db.max_rowid()
                 kill_windows.append([mark, mark, None])
+                time_windows.append([now_ms(), now_ms(), f"SIGKILL of {m.name}"])
                 log(f"SIGKILL {m.name}")
 
         # The end: everything produced, one member at least, wait until all is imported.
@@ -448,9 +589,13 @@ def main():
         log(f"produced {progress['produced']} events")
         if not any(m.alive() for m in members):
             start_member()
-        log("chaos over: waiting until every event is imported")
+        log("chaos over: waiting until every event is imported" + (" or dead-lettered" if poison else ""))
         settle = time.time() + 180
-        while time.time() < settle and db.distinct() < args.events:
+        while time.time() < settle and db.distinct() < args.events - len(poison):
+            time.sleep(1)
+        # A poison event last in its partition is not waited for by the database: wait until
+        # the group committed past it too (its dead letter was acknowledged before the mark).
+        while poison and time.time() < settle and any(c != end for c, end in kafka.describe_group(group).values()):
             time.sleep(1)
         for m in members:
             if m.alive():
@@ -460,11 +605,24 @@ def main():
         for w in kill_windows:
             if w[1] is None:
                 w[1] = db.max_rowid()
+        for w in time_windows:
+            if w[1] is None:
+                w[1] = now_ms()
         failures = []
         rows = db.query("SELECT COUNT(*) FROM events")[0][0]
         distinct = db.distinct()
-        lost = db.query(f"""WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {args.events - 1})
-                            SELECT COUNT(*) FROM n WHERE i NOT IN (SELECT id FROM events)""")[0][0]
+        db_ids = {r[0] for r in db.query("SELECT DISTINCT id FROM events")}
+        if poison:
+            # Both topics read back with Kafka's own consumer (the source before the
+            # verifiable phase adds to it).
+            source = {(r["partition"], r["offset"]): r["value"] for r in kafka.read_topic(topic, args.events)}
+            dlq = kafka.read_topic(args.dead_letter_topic)
+            dlq_problems, dead = check_dead_letters(args.events, poison, db_ids, dlq, source, time_windows,
+                                                    args.graceful_only, topic, group, args.max_retries)
+            failures += dlq_problems
+            lost = len(dead["lost"])
+        else:
+            lost = sum(1 for i in range(args.events) if i not in db_ids)
         if lost:
             failures.append(f"{lost} events lost")
         pairs = db.query("SELECT id, MIN(rowid), MAX(rowid), COUNT(*) FROM events GROUP BY id HAVING COUNT(*) > 1")
@@ -472,7 +630,7 @@ def main():
         per_kill = [0] * len(kill_windows)
         unexplained = 0
         for _id, first, last, _n in pairs:
-            k = next((i for i, (start, end, _) in enumerate(kill_windows) if first <= end and last > start), None)
+            k = next((i for i, (start, end, *_) in enumerate(kill_windows) if first <= end and last > start), None)
             if k is None:
                 unexplained += 1
             else:
@@ -502,12 +660,20 @@ def main():
               f"{stats['broker_kills']} | {lost} | {duplicates} | {max(per_kill, default=0)} events |")
         print()
         print(f"committed = log end on {len(offsets) - len(lagging)}/{args.partitions} partitions (ConsumerGroupCommand)")
+        if poison:
+            across = {}
+            for _id, label in dead["duplicates"]:
+                across[label or "no SIGKILL"] = across.get(label or "no SIGKILL", 0) + 1
+            print(f"poison events: {dead['poison']}; dead letters: {dead['dlq']} ({dead['dlq_ids']} distinct ids); "
+                  f"dead letters produced twice: {len(dead['duplicates'])}"
+                  + "".join(f"; {n} across {label}" for label, n in sorted(across.items())))
         print(f"verifiable_consumer clean bounces: {len(verifiable)} invariant violations")
         if failures:
             print("TORTURE FAILED: " + "; ".join(failures))
             print(f"logs: {work / 'logs'}; replay with --seed {seed}")
             return 1
-        print("TORTURE PASSED: nothing lost; duplicates only across a SIGKILL")
+        print("TORTURE PASSED: nothing lost; duplicates only across a SIGKILL"
+              + ("; every poison event dead-lettered, no other" if poison else ""))
         return 0
     finally:
         for m in members:
