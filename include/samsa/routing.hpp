@@ -27,8 +27,8 @@ using ConsumerFactory = std::function<std::unique_ptr<Consumer>()>;
 
 /// Where a topic's messages go when they keep failing (TopicRoute::dead_letter_queue).
 ///
-/// Counting: each failure of consume() (or after_fetch()) is an attempt on the partition's
-/// first unmarked message (Consumer::attempt()). When the attempt that fails is number
+/// Counting: each failure of consume() (or after_fetch()) of a batch that holds the
+/// partition's first unmarked message is an attempt on that message (Consumer::attempt()). When the attempt that fails is number
 /// max_retries + 1 (the first delivery and max_retries retries, each after the topic's
 /// back-off), that one message is
 ///  - dispatch = true: produced to `topic` with the app's producer (same key, payload and
