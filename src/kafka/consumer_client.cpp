@@ -321,11 +321,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
     auto* self = static_cast<RdKafkaConsumerClient*>(rd_kafka_opaque(rk));
     if (!self) return;
-    // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
-    const LogLevel l = level <= 3   ? LogLevel::error
-                       : level == 4 ? LogLevel::warn
-                       : level <= 6 ? LogLevel::info
-                                    : LogLevel::debug;
+    const LogLevel l = log_level(level);
     ClientEvents* events = self->events();
     if (!events) {
       // While the client is built (rd_kafka_new logs its configuration warnings), before
@@ -360,10 +356,7 @@ std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, c
   const TopicSettings gs = effective(settings, group);
   auto props = effective_kafka(settings, group);
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
-  if (props["bootstrap.servers"].empty())
-    throw SettingsError(
-        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
-        "config.kafka[\"bootstrap.servers\"]");
+  require_bootstrap_servers(props);
   throw_if_problems(
       protocol_problems(gs.group_protocol, props, rd_kafka_version(), "consumer group '" + group.name() + "': "));
   props["group.id"] = group.name();

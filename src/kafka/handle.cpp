@@ -136,4 +136,19 @@ int to_ms(std::chrono::milliseconds d) {
   return static_cast<int>(std::clamp<long long>(d.count(), 0, INT_MAX));
 }
 
+LogLevel log_level(int syslog_level) {
+  return syslog_level <= 3 ? LogLevel::error
+         : syslog_level == 4 ? LogLevel::warn
+         : syslog_level <= 6 ? LogLevel::info
+                             : LogLevel::debug;
+}
+
+void require_bootstrap_servers(const std::map<std::string, std::string>& properties) {
+  const auto it = properties.find("bootstrap.servers");
+  if (it == properties.end() || it->second.empty())
+    throw SettingsError(
+        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
+        "config.kafka[\"bootstrap.servers\"]");
+}
+
 }  // namespace samsa::kafka

@@ -17,6 +17,7 @@
 
 #include "kafka/status.hpp"
 #include "samsa/errors.hpp"
+#include "samsa/logger.hpp"
 
 namespace samsa::kafka {
 
@@ -123,6 +124,13 @@ bool is_retriable_commit_error(rd_kafka_resp_err_t err);
 
 /// `err` classified for the runtime, with librdkafka's name and description.
 Status status(rd_kafka_resp_err_t err);
+
+/// Samsa's level of a librdkafka log line (syslog levels: 0-3 error, 4 warning, 5-6 info,
+/// 7 debug).
+LogLevel log_level(int syslog_level);
+
+/// Throws SettingsError saying how to set them when `properties` has no bootstrap.servers.
+void require_bootstrap_servers(const std::map<std::string, std::string>& properties);
 
 /// Milliseconds for librdkafka's int timeouts, clamped.
 int to_ms(std::chrono::milliseconds d);

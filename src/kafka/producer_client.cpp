@@ -172,7 +172,7 @@ class RdKafkaProducer final : public Producer {
     // that a consumer property is ignored by a producer is expected, not a warning.
     const std::string_view text(buf);
     if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
-    const LogLevel l = level <= 3 ? LogLevel::error : level == 4 ? LogLevel::warn : level <= 6 ? LogLevel::info : LogLevel::debug;
+    const LogLevel l = log_level(level);
     if (l < self->logger_.level()) return;
     self->logger_.write(l, fmt::format("librdkafka producer {}: {}", fac, self->redactor_.redact(text)));
   }
@@ -195,10 +195,7 @@ class RdKafkaProducer final : public Producer {
 std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger) {
   auto props = settings.kafka;
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
-  if (props["bootstrap.servers"].empty())
-    throw SettingsError(
-        "setting 'kafka.bootstrap.servers': not set; pass --brokers, set KAFKA_BROKERS or set "
-        "config.kafka[\"bootstrap.servers\"]");
+  require_bootstrap_servers(props);
   for (const auto& [k, v] : settings.producer_kafka) props[k] = v;
   props.emplace("enable.idempotence", "true");
   // librdkafka's 300 s would hold a dead-letter dispatch (and a produce_sync) five minutes

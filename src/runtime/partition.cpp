@@ -319,7 +319,7 @@ void Partition::run_batch() {
         set_position(all.last().offset() + 1);
         c.consume();
       }
-      if (automatic && !control_) mark_automatically(all.last().offset());
+      if (automatic && !control_) mark(all.last().offset());
     } else {
       for (const Message& m : all) {
         if (control_) break;
@@ -329,7 +329,7 @@ void Partition::run_batch() {
         const Messages one(&m, 1);
         detail::ConsumerAccess::set_messages(c, &one);
         c.consume();
-        if (automatic && !control_) mark_automatically(m.offset());
+        if (automatic && !control_) mark(m.offset());
       }
     }
     if (listener_.observed())
@@ -345,13 +345,6 @@ void Partition::run_batch() {
   store();
 }
 
-void Partition::mark_automatically(std::int64_t offset) {
-  {
-    std::lock_guard lock(mu_);
-    if (sought_ != OffsetTracker::kNone && offset < std::max(sought_, tracker_.first_delivered())) return;
-  }
-  mark(offset);
-}
 
 bool Partition::run_hook(Hook hook) {
   // A half-built consumer (initialized() threw) is never used: no hook but initialized.
@@ -508,15 +501,9 @@ bool Partition::request_control(std::int64_t position, bool pause, std::chrono::
   return true;
 }
 
-void Partition::set_position(std::int64_t offset) {
-  std::lock_guard lock(mu_);
-  position_ = offset;
-}
+void Partition::set_position(std::int64_t offset) { position_.store(offset, std::memory_order_relaxed); }
 
-std::int64_t Partition::consumer_position() const {
-  std::lock_guard lock(mu_);
-  return position_;
-}
+std::int64_t Partition::consumer_position() const { return position_.load(std::memory_order_relaxed); }
 
 std::int64_t Partition::next_to_deliver() const {
   std::lock_guard lock(mu_);

@@ -238,9 +238,6 @@ class Partition {
   /// Produces `m` to the route's dead-letter topic and waits for the broker; false (logged)
   /// when it was not delivered.
   bool dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text);
-  /// A mark by the runtime itself (automatic marking): skips an offset the consumer moved
-  /// away from (a seek), never throws for it.
-  void mark_automatically(std::int64_t offset);
 
   Listener& listener_;
   const TopicRoute& route_;
@@ -284,7 +281,9 @@ class Partition {
   std::int64_t assignment_start_ = OffsetTracker::kNone;  // under mu_
   std::atomic<bool> resume_requested_{false};
   std::atomic<std::thread::id> hook_thread_{};  // the thread running a hook of the consumer
-  std::int64_t position_ = OffsetTracker::kNone;  // under mu_: consumer_position()
+  // consumer_position(): set and read by the consumer's hooks, which never run at once
+  // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.
+  std::atomic<std::int64_t> position_{OffsetTracker::kNone};
   void set_position(std::int64_t offset);
 };
 
