@@ -341,7 +341,7 @@ int main(int argc, char** argv) {
     used += "]}";
   });
   app.routes([&](samsa::Routes& routes) { routes.consumer_group(group).topic(topic).consumer<BenchConsumer>(); });
-  app.monitor().subscribe([](const samsa::Event& e) {
+  app.monitor().subscribe_inline([](const samsa::Event& e) {
     if (e.type == samsa::EventType::offsets_committed && e.error.empty()) ++shared.commits;
     // Timed from the first assignment, as the raw loop is.
     Clock::rep zero = 0;

@@ -103,15 +103,17 @@ int main(int argc, char** argv) {
     if (!autocommit) config.kafka["enable.auto.commit"] = "false";
   });
   app.routes([&](samsa::Routes& routes) { routes.consumer_group(group).topic(topic).consumer<VerifiableConsumer>(); });
-  app.monitor().subscribe([](const samsa::Event& e) {
+  app.monitor().subscribe_inline([](const samsa::Event& e) {
     switch (e.type) {
       case samsa::EventType::partitions_assigned:
         emit("partitions_assigned", {{"partitions", partitions(e.offsets)}});
         break;
       case samsa::EventType::partitions_revoked:
+      case samsa::EventType::partitions_lost:  // as Kafka's consumer: onPartitionsLost defaults to revoked
         emit("partitions_revoked", {{"partitions", partitions(e.offsets)}});
         break;
-      case samsa::EventType::offsets_committed: {
+      case samsa::EventType::offsets_committed:
+      case samsa::EventType::commit_failed: {
         auto offsets = Json::array();
         for (const auto& tp : e.offsets)
           if (tp.offset >= 0) offsets.push_back({{"topic", tp.topic}, {"partition", tp.partition}, {"offset", tp.offset}});

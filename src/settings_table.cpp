@@ -112,6 +112,17 @@ const std::vector<AppSetting>& app_settings() {
       app("queue_max_bytes", &S::queue_max_bytes, at_least(1)),
       app("queue_min_time", &S::queue_min_time, not_negative),
       app("client_id", &S::client_id, not_empty),
+      app("metrics_port", &S::metrics_port,
+          [](int v, const S&) {
+            return v < 0 || v > 65535 ? "expected a TCP port, 1 to 65535 (0: no HTTP endpoint), got " +
+                                            std::to_string(v)
+                                      : std::string();
+          }),
+      app("metrics_host", &S::metrics_host, not_empty),
+      app("lag_interval", &S::lag_interval, not_negative),
+      app("stuck_partition_after", &S::stuck_partition_after, positive),
+      app("stuck_job_after", &S::stuck_job_after, positive),
+      app("stuck_rebalance_after", &S::stuck_rebalance_after, positive),
   };
   return table;
 }

@@ -118,6 +118,24 @@ struct Settings : TopicSettings {
   /// "eager" (default) or "cooperative-sticky" (librdkafka's partition.assignment.strategy).
   std::string rebalance_protocol = "eager";
 
+  /// Operations (README "Operations"). The HTTP endpoint of `server` (/metrics, /health/live,
+  /// /health/ready, /status.json and the status page at /): its port (0: none) and the
+  /// address it listens on.
+  int metrics_port = 0;
+  std::string metrics_host = "0.0.0.0";
+  /// How often each consumer group reads its assigned partitions' high watermarks from the
+  /// brokers (one ListOffsets round trip per partition, on a thread of its own), for the
+  /// lag; 0: never (no lag metric).
+  std::chrono::milliseconds lag_interval{10000};
+  /// Detectors: a partition with messages waiting (lag > 0), not paused, whose consumer
+  /// handled no batch for this long is reported as stuck; so is a job running this long,
+  /// and a consumer group with no assignment for this long (joining, or between an eager
+  /// revocation and the next assignment). A stuck job or listener loop fails
+  /// /health/live, a stuck rebalance /health/ready.
+  std::chrono::milliseconds stuck_partition_after{60000};
+  std::chrono::milliseconds stuck_job_after{300000};
+  std::chrono::milliseconds stuck_rebalance_after{60000};
+
   /// Sets one setting by name (the names of the fields above; "kafka.<property>" for a
   /// librdkafka property, "producer.kafka.<property>" for one of the producer's). Throws SettingsError naming the key for an unknown name or a
   /// value that does not parse as the setting's type. Durations are milliseconds or carry a

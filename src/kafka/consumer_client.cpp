@@ -88,6 +88,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &RdKafkaConsumerClient::commit_cb);
     rd_kafka_conf_set_error_cb(conf.get(), &RdKafkaConsumerClient::error_cb);
     rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaConsumerClient::log_cb);
+    rd_kafka_conf_set_stats_cb(conf.get(), &RdKafkaConsumerClient::stats_cb);
     rk_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
     char interval[32];
     size_t size = sizeof interval;
@@ -316,6 +317,12 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     const Status s = status(code);
     events->on_error(
         Status(s.code(), s.name(), self->redactor_.redact(reason), s.ownership_lost(), s.retriable(), s.number()));
+  }
+
+  static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+    auto* self = static_cast<RdKafkaConsumerClient*>(opaque);
+    if (ClientEvents* events = self->events()) events->on_statistics(std::string(json, len));
+    return 0;  // librdkafka frees the document
   }
 
   static void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {

@@ -73,6 +73,8 @@ class ClientEvents {
   /// logs(level) accepts are redacted and handed over.
   virtual void on_log(LogLevel level, const std::string& facility, const std::string& text) = 0;
   virtual bool logs(LogLevel level) const = 0;
+  /// librdkafka's statistics document (statistics.interval.ms), inside the poll.
+  virtual void on_statistics(const std::string& json) { (void)json; }
 };
 
 class ConsumerClient {

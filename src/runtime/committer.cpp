@@ -38,7 +38,8 @@ kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& off
   if (offsets.empty()) return {};
   kafka::Status err(kafka::Status::Code::timed_out, "_TIMED_OUT", "Local: Timed out");
   for (int attempt = 0;; ++attempt) {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    const auto asked = Clock::now();
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - asked);
     if (left.count() <= 0) break;
     const kafka::CommitAnswer answer = client_.commit(offsets, left);
     if (!answer.answered && answer.request.code() != kafka::Status::Code::timed_out) {
@@ -49,14 +50,17 @@ kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& off
       err = answer.request;
       logger_.error(fmt::format("consumer group {}: commit of {} got no answer within {} ms", group_,
                                 describe_offsets(offsets), left.count()));
-      if (!monitor_.empty())
-        monitor_.publish({EventType::offsets_committed, group_, to_offsets(offsets), 0, err.text()});
+      if (!monitor_.empty()) {
+        Event e{EventType::commit_failed, group_, to_offsets(offsets), 0, err.text()};
+        e.duration = Clock::now() - asked;
+        monitor_.publish(e);
+      }
       break;
     }
     err = answer.first_error();
     // Recorded, logged and published here, as soon as the answer is known: revoke()
     // publishes partitions_revoked after this commit's offsets_committed.
-    on_answer(answer);
+    on_answer(answer, Clock::now() - asked);
     if (!err || !err.retriable() || err.code() == kafka::Status::Code::rebalance_in_progress || attempt >= 4)
       break;
     std::this_thread::sleep_for(
@@ -66,6 +70,7 @@ kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& off
 }
 
 void Committer::commit_async() {
+  async_asked_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   const kafka::Status err = client_.commit_async();
   if (err && err.code() != kafka::Status::Code::no_offset)
     logger_.warn(fmt::format("consumer group {}: asynchronous commit not started: {}", group_, err.text()));
@@ -95,7 +100,7 @@ std::vector<TopicPartitionOffset> Committer::note(const kafka::CommitAnswer& ans
   return news;
 }
 
-void Committer::on_answer(const kafka::CommitAnswer& answer) {
+void Committer::on_answer(const kafka::CommitAnswer& answer, std::chrono::nanoseconds latency) {
   if (answer.request.code() == kafka::Status::Code::no_offset) return;  // nothing was due
   const std::vector<TopicPartitionOffset> news = note(answer);
   // A partition's error fails the commit as much as the request's.
@@ -119,8 +124,17 @@ void Committer::on_answer(const kafka::CommitAnswer& answer) {
   } else if (logger_.level() <= LogLevel::debug && !answer.offsets.empty()) {
     logger_.debug(fmt::format("consumer group {}: committed {}", group_, describe_offsets(answer.offsets)));
   }
-  if (!monitor_.empty())
-    monitor_.publish({EventType::offsets_committed, group_, news, 0, err ? err.text() : std::string()});
+  if (!monitor_.empty()) {
+    Event e{err ? EventType::commit_failed : EventType::offsets_committed, group_, news, 0,
+            err ? err.text() : std::string()};
+    if (latency.count() < 0) {
+      // librdkafka's own commits (enable.auto.commit, on unassign) have no ask of ours: 0.
+      const auto asked = async_asked_.load(std::memory_order_relaxed);
+      latency = asked ? Clock::now().time_since_epoch() - Clock::duration(asked) : std::chrono::nanoseconds(0);
+    }
+    e.duration = latency;
+    monitor_.publish(e);
+  }
 }
 
 }  // namespace samsa::runtime

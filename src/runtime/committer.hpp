@@ -6,6 +6,7 @@
 //
 // Threads: commit_sync() from any thread (a job, a user thread, the listener); on_answer()
 // from the listener thread (asynchronous answers) and from commit_sync()'s caller.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -41,8 +42,9 @@ class Committer {
   kafka::Status commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline);
   /// Asks for an asynchronous commit of everything stored (logged when refused).
   void commit_async();
-  /// Records, logs and publishes a commit's answer.
-  void on_answer(const kafka::CommitAnswer& answer);
+  /// Records, logs and publishes a commit's answer. `latency`: how long the commit took;
+  /// negative (an asynchronous commit's answer): since the last commit_async().
+  void on_answer(const kafka::CommitAnswer& answer, std::chrono::nanoseconds latency = std::chrono::nanoseconds(-1));
 
  private:
   /// Records the offsets the broker confirmed (none after a request error). Returns the
@@ -60,6 +62,8 @@ class Committer {
   // up (librdkafka's commit on unassign repeats revoke()'s).
   std::mutex mu_;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> confirmed_;
+  /// When commit_async() last asked (steady_clock ticks), for the answer's latency.
+  std::atomic<std::chrono::steady_clock::rep> async_asked_{0};
 };
 
 /// "topic/partition@offset ..." of `offsets`, for logs.

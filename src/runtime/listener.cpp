@@ -46,6 +46,7 @@ Listener::~Listener() {
   request_stop();
   if (thread_.joinable()) thread_.join();
   if (topic_watch_.joinable()) topic_watch_.join();
+  if (watermark_watch_.joinable()) watermark_watch_.join();
   {
     std::lock_guard lock(partitions_mu_);
     for (auto& [key, p] : partitions_) p->jobs().wait();
@@ -62,10 +63,70 @@ void Listener::start() {
   for (const auto& t : group_.topics()) topics.push_back(t->name());
   if (const kafka::Status err = client_->subscribe(topics)) throw err.error("consumer group " + name() + ": cannot subscribe");
   next_tick_ = Clock::now() + settings_.tick_interval;
+  rebalancing_since_.store(Clock::now().time_since_epoch().count());
+  started_.store(true);
   thread_ = std::thread([this] { run(); });
   pthread_setname_np(thread_.native_handle(), ("samsa-" + name()).substr(0, 15).c_str());
   if (group_settings_.group_protocol == GroupProtocol::consumer)
     topic_watch_ = std::thread([this] { watch_missing_topics(); });
+  if (observed() && settings_.lag_interval.count() > 0)
+    watermark_watch_ = std::thread([this] { watch_watermarks(); });
+}
+
+Listener::Health Listener::health() const {
+  Health h;
+  h.started = started_.load();
+  h.joined = joined_.load();
+  h.stopping = stop_.load();
+  h.finished = finished_.load();
+  h.last_loop = Clock::time_point(Clock::duration(last_loop_.load()));
+  h.rebalancing_since = Clock::time_point(Clock::duration(rebalancing_since_.load()));
+  h.longest_job = milliseconds(longest_job_ms_.load());
+  h.partitions = partition_count_.load();
+  return h;
+}
+
+void Listener::watch_watermarks() {
+  while (!stop_.load()) {
+    std::vector<std::pair<std::string, std::int32_t>> parts;
+    {
+      std::lock_guard lock(partitions_mu_);
+      for (const auto& [key, p] : partitions_) parts.push_back(key);
+    }
+    Event e{EventType::watermarks, name(), {}, 0, {}};
+    for (const auto& [topic, partition] : parts) {
+      if (stop_.load()) return;
+      std::int64_t low = -1, high = -1;
+      // One ListOffsets round trip; a partition whose broker does not answer is left out
+      // (its lag keeps its last value), the broker being away is reported by the loop.
+      if (!client_->watermarks(topic, partition, milliseconds(5000), low, high)) e.offsets.push_back({topic, partition, high});
+    }
+    if (!e.offsets.empty()) publish(e);
+    const auto until = Clock::now() + settings_.lag_interval;
+    while (!stop_.load() && Clock::now() < until) std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+void Listener::on_statistics(const std::string& json) {
+  if (!observed()) return;
+  Event e{EventType::statistics, name(), {}, 0, {}};
+  e.json = json;
+  publish(e);
+}
+
+void Listener::publish_error(const kafka::Status& error, const std::string& topic) {
+  if (!observed()) return;
+  Event e{EventType::error, name(), {}, 0, error.text()};
+  e.reason = error.name();
+  if (!topic.empty()) e.offsets.push_back({topic, -1, -1});
+  publish(e);
+}
+
+void Listener::publish_step(const char* step) {
+  if (!observed()) return;
+  Event e{EventType::shutdown_step, name(), {}, 0, {}};
+  e.reason = step;
+  publish(e);
 }
 
 void Listener::request_stop(Deadline deadline) {
@@ -100,6 +161,7 @@ void Listener::run() {
 
 void Listener::loop() {
   while (!stop_.load()) {
+    last_loop_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     // Karafka's before_poll/after_poll: around each poll, even one that returns nothing.
     run_poll_hooks(Hook::before_poll);
     collect(group_settings_.max_messages, group_settings_.max_wait_time);
@@ -142,7 +204,8 @@ void Listener::run_poll_hooks(Hook hook) {
 }
 
 void Listener::collect(int max_messages, milliseconds max_wait) {
-  const auto deadline = std::min(Clock::now() + max_wait, wake_at_);
+  const auto began = Clock::now();
+  const auto deadline = std::min(began + max_wait, wake_at_);
   int n = 0;
   bool fetched = false;  // a broker answered (logged once per poll, not per message)
   while (n < max_messages && !stop_.load()) {
@@ -183,6 +246,11 @@ void Listener::collect(int max_messages, milliseconds max_wait) {
     ++n;
   }
   if (fetched) note_broker_answered("a message was fetched");
+  if (observed()) {
+    Event e{EventType::poll, name(), {}, static_cast<std::size_t>(n), {}};
+    e.duration = Clock::now() - began;
+    publish(e);
+  }
 }
 
 void Listener::wait_for_job_end(milliseconds at_most) {
@@ -351,8 +419,10 @@ void Listener::housekeeping() {
     if (p.queued() > 0) list(p);
   });
   wake_at_ = next_tick_;
+  milliseconds longest{0};
   for (const auto& [key, p] : partitions_) {
     if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
+    if (p->busy) longest = std::max(longest, std::chrono::duration_cast<milliseconds>(now - p->job_started));
     if (!p->busy || p->long_job_reported) continue;
     const auto ran = std::chrono::duration_cast<milliseconds>(now - p->job_started);
     if (ran < long_job_warning_) continue;
@@ -362,6 +432,9 @@ void Listener::housekeeping() {
         "once its queue is full), the other partitions and the group's membership do not",
         name(), p->topic(), p->partition(), ran.count()));
   }
+  for (const auto& [p, owned] : abandoned_)
+    longest = std::max(longest, std::chrono::duration_cast<milliseconds>(now - p->job_started));
+  longest_job_ms_.store(longest.count(), std::memory_order_relaxed);
   // Never in the past: a resume whose rewind failed was rescheduled by resume_due.
   wake_at_ = std::max(wake_at_, now + milliseconds(1));
   dispatch();
@@ -392,6 +465,7 @@ void Listener::on_consumer_error(const kafka::Status& error, const std::string& 
   }
   logger_.error(fmt::format("consumer group {}: consumer error{}: {}", name(), topic.empty() ? "" : " on " + topic,
                             error.text()));
+  publish_error(error, topic);
 }
 
 void Listener::warn_missing_topic(const std::string& topic) {
@@ -496,6 +570,7 @@ void Listener::commit_marked_now(milliseconds budget) {
 }
 
 void Listener::on_error(const kafka::Status& error) {
+  publish_error(error, {});
   if (error.code() == kafka::Status::Code::fatal) {
     logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", name(), error.text()));
     exit_code_ = kExitFatal;

@@ -74,6 +74,24 @@ class Listener final : private kafka::ClientEvents {
   /// shutdown ended without the broker confirming every marked offset.
   int exit_code() const { return exit_code_.load(); }
 
+  /// What /health/live and /health/ready read of this group: written by the listener
+  /// thread, read from any thread (atomics only; a snapshot may mix two moments).
+  struct Health {
+    bool started = false;    ///< the thread runs
+    bool joined = false;     ///< an assignment (maybe empty) came since start
+    bool stopping = false;
+    bool finished = false;
+    /// The loop's last turn (epoch before the first).
+    std::chrono::steady_clock::time_point last_loop{};
+    /// Since when the group has no assignment: from start until the first one, and from an
+    /// eager revocation until the next (epoch when it has one).
+    std::chrono::steady_clock::time_point rebalancing_since{};
+    /// The longest a job running now has run (sampled every 100 ms).
+    std::chrono::milliseconds longest_job{0};
+    std::size_t partitions = 0;
+  };
+  Health health() const;
+
   /// The shutdown-timeout path, from another thread while the listener is stuck: store
   /// and commit synchronously whatever is marked. Blocks at most `budget`.
   void commit_marked_now(std::chrono::milliseconds budget);
@@ -171,6 +189,14 @@ class Listener final : private kafka::ClientEvents {
   void on_consumer_error(const kafka::Status& error, const std::string& topic) override;
   void on_error(const kafka::Status& error) override;
   void on_log(LogLevel level, const std::string& facility, const std::string& text) override;
+  void on_statistics(const std::string& json) override;
+  /// Publishes an `error` event (when observed).
+  void publish_error(const kafka::Status& error, const std::string& topic);
+  /// Publishes a shutdown_step event (when observed).
+  void publish_step(const char* step);
+  /// Every lag_interval, until stop: reads the assigned partitions' high watermarks and
+  /// publishes them (EventType::watermarks). Its own thread; only while observed.
+  void watch_watermarks();
   bool logs(LogLevel level) const override { return level >= logger_.level(); }
   void assign(const std::vector<TopicPartitionOffset>& parts);
   void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);
@@ -238,6 +264,14 @@ class Listener final : private kafka::ClientEvents {
   std::mutex warned_mu_;
   std::set<std::string> warned_topics_;
   std::thread topic_watch_;
+  std::thread watermark_watch_;
+  // Health (see Health): steady_clock ticks, 0 for none.
+  std::atomic<bool> started_{false};
+  std::atomic<bool> joined_{false};
+  std::atomic<std::chrono::steady_clock::rep> last_loop_{0};
+  std::atomic<std::chrono::steady_clock::rep> rebalancing_since_{0};
+  std::atomic<std::int64_t> longest_job_ms_{0};
+  std::atomic<std::size_t> partition_count_{0};
   /// steady_clock ticks since all brokers went down; 0 while one answers.
   std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};
   /// Shutdown: "topic/partition@offset ..." of marks the broker did not confirm.

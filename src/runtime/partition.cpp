@@ -166,8 +166,12 @@ bool Partition::store() {
   if (!owned()) return false;
   const kafka::Status err = listener_.client().store(topic_, partition_, offset, metadata);
   if (!err) {
-    std::lock_guard lock(mu_);
-    tracker_.set_stored(offset, metadata);
+    {
+      std::lock_guard lock(mu_);
+      tracker_.set_stored(offset, metadata);
+    }
+    if (listener_.observed())
+      listener_.publish({EventType::offsets_marked, listener_.name(), {{topic_, partition_, offset}}, 1, {}});
     return true;
   }
   if (err.ownership_lost()) {
@@ -277,6 +281,7 @@ void Partition::fail(Hook hook, std::int64_t offset, std::size_t count) {
   if (listener_.observed()) {
     Event event{EventType::hook_failed, listener_.name(), {{topic_, partition_, offset}}, count, what};
     event.hook = to_string(hook);
+    if (pauses_on_failure(hook)) event.attempt = attempt_.load(std::memory_order_relaxed);
     listener_.publish(event);
   }
 }
@@ -305,6 +310,7 @@ void Partition::run_batch() {
   const bool automatic = settings_.automatically_mark_as_consumed;
   Hook stage = Hook::after_fetch;
   hook_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  const auto began = std::chrono::steady_clock::now();
   delivery_attempt_ = attempt_of(current);
   set_position(current);  // after_fetch: the batch is not handled yet
   try {
@@ -332,8 +338,13 @@ void Partition::run_batch() {
         if (automatic && !control_) mark(m.offset());
       }
     }
-    if (listener_.observed())
-      listener_.publish({EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}});
+    if (listener_.observed()) {
+      Event event{EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}};
+      event.duration = std::chrono::steady_clock::now() - began;
+      event.last_offset = all.last().offset();
+      for (const auto& m : raw_) event.bytes += m.len();
+      listener_.publish(event);
+    }
   } catch (...) {
     fail(stage, current, settings_.batch_fetching ? all.size() : 1);
     count_failure_and_dead_letter();

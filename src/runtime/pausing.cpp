@@ -144,6 +144,12 @@ Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
   logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
                            p.topic(), p.partition(), backoff.count(), target));
   publish(EventType::partition_paused, p, "error", target, 0);
+  if (!monitor_.empty()) {
+    Event e{EventType::retry, group_, {{p.topic(), p.partition(), target}}, 0, {}};
+    e.attempt = p.attempt() + 1;
+    e.duration = backoff;
+    monitor_.publish(e);
+  }
   return p.resume_at;
 }
 

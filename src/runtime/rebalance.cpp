@@ -110,6 +110,7 @@ void Listener::on_rebalance_error(const kafka::Status& error, const std::vector<
 }
 
 void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
+  const auto began = Clock::now();
   note_broker_answered("the group coordinator assigned partitions");
   std::vector<std::unique_ptr<Partition>> created;
   for (const auto& e : parts) {
@@ -163,10 +164,21 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   }
   logger_.info(fmt::format("consumer group {}: assigned {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
-  if (observed()) publish({EventType::partitions_assigned, name(), parts, 0, {}});
+  joined_.store(true);
+  rebalancing_since_.store(0);
+  partition_count_.store(partitions_.size());
+  if (observed()) {
+    Event e{EventType::partitions_assigned, name(), parts, 0, {}};
+    e.duration = Clock::now() - began;
+    publish(e);
+  }
 }
 
 void Listener::revoke(const std::vector<TopicPartitionOffset>& parts, bool lost) {
+  const auto began = Clock::now();
+  // An eager revocation gives up everything until the next assignment; an incremental one
+  // may be the whole rebalance (nothing new is assigned), so it does not count.
+  if (!client_->incremental()) rebalancing_since_.store(began.time_since_epoch().count());
   std::vector<Partition*> going;
   for (const auto& e : parts) {
     auto it = partitions_.find({e.topic, e.partition});
@@ -248,7 +260,12 @@ void Listener::revoke(const std::vector<TopicPartitionOffset>& parts, bool lost)
                               client_->incremental() ? "incremental" : "eager", err.text()));
   logger_.info(fmt::format("consumer group {}: revoked {} ({} partitions owned)", name(),
                            describe(parts), partitions_.size()));
-  if (observed()) publish({EventType::partitions_revoked, name(), parts, 0, {}});
+  partition_count_.store(partitions_.size());
+  if (observed()) {
+    Event e{lost ? EventType::partitions_lost : EventType::partitions_revoked, name(), parts, 0, {}};
+    e.duration = Clock::now() - began;
+    publish(e);
+  }
 }
 
 }  // namespace samsa::runtime

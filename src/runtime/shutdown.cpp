@@ -59,11 +59,14 @@ void Listener::shutdown() {
   wake_on_job_end_.store(false, std::memory_order_release);
   pausing_.forget(live_partitions());
   listed_.clear();
+  publish_step("fetching stopped");
   drain_jobs();
+  publish_step("jobs finished");
   auto parts = live_partitions();
   logger_.info(fmt::format("consumer group {}: stopping: running before_stop on {} consumers",
                            name(), parts.size()));
   run_hooks(parts, Hook::before_stop);
+  publish_step("before_stop run");
   const auto deadline = std::min(Clock::now() + kCommitBudget, stop_deadline_.load());
   kafka::Status err;
   // A rebalance in progress refuses the commit (REBALANCE_IN_PROGRESS; with cooperative
@@ -85,6 +88,7 @@ void Listener::shutdown() {
                               name(), err.text()));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));
+  publish_step(err ? "final commit not confirmed" : "committed");
   logger_.info(fmt::format("consumer group {}: leaving the group", name()));
   // Runs the revoke callback (revoked(), commit) for what is still assigned. On librdkafka
   // < 2.1 close can hang after partitions were lost (#4187): App's shutdown_timeout bounds it.
@@ -92,6 +96,7 @@ void Listener::shutdown() {
     logger_.warn(fmt::format("consumer group {}: close: {}", name(), err.text()));
   // What close did not revoke (it failed, or the assignment was lost) is checked here.
   note_unconfirmed(live_partitions());
+  publish_step("group left");
   {
     std::lock_guard lock(partitions_mu_);
     for (auto& [key, p] : partitions_) p->jobs().wait();

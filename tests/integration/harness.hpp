@@ -187,7 +187,7 @@ struct HookFailures {
   std::map<std::string, int> count;
   std::vector<std::string> errors;
   void subscribe(App& app) {
-    app.monitor().subscribe([this](const Event& e) {
+    app.monitor().subscribe_inline([this](const Event& e) {
       if (e.type != EventType::hook_failed) return;
       std::lock_guard lock(mu);
       ++count[e.hook];

@@ -108,7 +108,7 @@ TEST_F(Scheduling, AConsumeLongerThanMaxPollIntervalKeepsTheMemberAndItsPartitio
   // group.min.session.timeout.ms): it must not be shorter than the session.
   t.app.settings().kafka["max.poll.interval.ms"] = "6000";
   std::atomic<int> revocations{0};
-  t.app.monitor().subscribe([&](const Event& e) {
+  t.app.monitor().subscribe_inline([&](const Event& e) {
     if (e.type == EventType::partitions_revoked) ++revocations;
   });
   Running run(t.app);
@@ -132,7 +132,7 @@ TEST_F(Scheduling, BackPressurePausesAndResumesWithoutLosingOrRepeatingAMessage)
   t.app.settings().queue_max_messages = 4;  // paused whenever four messages wait
   t.app.settings().queue_min_time = 0ms;    // whatever the consumer's rate
   std::atomic<int> paused{0}, resumed{0};
-  t.app.monitor().subscribe([&](const Event& e) {
+  t.app.monitor().subscribe_inline([&](const Event& e) {
     if (e.reason != "back-pressure") return;
     if (e.type == EventType::partition_paused) ++paused;
     if (e.type == EventType::partition_resumed) ++resumed;

@@ -353,7 +353,7 @@ TEST(Listener, BackPressurePausesAFullPartitionAndResumesItWithoutLosingOrRepeat
     for (const auto& m : c.messages()) c.mark_as_consumed(m);
   };
   std::atomic<int> paused{0}, resumed{0};
-  w.monitor.subscribe([&](const Event& e) {
+  w.monitor.subscribe_inline([&](const Event& e) {
     if (e.reason != "back-pressure") return;
     if (e.type == EventType::partition_paused) ++paused;
     if (e.type == EventType::partition_resumed) ++resumed;
@@ -543,8 +543,8 @@ TEST(Committer, NeverRetriesARebalanceInProgress) {
 TEST(Committer, NoAnswerIsATimeoutReportedAsAFailedCommit) {
   CommitterWorld w;
   std::vector<std::string> errors;
-  w.monitor.subscribe([&](const Event& e) {
-    if (e.type == EventType::offsets_committed) errors.push_back(e.error);
+  w.monitor.subscribe_inline([&](const Event& e) {
+    if (e.type == EventType::offsets_committed || e.type == EventType::commit_failed) errors.push_back(e.error);
   });
   w.fake.fail_commits(1, kafka::Status(kafka::Status::Code::timed_out, "_TIMED_OUT", "Local: Timed out"));
   const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 10s);
@@ -557,7 +557,7 @@ TEST(Committer, NoAnswerIsATimeoutReportedAsAFailedCommit) {
 TEST(Committer, AnOffsetConfirmedTwiceIsReportedOnce) {
   CommitterWorld w;
   int events = 0;
-  w.monitor.subscribe([&](const Event& e) {
+  w.monitor.subscribe_inline([&](const Event& e) {
     if (e.type == EventType::offsets_committed && !e.offsets.empty()) ++events;
   });
   EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));

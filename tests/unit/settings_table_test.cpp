@@ -60,6 +60,12 @@ const std::map<std::string, std::string>& samples() {
       {"queue_max_bytes", "1048576"},
       {"queue_min_time", "500ms"},
       {"client_id", "my_app"},
+      {"metrics_port", "9394"},
+      {"metrics_host", "127.0.0.1"},
+      {"lag_interval", "2000ms"},
+      {"stuck_partition_after", "5000ms"},
+      {"stuck_job_after", "7000ms"},
+      {"stuck_rebalance_after", "9000ms"},
   };
   return s;
 }
