@@ -10,6 +10,7 @@
 
 #include "app_info.hpp"
 #include "kafka/producer_client.hpp"
+#include "ops/operations.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/worker_pool.hpp"
@@ -37,9 +38,15 @@ struct App::Runtime {
   }
 };
 
+struct App::Operations : ops::Operations {
+  using ops::Operations::Operations;
+};
+
 App::App() : logger_(make_default_logger()) {}
 
 App::~App() { runtime_.reset(); }
+
+int App::metrics_port() const { return ops_ ? ops_->port() : 0; }
 
 App& App::setup(const std::function<void(Settings&)>& block) {
   block(settings_);
@@ -127,6 +134,28 @@ int App::serve(const ServeOptions& options) {
     for (const auto& t : g->topics())
       if (t->dead_letter_queue() && t->dead_letter_queue()->dispatch) producer = &this->producer();
 
+  // The operations endpoint: subscribed before the listeners publish, listening before they
+  // start (so /health/ready says "joining" rather than nothing), stopped when serve() returns.
+  struct OpsGuard {
+    App::Operations* ops = nullptr;
+    ~OpsGuard() {
+      if (ops) ops->stop();
+    }
+  } ops_guard;
+  if (settings_.metrics_port > 0) {
+    if (!ops_) ops_ = std::make_unique<Operations>(settings_, *logger_, monitor_);
+    ops_->start([rt] {
+      std::vector<ops::ListenerState> out;
+      for (const auto& l : rt->listeners) {
+        const auto h = l->health();
+        out.push_back({l->name(), h.started, h.joined, h.stopping, h.finished, h.last_loop, h.rebalancing_since,
+                       h.longest_job, h.partitions});
+      }
+      return out;
+    });
+    ops_guard.ops = ops_.get();
+  }
+
   rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
   for (const auto* g : groups)
     rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
@@ -153,6 +182,7 @@ int App::serve(const ServeOptions& options) {
     throw;
   }
 
+  if (ops_guard.ops) ops_guard.ops->set_state("running");
   // Wait for stop() or for a listener that ended by itself (fatal error).
   {
     std::unique_lock lock(stop_mu_);
@@ -166,6 +196,7 @@ int App::serve(const ServeOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   logger_->info(fmt::format("shutting down: stop fetching, finish the jobs in flight, before_stop, "
                             "commit, leave the group (at most {} ms)", settings_.shutdown_timeout.count()));
+  if (ops_guard.ops) ops_guard.ops->set_state("stopping");
   if (!monitor_.empty()) monitor_.publish({EventType::shutdown_started, {}, {}, 0, {}});
   for (auto& l : rt->listeners) l->request_stop(started + settings_.shutdown_timeout);
 
@@ -199,6 +230,7 @@ int App::serve(const ServeOptions& options) {
     }
   }
   if (!monitor_.empty()) monitor_.publish({EventType::shutdown_finished, {}, {}, 0, {}});
+  monitor_.flush(milliseconds(2000));  // the asynchronous subscribers have seen it all
   logger_->info(fmt::format("shut down with exit code {}", code));
   return code;
 }

@@ -76,8 +76,11 @@ class App {
   /// Replaces the logger (before serve()).
   App& logger(std::shared_ptr<Logger> logger);
   Logger& logger() const { return *logger_; }
-  /// The event bus; subscribe before serve().
+  /// The event bus (samsa/instrumentation.hpp); subscribe before serve().
   Monitor& monitor() { return monitor_; }
+  /// The port of the operations endpoint (/metrics, /health, the status page) while serve()
+  /// runs with metrics_port set; 0 otherwise.
+  int metrics_port() const;
   /// The app's producer (samsa/producer.hpp), idempotent by default; any thread. Created on
   /// first use with the settings and brokers known then: those serve() runs with once it
   /// started (serve() creates it at start when a route dispatches to a dead-letter topic),
@@ -122,6 +125,10 @@ class App {
   Settings settings_;
   Routes routes_;
   std::shared_ptr<Logger> logger_;
+  // The operations surface (metrics_port): before monitor_, so that the monitor's thread,
+  // which feeds it, is gone before it is.
+  struct Operations;
+  std::unique_ptr<Operations> ops_;
   Monitor monitor_;
   std::atomic<bool> running_{false};
   // Before runtime_: the listeners (their dead-letter dispatch) use it until they are gone.

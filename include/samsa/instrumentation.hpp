@@ -76,7 +76,9 @@ enum class EventType {
   /// librdkafka's statistics (kafka.statistics.interval.ms): `json` the document.
   statistics,
   /// The high watermarks (log-end offsets) of the group's assigned partitions, read from
-  /// the brokers every lag_interval: `offsets` one per partition, `offset` the watermark.
+  /// the brokers every lag_interval: `offsets` one per partition, `offset` the watermark;
+  /// `committed` the offset the group coordinator had committed for each (-1: none, or it
+  /// did not answer); `at` when the reading began.
   watermarks,
   shutdown_started,
   /// A step of the graceful shutdown, named in `reason` ("jobs finished", "committed", ...),
@@ -112,6 +114,8 @@ struct Event {
   std::int64_t last_offset = -1;
   /// hook_failed, retry.
   int attempt = 0;
+  /// watermarks: the committed offsets, one per entry of `offsets`.
+  std::vector<std::int64_t> committed = {};
   /// statistics: librdkafka's JSON document.
   std::string json = {};
   /// When it happened; set by publish() when left empty.

@@ -44,6 +44,9 @@ int App::run(int argc, char** argv) {
   server->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
   server->add_option("--consumer-group", groups, "Serve only this consumer group (repeatable)");
   server->add_option("--set", sets, "Override a setting, KEY=VALUE (repeatable), e.g. max_messages=500");
+  std::string metrics_port;
+  server->add_option("--metrics-port", metrics_port,
+                     "Serve /metrics, /health/live, /health/ready and the status page on this port (metrics_port)");
 
   auto* info = cli.add_subcommand("info", "Print the routes and the effective settings");
   info->add_option("--brokers", brokers, "Bootstrap servers to show");
@@ -72,6 +75,7 @@ int App::run(int argc, char** argv) {
 
   try {
     apply_sets(settings_, sets);
+    if (!metrics_port.empty()) settings_.set("metrics_port", metrics_port);
     brokers = brokers_or_env(brokers);
     if (*server) {
       ServeOptions options;

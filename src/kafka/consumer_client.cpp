@@ -242,6 +242,18 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return status(err);
   }
 
+  Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+                           std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) override {
+    auto list = make_list(static_cast<int>(parts.size()));
+    for (const auto& [topic, partition] : parts) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+    const auto err = rd_kafka_committed(rk_.get(), list.get(), to_ms(timeout));
+    if (err) return status(err);
+    offsets.assign(parts.size(), -1);
+    for (int i = 0; i < list->cnt; ++i)
+      if (!list->elems[i].err && list->elems[i].offset >= 0) offsets[static_cast<std::size_t>(i)] = list->elems[i].offset;
+    return {};
+  }
+
   bool assignment_lost() override { return rd_kafka_assignment_lost(rk_.get()); }
 
   std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) override {

@@ -123,6 +123,10 @@ class ConsumerClient {
   /// thread; one round trip, `timeout` at most.
   virtual Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
                             std::int64_t& low, std::int64_t& high) = 0;
+  /// The offsets the group coordinator has committed for `parts` (topic, partition), one
+  /// per entry in `offsets` (-1: none). Any thread; one round trip, `timeout` at most.
+  virtual Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+                                   std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) = 0;
   /// The first offset of a partition whose timestamp is >= `timestamp_ms`; the log end
   /// when there is none. Any thread; one round trip, `timeout` at most.
   virtual Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,

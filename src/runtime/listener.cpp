@@ -94,12 +94,21 @@ void Listener::watch_watermarks() {
       for (const auto& [key, p] : partitions_) parts.push_back(key);
     }
     Event e{EventType::watermarks, name(), {}, 0, {}};
-    for (const auto& [topic, partition] : parts) {
+    e.at = std::chrono::system_clock::now();
+    std::vector<std::int64_t> committed;
+    // One OffsetFetch for all of them; -1 for each when the coordinator does not answer.
+    if (!parts.empty() && client_->committed_offsets(parts, milliseconds(5000), committed))
+      committed.assign(parts.size(), -1);
+    for (std::size_t i = 0; i < parts.size(); ++i) {
       if (stop_.load()) return;
+      const auto& [topic, partition] = parts[i];
       std::int64_t low = -1, high = -1;
       // One ListOffsets round trip; a partition whose broker does not answer is left out
       // (its lag keeps its last value), the broker being away is reported by the loop.
-      if (!client_->watermarks(topic, partition, milliseconds(5000), low, high)) e.offsets.push_back({topic, partition, high});
+      if (!client_->watermarks(topic, partition, milliseconds(5000), low, high)) {
+        e.offsets.push_back({topic, partition, high});
+        e.committed.push_back(committed[i]);
+      }
     }
     if (!e.offsets.empty()) publish(e);
     const auto until = Clock::now() + settings_.lag_interval;

@@ -332,6 +332,14 @@ kafka::Status FakeConsumerClient::watermarks(const std::string& topic, std::int3
   return {};
 }
 
+kafka::Status FakeConsumerClient::committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+                                                    std::chrono::milliseconds, std::vector<std::int64_t>& offsets) {
+  std::lock_guard lock(mu_);
+  offsets.clear();
+  for (const auto& key : parts) offsets.push_back(parts_[key].committed);
+  return {};
+}
+
 kafka::Status FakeConsumerClient::offset_for_time(const std::string& topic, std::int32_t partition,
                                                   std::int64_t timestamp_ms, std::chrono::milliseconds,
                                                   std::int64_t& offset) {

@@ -100,6 +100,8 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   /// 0 and the log's length.
   kafka::Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
                            std::int64_t& low, std::int64_t& high) override;
+  kafka::Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+                                  std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) override;
   /// The first record whose timestamp_ms is >= timestamp_ms (records made by produce() have
   /// timestamp_ms = 1000 * offset), else the log's length.
   kafka::Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
