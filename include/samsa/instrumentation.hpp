@@ -41,8 +41,9 @@ enum class EventType {
   /// expired or the member was fenced): nothing could be committed for them.
   partitions_lost,
   /// consume() returned without error; `offsets` has the batch's first offset, `count`
-  /// its size, `last_offset` its last offset, `bytes` its payload bytes, `duration` the
-  /// time consume() (and after_fetch) took.
+  /// how many of its messages were handed to consume() (fewer than the batch when the
+  /// consumer paused or sought, one message at a time), `last_offset` the last of them,
+  /// `bytes` their payload bytes, `duration` the time after_fetch() and consume() took.
   batch_consumed,
   /// The marks of partitions were handed to librdkafka (stored, to be committed); `offsets`
   /// the offsets to commit (the next to consume), one per partition whose mark moved.

@@ -172,7 +172,7 @@ std::string Metrics::scrape(const StatusBoard& board, const Scrape& now) const {
   GaugeFamily paused("samsa_partition_paused", "1 while the partition is paused (back-pressure, error back-off, or the consumer's pause)");
   GaugeFamily attempt("samsa_partition_failures", "Consecutive failures of the partition's hooks (0 after a success)");
   GaugeFamily stuck("samsa_partition_stuck", "1 while the partition has messages waiting and handled none for stuck_partition_after");
-  GaugeFamily growing("samsa_partition_paused_lag_growing", "1 while a paused partition's lag grew at 3 readings in a row");
+  GaugeFamily growing("samsa_partition_paused_lag_growing", "1 while a paused partition's lag grew at 3 readings since its pause");
   for (const auto& g : board.groups()) {
     double n = 0;
     for (const auto& [key, p] : g.partitions) {

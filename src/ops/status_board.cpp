@@ -141,7 +141,10 @@ std::vector<Warning> StatusBoard::apply(const Event& e, SteadyClock::time_point 
           p.lag_growing = false;
           continue;
         }
-        p.lag_growth = p.last_paused_lag >= 0 && lag > p.last_paused_lag ? p.lag_growth + 1 : 0;
+        // A reading with no new message in between changes nothing; a smaller lag (the
+        // consumer's pause ended, or it committed) starts the count again.
+        if (p.last_paused_lag >= 0 && lag > p.last_paused_lag) ++p.lag_growth;
+        if (p.last_paused_lag >= 0 && lag < p.last_paused_lag) p.lag_growth = 0;
         p.last_paused_lag = lag;
         if (p.lag_growth < kLagGrowthReadings) {
           p.lag_growing = false;
@@ -149,8 +152,8 @@ std::vector<Warning> StatusBoard::apply(const Event& e, SteadyClock::time_point 
         }
         if (!p.lag_growing)
           raise(out, {e.at, "paused_lag_growing", e.consumer_group, o.topic, o.partition,
-                      fmt::format("consumer group {}: {}/{} is paused ({}) and its lag has grown at {} readings in a "
-                                  "row, to {}: it falls behind while it waits",
+                      fmt::format("consumer group {}: {}/{} is paused ({}) and its lag has grown at {} readings since "
+                                  "the pause, to {}: it falls behind while it waits",
                                   e.consumer_group, o.topic, o.partition, p.pause_reason, p.lag_growth, lag)});
         p.lag_growing = true;
       }

@@ -15,7 +15,8 @@
 //  - committed_backwards: a partition's committed offset went below one confirmed
 //    earlier (a commit of this process, or the coordinator's answer to a reading that
 //    began after that confirmation): another member, a zombie or an offset reset moved it.
-//  - paused_lag_growing: a paused partition whose lag grew at 3 readings in a row.
+//  - paused_lag_growing: a paused partition whose lag grew at 3 readings while it stayed
+//    paused (readings with no change in between do not count; a smaller lag starts over).
 //  - stuck_partition: an assigned, unpaused partition with lag > 0 whose consumer
 //    handled no batch for stuck_partition_after.
 // (Stuck jobs, loops and rebalances come from the listeners' own state: ops/health.hpp.)

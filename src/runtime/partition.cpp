@@ -286,6 +286,15 @@ void Partition::fail(Hook hook, std::int64_t offset, std::size_t count) {
   }
 }
 
+void Partition::publish_consumed(const Messages& all, std::size_t handed, std::chrono::steady_clock::time_point began) {
+  if (handed == 0 || !listener_.observed()) return;
+  Event event{EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, handed, {}};
+  event.duration = std::chrono::steady_clock::now() - began;
+  event.last_offset = all[handed - 1].offset();
+  for (std::size_t i = 0; i < handed; ++i) event.bytes += raw_[i].len();
+  listener_.publish(event);
+}
+
 void Partition::run_batch() {
   failed_ = false;
   views_.resize(raw_.size());
@@ -313,6 +322,7 @@ void Partition::run_batch() {
   const auto began = std::chrono::steady_clock::now();
   delivery_attempt_ = attempt_of(current);
   set_position(current);  // after_fetch: the batch is not handled yet
+  std::size_t handed = 0;  // messages handed to consume() calls that returned
   try {
     detail::ConsumerAccess::set_messages(c, &all);
     c.after_fetch();
@@ -324,6 +334,7 @@ void Partition::run_batch() {
       if (!control_) {
         set_position(all.last().offset() + 1);
         c.consume();
+        handed = all.size();
       }
       if (automatic && !control_) mark(all.last().offset());
     } else {
@@ -335,17 +346,13 @@ void Partition::run_batch() {
         const Messages one(&m, 1);
         detail::ConsumerAccess::set_messages(c, &one);
         c.consume();
+        ++handed;
         if (automatic && !control_) mark(m.offset());
       }
     }
-    if (listener_.observed()) {
-      Event event{EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, all.size(), {}};
-      event.duration = std::chrono::steady_clock::now() - began;
-      event.last_offset = all.last().offset();
-      for (const auto& m : raw_) event.bytes += m.len();
-      listener_.publish(event);
-    }
+    publish_consumed(all, handed, began);
   } catch (...) {
+    publish_consumed(all, handed, began);  // one message at a time: those before the failure
     fail(stage, current, settings_.batch_fetching ? all.size() : 1);
     count_failure_and_dead_letter();
     set_position(OffsetTracker::kNone);  // it resumes from its first unmarked message

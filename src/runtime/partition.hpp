@@ -125,6 +125,9 @@ class Partition {
   /// consume (per batch or per message), automatic marking, error capture, store. Runs on
   /// a worker; never throws. A failure leaves failed() set for the listener.
   void run_batch();
+  /// After a batch (or its failure): batch_consumed for the first `handed` messages of `all`,
+  /// those consume() returned from, when observed and there are any.
+  void publish_consumed(const Messages& all, std::size_t handed, std::chrono::steady_clock::time_point began);
   /// Runs `hook` with an exception guard; never throws. Returns false when it threw; for a
   /// hook that pauses_on_failure() this also sets failed(). A hook other than initialized
   /// is not run (returns true) while initialized() has not succeeded. The marks it makes

@@ -107,13 +107,15 @@ TEST_F(Board, APausedPartitionWhoseLagGrowsAtThreeReadingsIsReported) {
   apply(paused);
   EXPECT_TRUE(apply(watermarks(20, 10, T0 + 1s)).empty());
   EXPECT_TRUE(apply(watermarks(30, 10, T0 + 2s)).empty());
-  EXPECT_TRUE(apply(watermarks(40, 10, T0 + 3s)).empty());
-  auto raised = apply(watermarks(50, 10, T0 + 4s));
+  EXPECT_TRUE(apply(watermarks(30, 10, T0 + 3s)).empty()) << "a reading with nothing new in between";
+  EXPECT_TRUE(apply(watermarks(40, 10, T0 + 4s)).empty());
+  auto raised = apply(watermarks(50, 10, T0 + 5s));
   ASSERT_EQ(raised.size(), 1u);
   EXPECT_EQ(raised[0].kind, "paused_lag_growing");
   EXPECT_TRUE(part(board).lag_growing);
-  // Lag that stays is not growth: the flag clears.
-  apply(watermarks(50, 10, T0 + 5s));
+  EXPECT_TRUE(apply(watermarks(60, 10, T0 + 6s)).empty()) << "once per episode";
+  // A smaller lag (something was committed) ends it.
+  apply(watermarks(60, 30, T0 + 7s));
   EXPECT_FALSE(part(board).lag_growing);
 }
 
