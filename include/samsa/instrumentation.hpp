@@ -57,10 +57,14 @@ enum class EventType {
   /// `attempt` the number of the coming attempt, `duration` the back-off.
   retry,
   /// a commit finished without error (any origin); `offsets` what the broker confirmed,
-  /// `duration` the commit's latency (request to answer).
+  /// `duration` the commit's latency (request to answer), negative when unknown: a commit
+  /// librdkafka made by itself (its auto-commit timer, which commits the marked offsets).
+  /// Its answer may repeat offsets confirmed already: those are left out, and `offsets`
+  /// may be empty.
   offsets_committed,
   /// a commit failed; `error` the reason, `offsets` what was to be committed, `duration`
-  /// the latency. What was marked stays marked and is committed again later.
+  /// the latency (negative: unknown, as above). What was marked stays marked and is
+  /// committed again later.
   commit_failed,
   /// paused in librdkafka; `reason` "back-pressure" (its queue is full; `count`
   /// messages queued), "error" (back-off; `offsets` has where it resumes) or "consumer"

@@ -55,7 +55,7 @@ struct Metrics::Families {
   Family<Histogram>& consume_seconds = BuildHistogram().Name("samsa_consume_duration_seconds").Help("How long after_fetch() and consume() took per batch").Register(*registry);
   Family<Counter>& commits = BuildCounter().Name("samsa_commits_total").Help("Commits the broker confirmed").Register(*registry);
   Family<Counter>& commit_failures = BuildCounter().Name("samsa_commit_failures_total").Help("Commits that failed (what was marked stays marked and is committed later)").Register(*registry);
-  Family<Histogram>& commit_seconds = BuildHistogram().Name("samsa_commit_latency_seconds").Help("From a commit request to the broker's answer").Register(*registry);
+  Family<Histogram>& commit_seconds = BuildHistogram().Name("samsa_commit_latency_seconds").Help("From a commit request of Samsa's (synchronous, at revocation and shutdown, commit_offsets) to the broker's answer; librdkafka's own auto-commits are not timed").Register(*registry);
   Family<Counter>& rebalances = BuildCounter().Name("samsa_rebalances_total").Help("Rebalance callbacks, by kind (assigned, revoked, lost)").Register(*registry);
   Family<Histogram>& rebalance_seconds = BuildHistogram().Name("samsa_rebalance_callback_duration_seconds").Help("Time spent in a rebalance callback (a revocation waits for its jobs and commits)").Register(*registry);
   Family<Counter>& pauses = BuildCounter().Name("samsa_partition_pauses_total").Help("Pauses of a partition, by reason (back-pressure, error, consumer)").Register(*registry);
@@ -89,11 +89,11 @@ void Metrics::apply(const Event& e) {
     case EventType::offsets_committed:
       if (e.offsets.empty()) break;  // librdkafka repeating a commit: not one of ours
       f_->commits.Add({{"group", g}}).Increment();
-      f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
+      if (e.duration.count() >= 0) f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
       break;
     case EventType::commit_failed:
       f_->commit_failures.Add({{"group", g}}).Increment();
-      f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
+      if (e.duration.count() >= 0) f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
       break;
     case EventType::partitions_assigned:
     case EventType::partitions_revoked:

@@ -128,9 +128,10 @@ void Committer::on_answer(const kafka::CommitAnswer& answer, std::chrono::nanose
     Event e{err ? EventType::commit_failed : EventType::offsets_committed, group_, news, 0,
             err ? err.text() : std::string()};
     if (latency.count() < 0) {
-      // librdkafka's own commits (enable.auto.commit, on unassign) have no ask of ours: 0.
-      const auto asked = async_asked_.load(std::memory_order_relaxed);
-      latency = asked ? Clock::now().time_since_epoch() - Clock::duration(asked) : std::chrono::nanoseconds(0);
+      // The answer to our last commit_async(), taken once; librdkafka's own commits (the
+      // auto-commit timer, on unassign) were not asked by us: unknown (-1 ns).
+      const auto asked = async_asked_.exchange(0, std::memory_order_relaxed);
+      latency = asked ? Clock::now().time_since_epoch() - Clock::duration(asked) : std::chrono::nanoseconds(-1);
     }
     e.duration = latency;
     monitor_.publish(e);
