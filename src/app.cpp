@@ -135,15 +135,23 @@ int App::serve(const ServeOptions& options) {
       if (t->dead_letter_queue() && t->dead_letter_queue()->dispatch) producer = &this->producer();
 
   // The operations endpoint: subscribed before the listeners publish, listening before they
-  // start (so /health/ready says "joining" rather than nothing), stopped when serve() returns.
+  // start (so /health/ready says "joining" rather than nothing), stopped when serve() returns
+  // (before the listeners it reads can go).
   struct OpsGuard {
     App::Operations* ops = nullptr;
     ~OpsGuard() {
       if (ops) ops->stop();
     }
   } ops_guard;
+  if (settings_.metrics_port > 0 && !ops_) ops_ = std::make_unique<Operations>(settings_, *logger_, monitor_);
+
+  rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
+  for (const auto* g : groups)
+    rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
+                                                                *logger_, monitor_, producer));
+  // The listeners are all built (the HTTP threads read the vector, never while it grows)
+  // and none started.
   if (settings_.metrics_port > 0) {
-    if (!ops_) ops_ = std::make_unique<Operations>(settings_, *logger_, monitor_);
     ops_->start([rt] {
       std::vector<ops::ListenerState> out;
       for (const auto& l : rt->listeners) {
@@ -155,11 +163,6 @@ int App::serve(const ServeOptions& options) {
     });
     ops_guard.ops = ops_.get();
   }
-
-  rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
-  for (const auto* g : groups)
-    rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
-                                                                *logger_, monitor_, producer));
 
   logger_->info(fmt::format("samsa {} on librdkafka {}: serving {} consumer group(s), {} workers",
                             kVersion, librdkafka_version(), groups.size(), settings_.concurrency));
@@ -178,6 +181,8 @@ int App::serve(const ServeOptions& options) {
   } catch (...) {
     // Stop the groups already started: nothing keeps consuming after serve() threw.
     for (auto& l : rt->listeners) l->request_stop();
+    if (ops_guard.ops) ops_guard.ops->stop();  // its HTTP threads read the listeners
+    ops_guard.ops = nullptr;
     runtime_.reset();
     throw;
   }

@@ -38,10 +38,6 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
 
 Operations::Operations(const Settings& settings, Logger& logger, Monitor& monitor)
     : settings_(settings), logger_(logger), monitor_(monitor), board_(settings.stuck_partition_after) {
-  limits_.stuck_job_after = settings.stuck_job_after;
-  limits_.stuck_rebalance_after = settings.stuck_rebalance_after;
-  // A loop turn may wait for a revocation (revoke_timeout) and a commit (30 s at most).
-  limits_.loop_stalled_after = settings.revoke_timeout + milliseconds(60000);
   monitor.subscribe([this](const Event& e) {
     metrics_.apply(e);
     for (const Warning& w : board_.apply(e, Clock::now())) logger_.warn(w.message);
@@ -57,6 +53,10 @@ void Operations::start(Listeners listeners) {
     state_ = "starting";
     started_ = Clock::now();
   }
+  limits_.stuck_job_after = settings_.stuck_job_after;
+  limits_.stuck_rebalance_after = settings_.stuck_rebalance_after;
+  // A loop turn may wait for a revocation (revoke_timeout) and a commit (30 s at most).
+  limits_.loop_stalled_after = settings_.revoke_timeout + milliseconds(60000);
   server_ = std::make_unique<HttpServer>(settings_.metrics_host, settings_.metrics_port,
                                          [this](const std::string& path) { return respond(path); });
   logger_.info(fmt::format("operations: http://{}:{}/ (/metrics, /health/live, /health/ready, /status.json)",

@@ -39,8 +39,10 @@ class Operations {
   Operations(const Settings& settings, Logger& logger, Monitor& monitor);
   ~Operations();
 
-  /// serve() starts: listens on metrics_host:metrics_port (throws SettingsError when it
-  /// cannot) and starts the detectors. `listeners` reads the groups' state; valid until stop().
+  /// serve() starts: takes the health limits from the settings, listens on
+  /// metrics_host:metrics_port (throws SettingsError when it cannot) and starts the
+  /// detectors. `listeners` reads the groups' state; valid until stop(). (The stuck-partition
+  /// bound is the one of the first serve(): the board is built once.)
   void start(Listeners listeners);
   /// "running", "stopping" (shown by /metrics and the page).
   void set_state(const char* state);
