@@ -252,6 +252,32 @@ TEST_F(Operations, AGroupThatCannotJoinIsLiveButNotReady) {
   running.stop();
 }
 
+TEST_F(Operations, LibrdkafkaStatisticsReachTheBusAndTheMetrics) {
+  Broker::get().create_topic(topic, 1);
+  produce(topic, 0, 3);
+  std::mutex mu;  // before the app: its monitor's thread uses them until the app is gone
+  std::vector<std::string> documents;
+  TestApp t(topic, group, [](RecordingConsumer&) {});
+  t.app.settings().kafka["statistics.interval.ms"] = "200";
+  t.app.monitor().subscribe([&](const Event& e) {
+    if (e.type != EventType::statistics) return;
+    std::lock_guard lock(mu);
+    documents.push_back(e.json);
+  });
+  const int port = free_port();
+  operations_settings(t.app, port);
+  Running running(t.app);
+  ASSERT_TRUE(eventually([&] {
+    return value(get(port, "/metrics").body, "samsa_librdkafka_statistics_total{group=\"" + group + "\"}") >= 2;
+  }, 20s));
+  EXPECT_EQ(running.stop(), kExitOk);
+  std::lock_guard lock(mu);
+  ASSERT_GE(documents.size(), 2u);
+  const auto doc = nlohmann::json::parse(documents.back());
+  EXPECT_EQ(doc["type"], "consumer") << documents.back().substr(0, 300);
+  EXPECT_TRUE(doc.contains("cgrp"));
+}
+
 TEST_F(Operations, ACommittedOffsetMovedBackwardsIsDetected) {
   if (Broker::get().embedded())
     GTEST_SKIP() << "the embedded broker refuses an offset reset of a group a consumer has joined";
