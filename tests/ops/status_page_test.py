@@ -107,6 +107,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def find_chromium():
     for candidate in [os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"]:
         if candidate and shutil.which(candidate):
@@ -147,12 +155,17 @@ class Processes:
         except ProcessLookupError:
             pass
         proc.wait()
+        # The helpers the leader forked are reaped by init once they die: wait for that, so
+        # that nothing of this test outlives it.
+        wait_for(lambda: not group_alive(proc.pid), 5, step=0.05)
 
     def stop_all(self):
         while self.running:
             name, proc, out = self.running.pop()
+            started = time.monotonic()
             self.stop(proc)
             out.close()
+            print(f"stopped {name} (exit {proc.returncode}) in {time.monotonic() - started:.1f} s")
 
 
 class DevTools:
