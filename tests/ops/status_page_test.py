@@ -387,9 +387,10 @@ class StatusPageTest:
         self.start_broker()
 
         # The topics exist (made by the broker, or by samsa produce on real Kafka) before the
-        # app subscribes: a subscription would auto-create them with 4 partitions. orders: 100 good events per partition, a
-        # poison one at orders/1 offset 100, then 10 good ones per partition. audit: 50 per
-        # partition, a hold at audit/0 offset 50, then 10 per partition.
+        # app subscribes: a subscription would auto-create them with 4 partitions. orders:
+        # 100 good events per partition, a poison one at orders/1 offset 100, then 10 good
+        # ones per partition. audit: 50 per partition, a hold at audit/0 offset 50, then 10
+        # per partition.
         self.produce(orders, 0, 300)
         self.produce(orders, 301, 1, payload='{"id":301,"poison":true}')
         self.produce(orders, 300, 30)
