@@ -54,7 +54,7 @@ SANITIZE_BUILD ?= build-asan
 build-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
 	  -DSAMSA_SANITIZE=address,undefined >/dev/null
-	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import status_page_app
 
 test-sanitize: build-sanitize
 	@BUILD=$(SANITIZE_BUILD) scripts/run-tests sanitize
@@ -67,7 +67,7 @@ build-tsan: deps
 	@prefix=$$(scripts/librdkafka-modern --tsan | tail -1) && \
 	  cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
 	  -DSAMSA_SANITIZE=thread -DSAMSA_LIBRDKAFKA_PREFIX=$$prefix >/dev/null
-	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import status_page_app
 
 test-tsan: build-tsan
 	@BUILD=$(TSAN_BUILD) scripts/run-tests sanitize
