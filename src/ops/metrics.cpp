@@ -74,6 +74,10 @@ void Metrics::apply(const Event& e) {
   auto tp = [&](const TopicPartitionOffset& o) {
     return prometheus::Labels{{"group", g}, {"topic", o.topic}, {"partition", std::to_string(o.partition)}};
   };
+  // A commit's latency, when known (librdkafka's own auto-commits are not timed: negative).
+  auto observe_commit_latency = [&] {
+    if (e.duration.count() >= 0) f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
+  };
   switch (e.type) {
     case EventType::poll:
       f_->polls.Add({{"group", g}}).Increment();
@@ -89,11 +93,11 @@ void Metrics::apply(const Event& e) {
     case EventType::offsets_committed:
       if (e.offsets.empty()) break;  // librdkafka repeating a commit: not one of ours
       f_->commits.Add({{"group", g}}).Increment();
-      if (e.duration.count() >= 0) f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
+      observe_commit_latency();
       break;
     case EventType::commit_failed:
       f_->commit_failures.Add({{"group", g}}).Increment();
-      if (e.duration.count() >= 0) f_->commit_seconds.Add({{"group", g}}, latency_buckets()).Observe(seconds(e.duration));
+      observe_commit_latency();
       break;
     case EventType::partitions_assigned:
     case EventType::partitions_revoked:

@@ -143,8 +143,10 @@ std::vector<Warning> StatusBoard::apply(const Event& e, SteadyClock::time_point 
         }
         // A reading with no new message in between changes nothing; a smaller lag (the
         // consumer's pause ended, or it committed) starts the count again.
-        if (p.last_paused_lag >= 0 && lag > p.last_paused_lag) ++p.lag_growth;
-        if (p.last_paused_lag >= 0 && lag < p.last_paused_lag) p.lag_growth = 0;
+        if (p.last_paused_lag >= 0) {
+          if (lag > p.last_paused_lag) ++p.lag_growth;
+          if (lag < p.last_paused_lag) p.lag_growth = 0;
+        }
         p.last_paused_lag = lag;
         if (p.lag_growth < kLagGrowthReadings) {
           p.lag_growing = false;
