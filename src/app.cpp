@@ -60,6 +60,7 @@ App& App::routes(const std::function<void(Routes&)>& draw) {
 
 App& App::logger(std::shared_ptr<Logger> logger) {
   logger_ = std::move(logger);
+  custom_logger_ = true;
   return *this;
 }
 

@@ -125,6 +125,8 @@ class App {
   Settings settings_;
   Routes routes_;
   std::shared_ptr<Logger> logger_;
+  // Set by logger(): --log-format then leaves the user's logger alone.
+  bool custom_logger_ = false;
   // The operations surface (metrics_port): before monitor_, so that the monitor's thread,
   // which feeds it, is gone before it is.
   struct Operations;

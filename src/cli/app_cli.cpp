@@ -7,6 +7,10 @@
 #include <iostream>
 
 #include "app_info.hpp"
+#include "cli/config_sources.hpp"
+#include "kafka/consumer_client.hpp"
+#include "kafka/handle.hpp"
+#include "kafka/producer_client.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/app.hpp"
 #include "samsa/errors.hpp"
@@ -21,15 +25,29 @@ std::string brokers_or_env(const std::string& flag) {
   return {};
 }
 
-void apply_sets(Settings& settings, const std::vector<std::string>& sets) {
+std::vector<cli::Assignment> set_assignments(const std::vector<std::string>& sets) {
+  std::vector<cli::Assignment> out;
   for (const auto& kv : sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos)
       // Without '=' the key and a mistyped value may run together: never echo a secret.
       throw SettingsError("--set '" + redacted_value(kv, kv) +
                           "': expected KEY=VALUE, e.g. --set max_messages=500");
-    settings.set(kv.substr(0, eq), kv.substr(eq + 1));
+    out.push_back({kv.substr(0, eq), kv.substr(eq + 1), "--set"});
   }
+  return out;
+}
+
+// The settings from outside the code, in their order of precedence: the config file, the
+// environment, then --set (each later one wins). Returns the SAMSA_* variables that name no
+// setting, for a warning.
+std::vector<std::string> apply_outside_settings(Settings& settings, const std::string& config_file,
+                                                const std::vector<std::string>& sets) {
+  if (!config_file.empty()) cli::apply(settings, cli::read_config_file(config_file));
+  auto env = cli::environment_settings(cli::process_environment(), kafka::is_librdkafka_property);
+  cli::apply(settings, env.settings);
+  cli::apply(settings, set_assignments(sets));
+  return env.ignored;
 }
 
 }  // namespace
@@ -37,8 +55,15 @@ void apply_sets(Settings& settings, const std::vector<std::string>& sets) {
 int App::run(int argc, char** argv) {
   CLI::App cli{"A Samsa consumer application (samsa " + std::string(kVersion) + ")"};
   cli.require_subcommand(1);
-  std::string brokers;
+  cli.set_version_flag("--version", "samsa " + std::string(kVersion) + " on librdkafka " + librdkafka_version());
+  std::string brokers, config_file, log_format;
   std::vector<std::string> groups, sets;
+  cli.add_option("--config", config_file,
+                 "Read settings from this TOML or INI file (.ini: INI); the environment and --set override it")
+      ->envname("SAMSA_CONFIG");
+  cli.add_option("--log-format", log_format, "How the log is written: text (default) or json, one object per line")
+      ->envname("SAMSA_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}));
 
   auto* server = cli.add_subcommand("server", "Consume the routed topics until SIGINT/SIGTERM");
   server->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
@@ -74,7 +99,15 @@ int App::run(int argc, char** argv) {
   }
 
   try {
-    apply_sets(settings_, sets);
+    if (!log_format.empty()) {
+      if (custom_logger_)
+        logger_->warn("--log-format " + log_format + " is for Samsa's default logger; this app sets its own "
+                      "(App::logger), which writes as it does");
+      else
+        logger_ = make_default_logger(LogLevel::info, parse_log_format(log_format));
+    }
+    for (const auto& name : apply_outside_settings(settings_, config_file, sets))
+      logger_->warn("environment variable " + name + " names no setting (see `info` for their names); ignored");
     if (!metrics_port.empty()) settings_.set("metrics_port", metrics_port);
     brokers = brokers_or_env(brokers);
     if (*server) {
@@ -92,6 +125,9 @@ int App::run(int argc, char** argv) {
     }
     if (*info) {
       validate();
+      // What `server` would hand librdkafka, checked by librdkafka without connecting.
+      for (const auto& g : routes_.groups()) kafka::check_consumer_client(settings_, *g);
+      kafka::check_producer(settings_);
       std::cout << "samsa " << kVersion << " on librdkafka " << librdkafka_version() << "\n";
       for (const auto& g : routes_.groups())
         std::cout << detail::describe_group(settings_, *g, brokers) << "\n";

@@ -370,12 +370,14 @@ class RdKafkaConsumerClient final : public ConsumerClient {
 
 }  // namespace
 
-std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
-                                                     const std::string& brokers) {
+namespace {
+
+// The librdkafka properties of a group's consumer: the user's, and Samsa's own.
+std::map<std::string, std::string> consumer_properties(const Settings& settings, const ConsumerGroupRoute& group,
+                                                       const std::string& brokers) {
   const TopicSettings gs = effective(settings, group);
   auto props = effective_kafka(settings, group);
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
-  require_bootstrap_servers(props);
   throw_if_problems(
       protocol_problems(gs.group_protocol, props, rd_kafka_version(), "consumer group '" + group.name() + "': "));
   props["group.id"] = group.name();
@@ -394,7 +396,21 @@ std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, c
   }
   props["enable.partition.eof"] = "false";
   add_fetch_queue_defaults(props, rd_kafka_version());
+  return props;
+}
+
+}  // namespace
+
+std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
+                                                     const std::string& brokers) {
+  auto props = consumer_properties(settings, group, brokers);
+  require_bootstrap_servers(props);
   return std::make_unique<RdKafkaConsumerClient>(props);
+}
+
+void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group) {
+  check_client_properties(RD_KAFKA_CONSUMER, consumer_properties(settings, group, {}),
+                          "consumer group '" + group.name() + "': ");
 }
 
 }  // namespace samsa::kafka

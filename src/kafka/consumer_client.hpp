@@ -150,5 +150,8 @@ class ConsumerClient {
 /// SettingsError for a bad or missing property, before anything connects.
 std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
                                                      const std::string& brokers);
+/// Checks the librdkafka properties make_consumer_client would build `group`'s consumer with
+/// (see check_client_properties), without connecting: `info` runs it. Throws SettingsError.
+void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group);
 
 }  // namespace samsa::kafka

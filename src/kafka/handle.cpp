@@ -35,6 +35,27 @@ ConfPtr make_conf(const std::map<std::string, std::string>& properties) {
   return conf;
 }
 
+void check_client_properties(rd_kafka_type_t type, const std::map<std::string, std::string>& properties,
+                             const std::string& where) {
+  auto props = properties;
+  props.erase("bootstrap.servers");
+  ConfPtr conf = make_conf(props);
+  // A client without brokers logs that it has none: not the user's concern here.
+  rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t*, int, const char*, const char*) {});
+  char errstr[512];
+  KafkaPtr rk(rd_kafka_new(type, conf.get(), errstr, sizeof errstr));
+  if (!rk) throw SettingsError(where + "librdkafka refuses the configuration: " + errstr);
+  conf.release();  // rd_kafka_new took ownership
+}
+
+bool is_librdkafka_property(const std::string& name) {
+  // rd_kafka_conf_get does not know aliases (bootstrap.servers); setting does. An empty
+  // value is refused as invalid by a known property, never as unknown.
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  return rd_kafka_conf_set(conf.get(), name.c_str(), "", errstr, sizeof errstr) != RD_KAFKA_CONF_UNKNOWN;
+}
+
 KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf) {
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);

@@ -132,6 +132,18 @@ LogLevel log_level(int syslog_level);
 /// Throws SettingsError saying how to set them when `properties` has no bootstrap.servers.
 void require_bootstrap_servers(const std::map<std::string, std::string>& properties);
 
+/// Checks `properties` the way a client of `type` would be built with them, without
+/// connecting: every property set (unknown name, bad value: SettingsError naming it, as
+/// make_conf), then rd_kafka_new with bootstrap.servers left out, which runs librdkafka's
+/// checks across properties (conflicts, unreadable certificate files). `where` prefixes the
+/// message of the latter ("consumer group 'g': "). The client is destroyed at once; it
+/// never had a broker to dial. Blocks for the few milliseconds that takes.
+void check_client_properties(rd_kafka_type_t type, const std::map<std::string, std::string>& properties,
+                             const std::string& where);
+
+/// True when librdkafka knows a (global or topic) property of this name.
+bool is_librdkafka_property(const std::string& name);
+
 /// Milliseconds for librdkafka's int timeouts, clamped.
 int to_ms(std::chrono::milliseconds d);
 

@@ -192,17 +192,31 @@ class RdKafkaProducer final : public Producer {
 
 }  // namespace
 
-std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger) {
+namespace {
+
+// The librdkafka properties of the app's producer: the user's, and Samsa's defaults.
+std::map<std::string, std::string> producer_properties(const Settings& settings, const std::string& brokers) {
   auto props = settings.kafka;
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
-  require_bootstrap_servers(props);
   for (const auto& [k, v] : settings.producer_kafka) props[k] = v;
   props.emplace("enable.idempotence", "true");
   // librdkafka's 300 s would hold a dead-letter dispatch (and a produce_sync) five minutes
   // while no broker answers; 30 s, then the failure is reported (and retried by the caller).
   props.emplace("message.timeout.ms", "30000");
   props.emplace("client.id", settings.client_id);
+  return props;
+}
+
+}  // namespace
+
+std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger) {
+  auto props = producer_properties(settings, brokers);
+  require_bootstrap_servers(props);
   return std::make_unique<RdKafkaProducer>(props, logger);
+}
+
+void check_producer(const Settings& settings) {
+  check_client_properties(RD_KAFKA_PRODUCER, producer_properties(settings, {}), "the producer: ");
 }
 
 }  // namespace samsa::kafka

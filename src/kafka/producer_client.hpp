@@ -16,5 +16,9 @@ namespace samsa::kafka {
 /// overrides bootstrap.servers when not empty. Throws SettingsError for a bad or missing
 /// property, before anything connects. Starts the thread that serves delivery reports.
 std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger);
+/// Checks the librdkafka properties make_producer would use (settings.kafka with
+/// settings.producer_kafka over them; see check_client_properties), without connecting:
+/// `info` runs it. Throws SettingsError.
+void check_producer(const Settings& settings);
 
 }  // namespace samsa::kafka

@@ -29,14 +29,15 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
       group_(group),
       group_settings_(effective(settings, group)),
       pool_(pool),
-      logger_(logger),
+      group_logger_(logger, group.name()),
+      logger_(group_logger_),
       monitor_(monitor),
       producer_(producer),
       client_(std::move(client)),
       committer_(
-          *client_, group.name(), logger, monitor, [this](const kafka::CommitOffset& o) { note_confirmed(o); },
+          *client_, group.name(), logger_, monitor, [this](const kafka::CommitOffset& o) { note_confirmed(o); },
           [this] { note_broker_answered("a commit was confirmed"); }),
-      pausing_(*client_, settings, group.name(), logger, monitor) {
+      pausing_(*client_, settings, group.name(), logger_, monitor) {
   client_->set_events(this);
   // housekeeping() reports a job still running at half of max.poll.interval.ms.
   long_job_warning_ = client_->max_poll_interval() / 2;

@@ -33,6 +33,7 @@
 
 #include "kafka/consumer_client.hpp"
 #include "runtime/committer.hpp"
+#include "runtime/group_logger.hpp"
 #include "runtime/partition.hpp"
 #include "runtime/pausing.hpp"
 #include "runtime/worker_pool.hpp"
@@ -210,6 +211,9 @@ class Listener final : private kafka::ClientEvents {
   const ConsumerGroupRoute& group_;
   const TopicSettings group_settings_;
   WorkerPool& pool_;
+  // Adds the group to every line of this listener and of what it owns (committer_,
+  // pausing_, the partitions through logger()); declared before them.
+  GroupLogger group_logger_;
   Logger& logger_;
   const Monitor& monitor_;
   Producer* const producer_;

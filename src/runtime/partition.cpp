@@ -100,7 +100,7 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
   if (sought_ != OffsetTracker::kNone &&
       (offset < sought_ || check == OffsetTracker::MarkCheck::below_start)) {
     if (listener_.logger().level() <= LogLevel::debug)
-      listener_.logger().debug(fmt::format("{}/{}: mark of offset {} refused: the consumer sought to {}", topic_,
+      listener_.logger().debug(at(offset), fmt::format("{}/{}: mark of offset {} refused: the consumer sought to {}", topic_,
                                            partition_, offset, sought_));
     return false;
   }
@@ -178,13 +178,13 @@ bool Partition::store() {
     // librdkafka >= 1.9 refuses to store for a partition that is not assigned: the free
     // ownership check (docs/offsets.md).
     disown();
-    listener_.logger().warn(fmt::format("{}/{}: offset {} not stored, the partition is no longer "
+    listener_.logger().warn(at(offset), fmt::format("{}/{}: offset {} not stored, the partition is no longer "
                                         "assigned to this process ({})",
                                         topic_, partition_, offset, err.name()));
     return false;
   }
   dirty_.store(true, std::memory_order_relaxed);  // try again at the next store
-  listener_.logger().warn(fmt::format("{}/{}: storing offset {} failed: {}", topic_, partition_,
+  listener_.logger().warn(at(offset), fmt::format("{}/{}: storing offset {} failed: {}", topic_, partition_,
                                       offset, err.text()));
   return owned();
 }
@@ -277,7 +277,7 @@ void Partition::fail(Hook hook, std::int64_t offset, std::size_t count) {
                           "from its first unmarked message{}",
                           resume >= 0 ? fmt::format(" (offset {})", resume) : std::string());
   }
-  listener_.logger().error(fmt::format("{}: {} ({})", where, what, then));
+  listener_.logger().error(at(count > 0 ? offset : -1), fmt::format("{}: {} ({})", where, what, then));
   if (listener_.observed()) {
     Event event{EventType::hook_failed, listener_.name(), {{topic_, partition_, offset}}, count, what};
     event.hook = to_string(hook);
@@ -404,7 +404,7 @@ void Partition::count_failure_and_dead_letter() {
     count_failure_and_dead_letter_unguarded();
   } catch (...) {
     // Called inside run_batch's catch block: an error here must not leave the worker.
-    listener_.logger().error(fmt::format("consumer group {}: {}/{}: the dead-letter handling failed: {}",
+    listener_.logger().error(at(-1), fmt::format("consumer group {}: {}/{}: the dead-letter handling failed: {}",
                                          listener_.name(), topic_, partition_, current_exception_text()));
   }
 }
@@ -433,7 +433,7 @@ void Partition::count_failure_and_dead_letter_unguarded() {
     if (what.size() > 1000) what.resize(1000);
     if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
   } else {
-    listener_.logger().error(fmt::format(
+    listener_.logger().error(at(first), fmt::format(
         "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
         "(dead_letter_queue dispatch = false) and marked",
         listener_.name(), topic_, partition_, first, failures_));
@@ -456,7 +456,7 @@ bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_
   const std::string where = fmt::format("consumer group {}: {}/{}: the message at offset {}", listener_.name(), topic_,
                                         partition_, m.offset());
   if (!producer) {
-    listener_.logger().error(where + " cannot go to its dead-letter topic: this listener has no producer");
+    listener_.logger().error(at(m.offset()), where + " cannot go to its dead-letter topic: this listener has no producer");
     return false;
   }
   // The values live until produce() copied them.
@@ -480,13 +480,13 @@ bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_
                       std::move(headers)};
   const DeliveryReport report = producer->produce(out).get();
   if (!report.ok()) {
-    listener_.logger().error(fmt::format(
+    listener_.logger().error(at(m.offset()), fmt::format(
         "{} failed {} times and could not go to dead-letter topic '{}': {}; nothing is marked, the partition "
         "retries after its back-off",
         where, failures_, dlq.topic, report.error));
     return false;
   }
-  listener_.logger().error(fmt::format("{} failed {} times ({}: {}); dispatched to dead-letter topic '{}' ({}/{}@{}) "
+  listener_.logger().error(at(m.offset()), fmt::format("{} failed {} times ({}: {}); dispatched to dead-letter topic '{}' ({}/{}@{}) "
                                        "and marked; the partition goes on after it",
                                        where, failures_, error_class, escape_for_log(error_text), dlq.topic,
                                        report.topic, report.partition, report.offset));

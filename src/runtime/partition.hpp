@@ -48,6 +48,9 @@ class Partition {
 
   const std::string& topic() const { return topic_; }
   std::int32_t partition() const { return partition_; }
+  /// What a log line of this partition is about, `offset` -1 when none (the listener's
+  /// GroupLogger adds the group).
+  LogFields at(std::int64_t offset) const { return LogFields{{}, topic_, partition_, offset}; }
   const TopicSettings& settings() const { return settings_; }
   Listener& listener() const { return listener_; }
   Consumer& consumer() const { return *consumer_; }

@@ -63,7 +63,7 @@ void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point no
 bool Pausing::client_pause(Partition& p, bool pause) {
   const kafka::Status err = pause ? client_.pause(p.topic(), p.partition()) : client_.resume(p.topic(), p.partition());
   if (err)
-    logger_.error(fmt::format("consumer group {}: {}/{}: {} failed: {}", group_, p.topic(), p.partition(),
+    logger_.error(p.at(-1), fmt::format("consumer group {}: {}/{}: {} failed: {}", group_, p.topic(), p.partition(),
                               pause ? "pause" : "resume", err.text()));
   return !err;
 }
@@ -79,7 +79,7 @@ void Pausing::flow_pause(Partition& p) {
   flow_paused_.push_back(&p);
   publish(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
   if (logger_.level() <= LogLevel::debug)
-    logger_.debug(fmt::format("consumer group {}: {}/{} paused: {} messages queued ({} bytes in the group)", group_,
+    logger_.debug(p.at(p.last_queued() + 1), fmt::format("consumer group {}: {}/{} paused: {} messages queued ({} bytes in the group)", group_,
                               p.topic(), p.partition(), p.queued(), queued_bytes_));
 }
 
@@ -116,7 +116,7 @@ bool Pausing::rewind(Partition& p) {
     drop_queue(p, target);
     return true;
   }
-  logger_.error(fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
+  logger_.error(p.at(target), fmt::format("consumer group {}: {}/{}: rewind to offset {} failed: {}; the partition "
                             "stays paused and the rewind is tried again",
                             group_, p.topic(), p.partition(), target, err.text()));
   return false;
@@ -141,7 +141,7 @@ Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
   // After a dead-letter dispatch the failed message is marked: go on at once.
   const auto backoff = p.take_skip_backoff() ? milliseconds(0) : p.settings().pause_for_attempt(p.attempt());
   p.resume_at = Clock::now() + backoff;
-  logger_.warn(fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
+  logger_.warn(p.at(target), fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
                            p.topic(), p.partition(), backoff.count(), target));
   publish(EventType::partition_paused, p, "error", target, 0);
   if (!monitor_.empty()) {
@@ -165,7 +165,7 @@ Pausing::Clock::time_point Pausing::pause_for_consumer(Partition& p, const Parti
   p.rewind_pending = !rewind(p);
   p.resume_at = Clock::now() + (c.pause ? c.pause_for : milliseconds(0));
   if (logger_.level() <= LogLevel::debug)
-    logger_.debug(fmt::format("consumer group {}: {}/{}: the consumer {} (offset {})", group_, p.topic(), p.partition(),
+    logger_.debug(p.at(c.position), fmt::format("consumer group {}: {}/{}: the consumer {} (offset {})", group_, p.topic(), p.partition(),
                               c.pause ? fmt::format("paused it for {} ms", c.pause_for.count()) : std::string("sought"),
                               c.position));
   publish(EventType::partition_paused, p, "consumer", c.position, p.queued());
