@@ -190,6 +190,11 @@ void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
     if (!nt)
       throw KafkaError("cannot create topic '" + t->name + "': " + errstr,
                        RD_KAFKA_RESP_ERR__INVALID_ARG, false);
+    for (const auto& [key, value] : t->configs)
+      if (auto err = rd_kafka_NewTopic_set_config(nt.get(), key.c_str(), value.c_str()))
+        throw KafkaError("cannot create topic '" + t->name + "' with config " + key + "=" +
+                             value + ": " + rd_kafka_err2str(err),
+                         static_cast<int>(err), false);
     new_topics.push_back(nt.get());
     owned.push_back(std::move(nt));
   }
