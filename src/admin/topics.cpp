@@ -22,11 +22,20 @@ using kafka::MetadataPtr;
 using kafka::NewTopicPtr;
 using kafka::TopicPtr;
 
+// The smallest replica count of the topic's partitions: a partition being reassigned may
+// list more for a while, one with fewer is what the topic can lose.
+int replication_factor(const rd_kafka_metadata_topic_t& t) {
+  int smallest = 0;
+  for (int i = 0; i < t.partition_cnt; ++i)
+    if (int n = t.partitions[i].replica_cnt; i == 0 || n < smallest) smallest = n;
+  return smallest;
+}
+
 TopicInfo topic_info(const rd_kafka_metadata_topic_t& t) {
   switch (t.err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
     case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:  // exists, leaders still being elected
-      return {true, t.partition_cnt};
+      return {true, t.partition_cnt, replication_factor(t)};
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
       return {false, 0};
     default:
