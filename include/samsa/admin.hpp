@@ -46,12 +46,17 @@ struct Cluster {
 struct TopicSpec {
   std::string name;
   int partitions = 1;
+  /// -1: the broker's default.
   int replication_factor = 1;
+  /// Topic-level configs ("retention.ms" -> "86400000"), set when the topic is created.
+  std::map<std::string, std::string> configs = {};
 };
 
-/// Creates the topics that do not exist yet; existing ones are left as they are.
+/// Creates the topics that do not exist yet, with their configs; existing ones are left as
+/// they are (neither their partitions nor their configs are changed).
 /// On a broker that cannot create topics (the embedded broker of librdkafka 2.0.2 lacks
-/// CreateTopics) it falls back to auto-creation and throws if the partition count differs.
+/// CreateTopics) it falls back to auto-creation, which cannot set configs, and throws if
+/// the partition count differs.
 void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
                    std::chrono::milliseconds timeout = 30s);
 

@@ -12,7 +12,7 @@
 //         group.topic("user_events").consumer<EventsConsumer>();
 //       });
 //     });
-//     return app.run(argc, argv);   // server | info | topics create
+//     return app.run(argc, argv);   // server | info | topics plan | topics create
 //   }
 #include <atomic>
 #include <condition_variable>
@@ -30,7 +30,7 @@
 
 namespace samsa {
 
-/// Exit codes of serve() and of `server`.
+/// Exit codes of serve() and of `server`, and of App::run's other commands.
 enum ExitCode : int {
   kExitOk = 0,
   /// A setting, a route or the command line is invalid; nothing was consumed.
@@ -45,6 +45,11 @@ enum ExitCode : int {
   /// confirmed commit is delivered again to the next owner. Nothing is lost. Also when
   /// messages of App::producer() were still undelivered at the end of the shutdown.
   kExitUncommitted = 5,
+  /// `topics plan` / `topics create` (App::run): a routed topic (or dead-letter topic) is
+  /// missing, or differs from its route (partitions, replication factor, a config), or the
+  /// broker cannot say whether it matches (e.g. it cannot describe configs). Samsa never
+  /// changes an existing topic; the output says what differs and how to change it.
+  kExitTopicsDiffer = 6,
   /// A second signal stopped the process at once.
   kExitForced = 130,
 };
@@ -106,7 +111,8 @@ class App {
   /// True between the start of serve() and the end of its shutdown.
   bool running() const { return running_.load(); }
 
-  /// The command line every Samsa app gets: `server`, `info`, `topics create`. See --help.
+  /// The command line every Samsa app gets: `server`, `info`, `topics plan`, `topics create`.
+  /// See --help.
   /// Returns the exit code for main().
   int run(int argc, char** argv);
 

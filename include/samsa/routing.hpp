@@ -110,9 +110,16 @@ class TopicRoute {
   TopicRoute& pause_with_exponential_backoff(bool v) { overrides_.pause_with_exponential_backoff = v; return *this; }
   /// Any override by name (see Overrides::set).
   TopicRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }
-  /// For `topics create`: how to create the topic.
+  /// For `topics create` and `topics plan`: how to create the topic, and what the cluster's
+  /// topic is checked against (`topics plan` reports differences, it changes nothing).
   TopicRoute& partitions(int n) { partitions_ = n; return *this; }
+  /// -1: the broker's default (default.replication.factor); not checked by `topics plan`.
   TopicRoute& replication_factor(int n) { replication_factor_ = n; return *this; }
+  /// A topic-level config of the topic (Kafka's names and values, as `kafka-configs.sh`
+  /// takes them: "retention.ms", "86400000"; "cleanup.policy", "compact"). Set at creation
+  /// by `topics create`; `topics plan` compares each with the broker's value as text. A
+  /// second call with the same key replaces the value.
+  TopicRoute& config(std::string key, std::string value) { configs_[std::move(key)] = std::move(value); return *this; }
 
   const std::string& name() const { return name_; }
   const ConsumerFactory& factory() const { return factory_; }
@@ -121,6 +128,7 @@ class TopicRoute {
   const Overrides& overrides() const { return overrides_; }
   int partitions() const { return partitions_; }
   int replication_factor() const { return replication_factor_; }
+  const std::map<std::string, std::string>& configs() const { return configs_; }
 
  private:
   std::string name_;
@@ -131,6 +139,7 @@ class TopicRoute {
   Overrides overrides_;
   int partitions_ = 1;
   int replication_factor_ = 1;
+  std::map<std::string, std::string> configs_;
 };
 
 class ConsumerGroupRoute {

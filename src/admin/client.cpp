@@ -97,6 +97,14 @@ KafkaError failure(const std::string& what, rd_kafka_resp_err_t err, const std::
   return KafkaError(std::move(msg), static_cast<int>(err), true);
 }
 
+void set_request_timeout(rd_kafka_AdminOptions_t* options, const Deadline& dl,
+                         const std::string& what) {
+  char errstr[512];
+  if (rd_kafka_AdminOptions_set_request_timeout(options, std::max(1, dl.remaining_ms()), errstr,
+                                                sizeof errstr))
+    throw KafkaError(what + ": " + errstr, RD_KAFKA_RESP_ERR__INVALID_ARG, false);
+}
+
 bool is_mock_cluster(rd_kafka_t* rk, const Deadline& dl) {
   char* id = rd_kafka_clusterid(rk, std::max(1, dl.remaining_ms()));
   if (!id) return false;

@@ -75,6 +75,11 @@ bool is_unsupported(rd_kafka_resp_err_t err);
 KafkaError failure(const std::string& what, rd_kafka_resp_err_t err, const std::string& brokers,
                    ClientState& st, const Deadline& dl);
 
+// Gives an admin request the deadline's remaining time (at least 1 ms); throws KafkaError
+// starting with `what` when librdkafka refuses it.
+void set_request_timeout(rd_kafka_AdminOptions_t* options, const Deadline& dl,
+                         const std::string& what);
+
 // True when the cluster is librdkafka's mock cluster (the embedded broker).
 bool is_mock_cluster(rd_kafka_t* rk, const Deadline& dl);
 

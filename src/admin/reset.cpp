@@ -59,13 +59,6 @@ bool is_coordinator_moving(rd_kafka_resp_err_t err) {
          err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE;
 }
 
-void set_timeout(rd_kafka_AdminOptions_t* options, const Deadline& dl, const std::string& what) {
-  char errstr[512];
-  if (rd_kafka_AdminOptions_set_request_timeout(options, std::max(1, dl.remaining_ms()), errstr,
-                                                sizeof errstr))
-    throw KafkaError(what + ": " + errstr, RD_KAFKA_RESP_ERR__INVALID_ARG, false);
-}
-
 // Asks once; nullopt when the coordinator is moving or loading (ask again).
 std::optional<GroupState> describe_group_once(rd_kafka_t* rk, const std::string& brokers,
                                               const std::string& group, ClientState& st,
@@ -73,7 +66,7 @@ std::optional<GroupState> describe_group_once(rd_kafka_t* rk, const std::string&
   const std::string what = "cannot describe group '" + group + "'";
   AdminOptionsPtr options(
       rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
-  set_timeout(options.get(), dl, what);
+  set_request_timeout(options.get(), dl, what);
   kafka::QueuePtr queue(rd_kafka_queue_new(rk));
   const char* groups[] = {group.c_str()};
   rd_kafka_DescribeConsumerGroups(rk, groups, 1, options.get(), queue.get());
@@ -161,7 +154,7 @@ void alter_offsets(rd_kafka_t* rk, const std::string& brokers, const std::string
         rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), offsets));
     AdminOptionsPtr options(
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS));
-    set_timeout(options.get(), dl, what);
+    set_request_timeout(options.get(), dl, what);
     kafka::QueuePtr queue(rd_kafka_queue_new(rk));
     rd_kafka_AlterConsumerGroupOffsets_t* requests[] = {request.get()};
     rd_kafka_AlterConsumerGroupOffsets(rk, requests, 1, options.get(), queue.get());

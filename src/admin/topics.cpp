@@ -22,11 +22,20 @@ using kafka::MetadataPtr;
 using kafka::NewTopicPtr;
 using kafka::TopicPtr;
 
+// The smallest replica count of the topic's partitions: a partition being reassigned may
+// list more for a while, one with fewer is what the topic can lose.
+int replication_factor(const rd_kafka_metadata_topic_t& t) {
+  int smallest = 0;
+  for (int i = 0; i < t.partition_cnt; ++i)
+    if (int n = t.partitions[i].replica_cnt; i == 0 || n < smallest) smallest = n;
+  return smallest;
+}
+
 TopicInfo topic_info(const rd_kafka_metadata_topic_t& t) {
   switch (t.err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
     case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:  // exists, leaders still being elected
-      return {true, t.partition_cnt};
+      return {true, t.partition_cnt, replication_factor(t)};
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
       return {false, 0};
     default:
@@ -190,6 +199,11 @@ void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
     if (!nt)
       throw KafkaError("cannot create topic '" + t->name + "': " + errstr,
                        RD_KAFKA_RESP_ERR__INVALID_ARG, false);
+    for (const auto& [key, value] : t->configs)
+      if (auto err = rd_kafka_NewTopic_set_config(nt.get(), key.c_str(), value.c_str()))
+        throw KafkaError("cannot create topic '" + t->name + "' with config " + key + "=" +
+                             value + ": " + rd_kafka_err2str(err),
+                         static_cast<int>(err), false);
     new_topics.push_back(nt.get());
     owned.push_back(std::move(nt));
   }

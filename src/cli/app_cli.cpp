@@ -11,6 +11,7 @@
 #include "kafka/consumer_client.hpp"
 #include "kafka/handle.hpp"
 #include "kafka/producer_client.hpp"
+#include "cli/topics_cli.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/app.hpp"
 #include "samsa/errors.hpp"
@@ -81,6 +82,8 @@ int App::run(int argc, char** argv) {
   topics->require_subcommand(1);
   auto* create = topics->add_subcommand("create", "Create the routed topics that do not exist");
   create->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
+  auto* plan = topics->add_subcommand("plan", "Print how the cluster's topics differ from the routes");
+  plan->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
 
   for (auto& o : cli_options_) {
     if (o.text) cli.add_option(o.flag, *o.text, o.help)->capture_default_str();
@@ -90,6 +93,7 @@ int App::run(int argc, char** argv) {
   server->fallthrough();
   info->fallthrough();
   create->fallthrough();
+  plan->fallthrough();
   topics->fallthrough();
 
   try {
@@ -133,30 +137,11 @@ int App::run(int argc, char** argv) {
         std::cout << detail::describe_group(settings_, *g, brokers) << "\n";
       return kExitOk;
     }
-    if (*create) {
+    if (*create || *plan) {
       validate();
-      if (brokers.empty()) {
-        auto it = settings_.kafka.find("bootstrap.servers");
-        if (it != settings_.kafka.end()) brokers = it->second;
-      }
-      if (brokers.empty())
-        throw SettingsError("no brokers: pass --brokers or set KAFKA_BROKERS");
-      std::vector<admin::TopicSpec> specs;
-      auto add = [&](const std::string& name, int partitions, int replication) {
-        for (const auto& s : specs)
-          if (s.name == name) return;  // routed twice, or one dead-letter topic for several
-        specs.push_back({name, partitions, replication});
-      };
-      for (const auto& g : routes_.groups())
-        for (const auto& t : g->topics()) add(t->name(), t->partitions(), t->replication_factor());
-      // Dead-letter topics, as many partitions as their source topic.
-      for (const auto& g : routes_.groups())
-        for (const auto& t : g->topics())
-          if (const auto& dlq = t->dead_letter_queue(); dlq && dlq->dispatch)
-            add(dlq->topic, t->partitions(), t->replication_factor());
-      admin::create_topics(admin::Cluster{brokers, settings_.kafka}, specs);  // TLS/SASL as the app
-      for (const auto& s : specs) std::cout << "topic " << s.name << ": ready\n";
-      return kExitOk;
+      admin::Cluster cluster{detail::topics_brokers(brokers, settings_), settings_.kafka};  // TLS/SASL as the app
+      return *plan ? detail::topics_plan(routes_, cluster, std::cout)
+                   : detail::topics_create(routes_, cluster, std::cout);
     }
   } catch (const SettingsError& e) {
     std::cerr << "samsa: " << e.what() << "\n";

@@ -54,6 +54,9 @@ struct AdminOptionsDeleter {
 struct NewTopicDeleter {
   void operator()(rd_kafka_NewTopic_t* t) const { rd_kafka_NewTopic_destroy(t); }
 };
+struct ConfigResourceDeleter {
+  void operator()(rd_kafka_ConfigResource_t* c) const { rd_kafka_ConfigResource_destroy(c); }
+};
 struct ListGroupOffsetsDeleter {
   void operator()(rd_kafka_ListConsumerGroupOffsets_t* l) const {
     rd_kafka_ListConsumerGroupOffsets_destroy(l);
@@ -68,6 +71,7 @@ using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
+using ConfigResourcePtr = std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter>;
 using ListGroupOffsetsPtr =
     std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, ListGroupOffsetsDeleter>;
 using AlterGroupOffsetsPtr =
