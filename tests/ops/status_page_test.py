@@ -309,8 +309,10 @@ class StatusPageTest:
         env = dict(os.environ, SAMSA_STATUS_PAGE_SUFFIX=self.suffix, SAMSA_LOG_LEVEL="info")
         self.app, log = self.procs.start(
             "status_page_app", [str(self.args.app), "server", "--brokers", self.brokers,
-                                "--metrics-port", str(self.port), *APP_SETTINGS], env=env)
+                                "--metrics-port", str(self.port), "--log-format", "json", *APP_SETTINGS],
+            env=env)
         self.logs.append(log)
+        self.app_log = log
 
         def assigned():
             check(self.app.poll() is None, f"status_page_app exited ({self.app.returncode})")
@@ -472,8 +474,30 @@ class StatusPageTest:
         check(not foreign, f"requests to other origins: {foreign}")
         exceptions = self.devtools.of("Runtime.exceptionThrown")
         check(not exceptions, f"JS exceptions: {[e['exceptionDetails'] for e in exceptions]}")
+        lines = self.check_json_log(orders)
         print(f"ok: {len(expected)} partitions, {len(urls)} requests all to {self.base}, "
-              f"{page['refreshes']} refreshes, warnings {kinds}")
+              f"{page['refreshes']} refreshes, warnings {kinds}, {lines} JSON log lines")
+
+    def check_json_log(self, orders):
+        """The app ran with --log-format json: every line it wrote is one JSON object, and the
+        poison partition's back-off names its group, topic, partition and offset as fields."""
+        entries = []
+        for n, line in enumerate(self.app_log.read_text(errors="replace").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                raise Failure(f"{self.app_log.name} line {n} is not JSON: {line[:200]!r}")
+            check(isinstance(entry, dict) and {"ts", "level", "thread", "message"} <= entry.keys(),
+                  f"{self.app_log.name} line {n} lacks ts/level/thread/message: {line[:200]!r}")
+            entries.append(entry)
+        backoff = [e for e in entries if "then resumes from offset 100" in e["message"]]
+        check(backoff, "no back-off line for the poison message at offset 100")
+        fields = {k: backoff[0].get(k) for k in ("group", "topic", "partition", "offset")}
+        want = {"group": self.group, "topic": orders, "partition": 1, "offset": 100}
+        check(fields == want, f"the back-off line's fields are {fields}, not {want}")
+        return len(entries)
 
     def show_logs(self):
         for log in self.logs:
