@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@
 #include "kafka/handle.hpp"
 #include "samsa/app.hpp"
 #include "samsa/errors.hpp"
+#include "samsa/version.hpp"
 #include "scoped_env.hpp"
 
 using samsa::SettingsError;
@@ -72,8 +72,11 @@ Run run_app(std::vector<std::string> args, int code_max_messages = 0) {
 
 // The max_messages `info` reports for the group.
 std::string max_messages_in(const std::string& info) {
-  std::smatch m;
-  return std::regex_search(info, m, std::regex(R"(max_messages=(\d+))")) ? m[1].str() : "(none)";
+  // No std::regex: GCC 12 warns (maybe-uninitialized) inside it under the sanitizers' -O2.
+  const auto at = info.find("max_messages=");
+  if (at == std::string::npos) return "(none)";
+  const auto from = at + std::string_view("max_messages=").size();
+  return info.substr(from, info.find_first_not_of("0123456789", from) - from);
 }
 
 // Nothing from the environment of whoever runs the tests.
@@ -233,7 +236,7 @@ TEST_F(ConfigTest, AnIgnoredEnvironmentVariableIsNamedInAWarning) {
 TEST_F(ConfigTest, VersionAndLogFormat) {
   auto r = run_app({"--version"});
   EXPECT_EQ(r.code, samsa::kExitOk);
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(^samsa \d+\.\d+\.\d+ on librdkafka \d+\.\d+\.\d+)"))) << r.out;
+  EXPECT_EQ(r.out.rfind("samsa " + std::string(samsa::kVersion) + " on librdkafka ", 0), 0u) << r.out;
   r = run_app({"info", "--log-format", "yaml"});
   EXPECT_EQ(r.code, samsa::kExitConfig);
   EXPECT_NE(r.err.find("--log-format"), std::string::npos) << r.err;

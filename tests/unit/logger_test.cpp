@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +23,23 @@ using samsa::testing_support::ScopedEnv;
 
 namespace {
 
+
+// True when `text` has the shape of `shape`: 'D' a digit, '+' one or more digits, any other
+// character itself. (No std::regex: GCC 12 warns inside it under the sanitizers' -O2.)
+bool has_shape(std::string_view text, std::string_view shape) {
+  std::size_t i = 0;
+  for (char c : shape) {
+    if (c == 'D' || c == '+') {
+      if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+      ++i;
+      while (c == '+' && i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    } else {
+      if (i >= text.size() || text[i] != c) return false;
+      ++i;
+    }
+  }
+  return i == text.size();
+}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -56,8 +73,7 @@ TEST_F(LoggerTest, JsonWritesOneObjectPerLineWithTheFieldsItKnows) {
   EXPECT_EQ(first["partition"], 3);
   EXPECT_EQ(first["offset"], 42);
   EXPECT_TRUE(first["thread"].is_number());
-  EXPECT_TRUE(std::regex_match(first["ts"].get<std::string>(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+  EXPECT_TRUE(has_shape(first["ts"].get<std::string>(), "DDDD-DD-DDTDD:DD:DD.DDDZ"))
       << first["ts"];
 
   const auto second = nlohmann::json::parse(got[1]);
@@ -83,7 +99,7 @@ TEST_F(LoggerTest, TextKeepsItsFormatAndIgnoresTheFields) {
   log->warn(LogFields{.group = "g", .topic = "orders", .partition = 3, .offset = 42}, "orders/3: paused");
   const auto got = lines(out.str());
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_TRUE(std::regex_match(got[0], std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} warning \[\d+\] orders/3: paused)")))
+  EXPECT_TRUE(has_shape(got[0], "DDDD-DD-DD DD:DD:DD.DDD warning [+] orders/3: paused"))
       << got[0];
 }
 
