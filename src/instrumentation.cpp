@@ -22,6 +22,7 @@ const char* to_string(EventType type) {
     case EventType::error: return "error";
     case EventType::statistics: return "statistics";
     case EventType::watermarks: return "watermarks";
+    case EventType::group_described: return "group_described";
     case EventType::shutdown_started: return "shutdown_started";
     case EventType::shutdown_step: return "shutdown_step";
     case EventType::shutdown_finished: return "shutdown_finished";

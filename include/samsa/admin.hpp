@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "samsa/group_member.hpp"
+
 namespace samsa::admin {
 
 using namespace std::chrono_literals;
@@ -106,6 +108,25 @@ std::vector<PartitionOffsets> group_offsets(const Cluster& cluster, const std::s
 std::int64_t committed_offset(const Cluster& cluster, const std::string& group,
                               const std::string& topic, std::int32_t partition,
                               std::chrono::milliseconds timeout = 30s);
+
+struct GroupDescription {
+  /// False when the broker could not say (it cannot describe groups: librdkafka 2.0.2's
+  /// embedded broker); `reason` says why.
+  bool known = false;
+  /// Why it is not known, one sentence; empty when known.
+  std::string reason;
+  /// The coordinator's state: "Stable", "PreparingRebalance", "Empty", "Dead" (a group it
+  /// does not know), ...
+  std::string state;
+  /// Sorted by member id.
+  std::vector<GroupMember> members;
+};
+
+/// DescribeConsumerGroups: `group`'s state and members with their assignments (members of
+/// the classic and of the KIP-848 protocol alike). `known` false (with the reason) when the
+/// broker cannot describe groups; throws KafkaError when it does not answer.
+GroupDescription describe_group(const Cluster& cluster, const std::string& group,
+                                std::chrono::milliseconds timeout = 30s);
 
 /// Where `reset_offsets` moves a group: `earliest` and `latest` are the partition's low and
 /// high watermarks (its first offset still in the log, its log end), `offset` an exact

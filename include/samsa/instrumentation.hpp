@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "samsa/group_member.hpp"
+
 namespace samsa {
 
 enum class EventType {
@@ -85,6 +87,14 @@ enum class EventType {
   /// `committed` the offset the group coordinator had committed for each (-1: none, or it
   /// did not answer); `at` when the reading began.
   watermarks,
+  /// The group as its coordinator describes it (DescribeConsumerGroups), read on the
+  /// watermarks' thread every lag_interval: `members` every member of the group (of this
+  /// process and of others) with its assigned partitions, sorted by member id; `reason`
+  /// the group's state ("Stable", "PreparingRebalance", "CompletingRebalance", "Empty",
+  /// "Dead"); `at` when the reading began. When the broker could not say (it cannot
+  /// describe groups, or did not answer), `error` says why and `members` is empty: the
+  /// members are unknown, not none.
+  group_described,
   shutdown_started,
   /// A step of the graceful shutdown, named in `reason` ("jobs finished", "committed", ...),
   /// per consumer group.
@@ -121,6 +131,8 @@ struct Event {
   int attempt = 0;
   /// watermarks: the committed offsets, one per entry of `offsets`.
   std::vector<std::int64_t> committed = {};
+  /// group_described: the group's members (empty, no allocation, for every other event).
+  std::vector<GroupMember> members = {};
   /// statistics: librdkafka's JSON document.
   std::string json = {};
   /// When it happened; set by publish() when left empty.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "admin/client.hpp"
+#include "admin/groups.hpp"
 #include "admin/offsets.hpp"
 #include "admin/topics.hpp"
 #include "kafka/handle.hpp"
@@ -29,13 +30,6 @@ std::string where(const std::string& topic, std::int32_t partition) {
   return topic + "/" + std::to_string(partition);
 }
 
-// What DescribeConsumerGroups says of the group; `known` is false when the broker cannot
-// describe groups (the embedded broker).
-struct GroupState {
-  bool known = false;
-  std::string state;
-  std::size_t members = 0;
-};
 
 // The commit errors with which a broker refuses an offset commit from outside the group
 // (no member id, no generation) while the group has members.
@@ -53,64 +47,6 @@ bool is_group_active_refusal(rd_kafka_resp_err_t err) {
   }
 }
 
-bool is_coordinator_moving(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
-         err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
-         err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE;
-}
-
-// Asks once; nullopt when the coordinator is moving or loading (ask again).
-std::optional<GroupState> describe_group_once(rd_kafka_t* rk, const std::string& brokers,
-                                              const std::string& group, ClientState& st,
-                                              const Deadline& dl) {
-  const std::string what = "cannot describe group '" + group + "'";
-  AdminOptionsPtr options(
-      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
-  set_request_timeout(options.get(), dl, what);
-  kafka::QueuePtr queue(rd_kafka_queue_new(rk));
-  const char* groups[] = {group.c_str()};
-  rd_kafka_DescribeConsumerGroups(rk, groups, 1, options.get(), queue.get());
-  kafka::EventPtr ev(rd_kafka_queue_poll(queue.get(), dl.remaining_ms() + 2000));
-  if (!ev) throw failure(what, RD_KAFKA_RESP_ERR__TIMED_OUT, brokers, st, dl);
-  if (auto err = rd_kafka_event_error(ev.get())) {
-    if (is_unsupported(err)) return GroupState{};
-    if (is_coordinator_moving(err)) return std::nullopt;
-    throw failure(what + " (" + rd_kafka_event_error_string(ev.get()) + ")", err, brokers, st,
-                  dl);
-  }
-  const auto* result = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
-  size_t cnt = 0;
-  const rd_kafka_ConsumerGroupDescription_t** descs =
-      result ? rd_kafka_DescribeConsumerGroups_result_groups(result, &cnt) : nullptr;
-  if (cnt != 1) throw KafkaError(what + ": unexpected answer", RD_KAFKA_RESP_ERR__FAIL, false);
-  if (const rd_kafka_error_t* e = rd_kafka_ConsumerGroupDescription_error(descs[0])) {
-    const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
-    if (is_unsupported(code)) return GroupState{};
-    if (is_coordinator_moving(code)) return std::nullopt;
-    if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) return GroupState{true, "Dead", 0};
-    throw KafkaError(what + ": " + rd_kafka_error_name(e) + " (" + rd_kafka_error_string(e) + ")",
-                     static_cast<int>(code), false);
-  }
-  return GroupState{
-      true, rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(descs[0])),
-      rd_kafka_ConsumerGroupDescription_member_count(descs[0])};
-}
-
-// DescribeConsumerGroups, asked again while the coordinator is moving or loading (a fresh
-// cluster creates __consumer_offsets on the first group request).
-GroupState describe_group(rd_kafka_t* rk, const std::string& brokers, const std::string& group,
-                          ClientState& st, const Deadline& dl) {
-  auto backoff = std::chrono::milliseconds(100);
-  for (;;) {
-    if (auto gs = describe_group_once(rk, brokers, group, st, dl)) return *gs;
-    if (dl.remaining_ms() <= backoff.count())
-      throw failure("cannot describe group '" + group + "'", RD_KAFKA_RESP_ERR__TIMED_OUT,
-                    brokers, st, dl);
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
-  }
-}
-
 const char kStopFirst[] =
     "an app of the group that runs goes on from its own positions and commits over a reset: "
     "stop every process of the app (a graceful stop commits what it marked), check with "
@@ -122,10 +58,10 @@ std::string stop_first(const std::string& group) {
   return text;
 }
 
-KafkaError active_group(const std::string& group, const GroupState& gs) {
+KafkaError active_group(const std::string& group, const GroupDescription& gs) {
   return KafkaError("cannot reset the offsets of group '" + group + "': it has " +
-                        std::to_string(gs.members) + " active member" +
-                        (gs.members == 1 ? "" : "s") + " (state " + gs.state + "); " +
+                        std::to_string(gs.members.size()) + " active member" +
+                        (gs.members.size() == 1 ? "" : "s") + " (state " + gs.state + "); " +
                         stop_first(group),
                     RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP, false);
 }
@@ -244,7 +180,7 @@ std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetReset
   // librdkafka 2.0.2's mock cluster has no DescribeGroups: the broker's refusal of the commit
   // below is the check there.
   if (!embedded)
-    if (GroupState gs = describe_group(rk.get(), brokers, group, st, dl); gs.known && gs.members > 0)
+    if (GroupDescription gs = describe_group(rk.get(), brokers, group, st, dl); gs.known && !gs.members.empty())
       throw active_group(group, gs);
 
   // The plan: where each partition is and where it goes.

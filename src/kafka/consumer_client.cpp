@@ -8,11 +8,17 @@
 #include <mutex>
 #include <tuple>
 
+#include "admin/groups.hpp"
 #include "kafka/handle.hpp"
 #include "log_text.hpp"
 
 namespace samsa::kafka {
 namespace {
+
+std::string value_of(const std::map<std::string, std::string>& props, const std::string& key) {
+  const auto it = props.find(key);
+  return it == props.end() ? std::string() : it->second;
+}
 
 std::vector<TopicPartitionOffset> to_parts(const rd_kafka_topic_partition_list_t* list) {
   std::vector<TopicPartitionOffset> out;
@@ -79,7 +85,8 @@ const Fetched::Source kMessageSource{
 
 class RdKafkaConsumerClient final : public ConsumerClient {
  public:
-  RdKafkaConsumerClient(const std::map<std::string, std::string>& props) : redactor_(props) {
+  RdKafkaConsumerClient(const std::map<std::string, std::string>& props)
+      : redactor_(props), props_(props), group_id_(value_of(props, "group.id")) {
     // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
     // is quoted in its token error): every text handed to the events is redacted.
     auto conf = make_conf(props);
@@ -100,6 +107,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   }
 
   ~RdKafkaConsumerClient() override {
+    describer_.reset();
     consumer_queue_.reset();
     rk_.reset();
   }
@@ -254,6 +262,24 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return {};
   }
 
+  admin::GroupDescription describe_group(std::chrono::milliseconds timeout) override {
+    std::lock_guard lock(describer_mu_);
+    try {
+      // A client of its own, made at the first call and kept: an admin request must never
+      // disturb the consumer's connections (librdkafka 2.0.2's embedded broker drops a
+      // connection on a request it does not know, and the group's JoinGroup with it).
+      // The same properties, so the same brokers, TLS and SASL; consumer-only ones are
+      // ignored by it (librdkafka's warnings go to describer_state_, unread).
+      if (!describer_) describer_ = admin::detail::make_client(admin::Cluster({}, props_), describer_state_, {});
+      return admin::detail::describe_group(describer_.get(), value_of(props_, "bootstrap.servers"), group_id_,
+                                           describer_state_, admin::detail::Deadline(timeout));
+    } catch (const std::exception& e) {
+      admin::GroupDescription d;
+      d.reason = redactor_.redact(e.what());
+      return d;
+    }
+  }
+
   bool assignment_lost() override { return rd_kafka_assignment_lost(rk_.get()); }
 
   std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) override {
@@ -358,11 +384,18 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   ClientEvents* events() const { return events_.load(std::memory_order_acquire); }
 
   SecretRedactor redactor_;
+  const std::map<std::string, std::string> props_;
+  const std::string group_id_;
   KafkaPtr rk_;
   QueuePtr consumer_queue_;
   std::atomic<ClientEvents*> events_{nullptr};  // read by librdkafka's threads (log_cb)
   std::mutex early_mu_;
   std::vector<std::tuple<LogLevel, std::string, std::string>> early_logs_;  // before set_events
+  // describe_group's own client (null until the first call) and the state its callbacks
+  // share, declared before it (it must outlive the client).
+  std::mutex describer_mu_;
+  admin::detail::ClientState describer_state_;
+  KafkaPtr describer_;
   bool incremental_ = false;  // listener thread (rebalance callbacks)
   rd_kafka_topic_partition_list_t* rebalance_list_ = nullptr;  // during a rebalance callback
   std::chrono::milliseconds max_poll_interval_{300000};

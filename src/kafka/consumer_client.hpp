@@ -17,6 +17,7 @@
 
 #include "kafka/fetched.hpp"
 #include "kafka/status.hpp"
+#include "samsa/admin.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
 #include "samsa/routing.hpp"
@@ -131,6 +132,18 @@ class ConsumerClient {
   /// when there is none. Any thread; one round trip, `timeout` at most.
   virtual Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
                                  std::chrono::milliseconds timeout, std::int64_t& offset) = 0;
+  /// The group's state and members as its coordinator describes them
+  /// (DescribeConsumerGroups), asked by an admin client with this client's properties (its
+  /// brokers, TLS and SASL) that the first call makes and later ones reuse. One thread at a
+  /// time, never the listener's: blocks until the coordinator answered or `timeout`. Never
+  /// throws: `known` is false, with the reason, when the broker cannot describe groups or
+  /// did not answer.
+  virtual admin::GroupDescription describe_group(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    admin::GroupDescription d;
+    d.reason = "this client cannot describe groups";
+    return d;
+  }
   /// Inside on_revoked: the assignment was lost rather than revoked.
   virtual bool assignment_lost() = 0;
   /// Whether `topic` exists: nullopt when no broker answered within `timeout`. Any thread.

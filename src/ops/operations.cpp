@@ -30,6 +30,27 @@ std::string describe(const std::vector<TopicPartitionOffset>& parts) {
   return out.empty() ? "nothing" : out;
 }
 
+// The group as its coordinator last described it: "members" null (never an empty list)
+// with "members_error" saying why while the members are unknown.
+void add_members(nlohmann::json& group, const GroupStatus& g) {
+  group["members_read_at"] = iso(g.described_at);
+  if (!g.members_known()) {
+    group["group_state"] = nullptr;
+    group["members"] = nullptr;
+    group["members_error"] = g.described_at == SystemClock::time_point{} ? "not read yet" : g.members_error;
+    return;
+  }
+  group["group_state"] = g.group_state;
+  group["members_error"] = "";
+  nlohmann::json members = nlohmann::json::array();
+  for (const GroupMember& m : g.members) {
+    nlohmann::json parts = nlohmann::json::array();
+    for (const auto& [topic, partition] : m.assignment) parts.push_back({{"topic", topic}, {"partition", partition}});
+    members.push_back({{"member_id", m.member_id}, {"client_id", m.client_id}, {"host", m.host}, {"partitions", parts}});
+  }
+  group["members"] = std::move(members);
+}
+
 HttpResponse json_response(int status, const nlohmann::json& body) {
   return {status, "application/json", body.dump(2) + "\n"};
 }
@@ -138,6 +159,7 @@ nlohmann::json Operations::status_json() {
                             {"partitions", nlohmann::json::array()}, {"rebalances", nlohmann::json::array()}};
     for (const auto& s : states)
       if (s.group == g.name) group["joined"] = s.joined;
+    add_members(group, g);
     for (const auto& [key, p] : g.partitions) {
       if (!p.assigned) continue;
       group["partitions"].push_back({{"topic", p.topic},

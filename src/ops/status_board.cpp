@@ -160,6 +160,16 @@ std::vector<Warning> StatusBoard::apply(const Event& e, SteadyClock::time_point 
         p.lag_growing = true;
       }
       break;
+    case EventType::group_described: {
+      GroupStatus& g = groups_[e.consumer_group];
+      g.name = e.consumer_group;
+      g.described_at = e.at;
+      g.members_error = e.error;
+      // Unknown is not empty: a failed reading keeps no stale members nor state.
+      g.group_state = e.error.empty() ? e.reason : std::string();
+      g.members = e.error.empty() ? e.members : std::vector<GroupMember>{};
+      break;
+    }
     case EventType::shutdown_started:
       stopping_ = true;
       break;

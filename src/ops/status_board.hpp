@@ -9,6 +9,8 @@
 // Offsets are Kafka's "next offset to consume": committed 42 means 0..41 are done.
 // Lag is the high watermark minus the committed offset, both read from the brokers
 // (EventType::watermarks), as kafka-consumer-groups.sh reports it.
+// The group's members (of every process) are the latest EventType::group_described; a
+// reading that could not say replaces them with its reason, never with an empty list.
 //
 // Detectors (each raises a Warning once when it starts to hold, and again only after it
 // stopped holding):
@@ -83,6 +85,14 @@ struct GroupStatus {
   std::uint64_t rebalance_count = 0;
   std::string last_error;
   SystemClock::time_point last_error_at{};
+  /// The latest EventType::group_described: when it was read (epoch: not yet), and either
+  /// the coordinator's state and members (members_error empty) or why they are unknown.
+  SystemClock::time_point described_at{};
+  std::string group_state;
+  std::vector<GroupMember> members;
+  std::string members_error;
+  /// True when a reading said who the members are (an empty list then means none).
+  bool members_known() const { return described_at != SystemClock::time_point{} && members_error.empty(); }
 };
 
 class StatusBoard {

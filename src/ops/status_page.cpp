@@ -6,7 +6,11 @@
 // Stable hooks for tests and scrapers: #app-state, #refreshes (a count of redraws),
 // #updated, table#partitions with one tr[data-group][data-topic][data-partition] per
 // assigned partition (cells td.consumed, .marked, .committed, .high, .lag, .state, .error),
-// #rebalances li, #warnings li.
+// #rebalances li, #warnings li. Per group, after its div.group[data-group]: either
+// table.members[data-group] with one tr[data-member] per member (cells td.member-id,
+// .client-id, .host, .partitions: "topic/partition ..." sorted) and .group-state with
+// the coordinator's state and when it was read, or p.members-unknown[data-group] reading
+// "members unknown: <members_error>" (never an empty table for members nobody knows).
 #include "ops/operations.hpp"
 
 namespace samsa::ops {
@@ -72,6 +76,42 @@ function stateOf(p) {
   if (p.failures > 0) return "retrying (failure " + p.failures + ")";
   return "consuming";
 }
+function membersOf(g) {
+  const box = document.createElement("div");
+  box.className = "members-box";
+  if (g.members === null || g.members === undefined) {
+    const p = document.createElement("p");
+    p.className = "members-unknown";
+    p.dataset.group = g.name;
+    p.textContent = "members unknown: " + g.members_error + (g.members_read_at ? " (read " + g.members_read_at + ")" : "");
+    box.appendChild(p);
+    return box;
+  }
+  const state = document.createElement("p");
+  state.className = "group-state";
+  state.textContent = "group state " + g.group_state + ", " + g.members.length + " members, read " + g.members_read_at;
+  box.appendChild(state);
+  const table = document.createElement("table");
+  table.className = "members";
+  table.dataset.group = g.name;
+  const head = document.createElement("tr");
+  for (const h of ["member id", "client id", "host", "partitions"]) {
+    const th = document.createElement("th");
+    th.className = "text";
+    th.textContent = h;
+    head.appendChild(th);
+  }
+  table.appendChild(head);
+  for (const m of g.members) {
+    const tr = document.createElement("tr");
+    tr.dataset.member = m.member_id;
+    cell(tr, "text member-id", m.member_id); cell(tr, "text client-id", m.client_id); cell(tr, "text host", m.host);
+    cell(tr, "text partitions", m.partitions.map((p) => p.topic + "/" + p.partition).join(" ") || "none");
+    table.appendChild(tr);
+  }
+  box.appendChild(table);
+  return box;
+}
 function render(s) {
   $("client-id").textContent = s.app.client_id;
   badge($("app-state"), s.app.state, s.app.state === "running" ? true : s.app.state === "starting" ? null : false);
@@ -92,6 +132,7 @@ function render(s) {
     div.textContent = "consumer group " + g.name + ": member " + g.member + ", " + g.partitions.length +
       " partitions, " + g.rebalance_count + " rebalances" + (g.last_error ? ", last error: " + g.last_error : "");
     groups.appendChild(div);
+    groups.appendChild(membersOf(g));
     for (const p of g.partitions) {
       const tr = document.createElement("tr");
       tr.dataset.group = g.name; tr.dataset.topic = p.topic; tr.dataset.partition = p.partition;

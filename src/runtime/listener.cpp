@@ -112,9 +112,24 @@ void Listener::watch_watermarks() {
       }
     }
     if (!e.offsets.empty()) publish(e);
+    if (!stop_.load()) publish_group_description();
     const auto until = Clock::now() + settings_.lag_interval;
     while (!stop_.load() && Clock::now() < until) std::this_thread::sleep_for(milliseconds(50));
   }
+}
+
+void Listener::publish_group_description() {
+  Event e{EventType::group_described, name(), {}, 0, {}};
+  e.at = std::chrono::system_clock::now();
+  // Even with no partition assigned here: the other members are what the page shows.
+  admin::GroupDescription d = client_->describe_group(milliseconds(5000));
+  if (d.known) {
+    e.reason = std::move(d.state);
+    e.members = std::move(d.members);
+  } else {
+    e.error = d.reason.empty() ? std::string("the broker did not say") : std::move(d.reason);
+  }
+  publish(e);
 }
 
 void Listener::on_statistics(const std::string& json) {

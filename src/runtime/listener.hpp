@@ -196,8 +196,14 @@ class Listener final : private kafka::ClientEvents {
   /// Publishes a shutdown_step event (when observed).
   void publish_step(const char* step);
   /// Every lag_interval, until stop: reads the assigned partitions' high watermarks and
-  /// publishes them (EventType::watermarks). Its own thread; only while observed.
+  /// publishes them (EventType::watermarks), then the group's description
+  /// (publish_group_description). Its own thread; only while observed.
   void watch_watermarks();
+  /// Asks the group coordinator for the group's state and members (ConsumerClient::
+  /// describe_group: an admin client with the group client's properties) and publishes EventType::group_described (members unknown, with the
+  /// reason, when it cannot say). watch_watermarks' thread: blocks up to 5 s, never the
+  /// listener's poll.
+  void publish_group_description();
   bool logs(LogLevel level) const override { return level >= logger_.level(); }
   void assign(const std::vector<TopicPartitionOffset>& parts);
   void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -311,6 +312,113 @@ TEST_F(Operations, ACommittedOffsetMovedBackwardsIsDetected) {
       << status.dump(2);
   ASSERT_TRUE(eventually([&] { return committed(group, topic) == 20; }));
   EXPECT_EQ(again.stop(), kExitOk);
+}
+
+// Each member's partitions in /status.json's group `group` ("topic/partition" sorted, by
+// member id); empty when the members are unknown.
+std::map<std::string, std::set<std::string>> members_of(const nlohmann::json& status, const std::string& group) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& g : status["groups"]) {
+    if (g["name"] != group || !g["members"].is_array()) continue;
+    for (const auto& m : g["members"]) {
+      auto& parts = out[m["member_id"].get<std::string>()];
+      for (const auto& p : m["partitions"])
+        parts.insert(p["topic"].get<std::string>() + "/" + std::to_string(p["partition"].get<int>()));
+    }
+  }
+  return out;
+}
+
+const nlohmann::json* group_of(const nlohmann::json& status, const std::string& group) {
+  for (const auto& g : status["groups"])
+    if (g["name"] == group) return &g;
+  return nullptr;
+}
+
+// Why the broker cannot describe `group` (asked by the test's own admin client); empty when
+// it can (librdkafka 2.0.2's embedded broker has no DescribeConsumerGroups).
+std::string cannot_describe(const std::string& group) {
+  try {
+    const auto d = admin::describe_group(Broker::get().bootstrap(), group, 10s);
+    return d.known ? std::string() : d.reason;
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+TEST_F(Operations, TheStatusShowsEveryMemberOfTheGroupWithItsPartitionsAsTheBrokerSays) {
+  if (Broker::get().embedded())
+    if (const std::string why = cannot_describe(group); !why.empty())
+      GTEST_SKIP() << "the embedded broker cannot describe consumer groups: " << why;
+  Broker::get().create_topic(topic, 4);
+  TestApp first(topic, group, [](RecordingConsumer&) {});
+  const int port = free_port();
+  operations_settings(first.app, port);
+  TestApp second(topic, group, [](RecordingConsumer&) {});
+  second.app.settings().client_id = "samsa-second";
+  Running one(first.app);
+  Running two(second.app);
+
+  // The first process's page lists both members, and between them every partition.
+  nlohmann::json status;
+  std::map<std::string, std::set<std::string>> members;
+  const std::set<std::string> all = {topic + "/0", topic + "/1", topic + "/2", topic + "/3"};
+  ASSERT_TRUE(eventually([&] {
+    status = nlohmann::json::parse(get(port, "/status.json").body);
+    members = members_of(status, group);
+    if (members.size() != 2) return false;
+    std::set<std::string> owned;
+    for (const auto& [id, parts] : members) {
+      if (parts.empty()) return false;
+      owned.insert(parts.begin(), parts.end());
+    }
+    const auto* g = group_of(status, group);
+    return owned == all && g && (*g)["group_state"] == "Stable";
+  }, 60s)) << status.dump(2);
+  const auto* g = group_of(status, group);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ((*g)["members_error"], "");
+  EXPECT_NE((*g)["members_read_at"], "");
+  std::set<std::string> client_ids;
+  for (const auto& m : (*g)["members"]) {
+    client_ids.insert(m["client_id"].get<std::string>());
+    EXPECT_FALSE(m["host"].get<std::string>().empty()) << m.dump();
+  }
+  EXPECT_EQ(client_ids, (std::set<std::string>{first.app.settings().client_id, "samsa-second"}));
+
+  // What the broker says now, asked by the test's own admin client.
+  const admin::GroupDescription d = admin::describe_group(Broker::get().bootstrap(), group);
+  ASSERT_TRUE(d.known) << d.reason;
+  EXPECT_EQ(d.state, "Stable");
+  std::map<std::string, std::set<std::string>> broker;
+  for (const auto& m : d.members)
+    for (const auto& [t, p] : m.assignment) broker[m.member_id].insert(t + "/" + std::to_string(p));
+  EXPECT_EQ(members, broker) << status.dump(2);
+
+  EXPECT_EQ(two.stop(), kExitOk);
+  EXPECT_EQ(one.stop(), kExitOk);
+}
+
+TEST_F(Operations, MembersTheEmbeddedBrokerCannotDescribeAreUnknownWithTheReason) {
+  if (!Broker::get().embedded()) GTEST_SKIP() << "a real broker describes its groups";
+  if (cannot_describe(group).empty()) GTEST_SKIP() << "this librdkafka's embedded broker describes groups";
+  Broker::get().create_topic(topic, 2);
+  TestApp t(topic, group, [](RecordingConsumer&) {});
+  const int port = free_port();
+  operations_settings(t.app, port);
+  Running running(t.app);
+  nlohmann::json status;
+  ASSERT_TRUE(eventually([&] {
+    status = nlohmann::json::parse(get(port, "/status.json").body);
+    const auto* g = group_of(status, group);
+    return g && (*g)["members_read_at"] != "" && (*g)["partitions"].size() == 2;
+  }, 60s)) << status.dump(2);
+  const auto& g = *group_of(status, group);
+  EXPECT_TRUE(g["members"].is_null()) << "unknown, never an empty list: " << g.dump(2);
+  EXPECT_TRUE(g["group_state"].is_null()) << g.dump(2);
+  EXPECT_FALSE(g["members_error"].get<std::string>().empty()) << g.dump(2);
+  EXPECT_NE(g["members_error"], "not read yet") << g.dump(2);
+  EXPECT_EQ(running.stop(), kExitOk);
 }
 
 }  // namespace

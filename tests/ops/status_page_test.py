@@ -12,6 +12,8 @@ headless Chromium and drives it through the DevTools protocol. It checks:
     traffic reaches the cells, #refreshes grows, no second navigation;
   - the failing partition shows retrying/paused and its last error, the consumer-paused
     one its pause and the paused_lag_growing warning;
+  - the group's members table equals /status.json's members (which own every partition),
+    or, when the broker cannot describe the group, "members unknown: <members_error>";
   - a screenshot in ARTIFACTS/status-page.png (--docs-screenshot PATH: a copy there too).
 Every process it starts runs in its own process group, killed in a finally block.
 
@@ -75,6 +77,13 @@ READ_PAGE = """(() => {
     })),
     rebalances: [...document.querySelectorAll('#rebalances li')].map((li) => li.textContent),
     warnings: [...document.querySelectorAll('#warnings li')].map((li) => ({kind: li.dataset.kind, text: li.textContent})),
+    members: [...document.querySelectorAll('table.members')].map((t) => ({
+      group: t.dataset.group,
+      rows: [...t.querySelectorAll('tr[data-member]')].map((tr) => [
+        tr.dataset.member, text(tr.querySelector('td.client-id')), text(tr.querySelector('td.host')),
+        text(tr.querySelector('td.partitions'))]),
+    })),
+    membersUnknown: [...document.querySelectorAll('p.members-unknown')].map((p) => ({group: p.dataset.group, text: p.textContent})),
   };
 })()""" % json.dumps(CELLS)
 
@@ -428,6 +437,8 @@ class StatusPageTest:
             check(rows[key]["cells"]["state"] == "consuming", f"{key} state {rows[key]['cells']['state']!r}")
             check(rows[key]["cells"]["error"] == "", f"{key} error {rows[key]['cells']['error']!r}")
 
+        self.check_members(expected)
+
         # Live refresh: a marker in the document, more traffic, the cells follow without a
         # reload. The held partition gets a message every half second (more often than the
         # lag readings) until the page warns that its lag keeps growing while paused.
@@ -498,6 +509,34 @@ class StatusPageTest:
         want = {"group": self.group, "topic": orders, "partition": 1, "offset": 100}
         check(fields == want, f"the back-off line's fields are {fields}, not {want}")
         return len(entries)
+
+    def check_members(self, expected):
+        """The group's members on the page are /status.json's: a members table (every
+        partition owned by one of them) or, when the broker cannot describe the group (the
+        embedded broker of librdkafka 2.0.2), "members unknown: <members_error>"."""
+        last = []
+
+        def shown():
+            page, status = self.page(), self.status_json()
+            group = next(g for g in status["groups"] if g["name"] == self.group)
+            tables = [t["rows"] for t in page["members"] if t["group"] == self.group]
+            unknown = [u["text"] for u in page["membersUnknown"] if u["group"] == self.group]
+            last[:] = [f"/status.json members {group['members']!r} error {group['members_error']!r}, "
+                       f"page tables {tables!r} unknown {unknown!r}"]
+            if group["members"] is None:
+                check(group["members_error"], "/status.json: members null without members_error")
+                return (not tables and len(unknown) == 1 and group["members_error"] != "not read yet"
+                        and unknown[0].startswith("members unknown: " + group["members_error"]))
+            rows = sorted([m["member_id"], m["client_id"], m["host"],
+                           " ".join(f"{p['topic']}/{p['partition']}" for p in m["partitions"]) or "none"]
+                          for m in group["members"])
+            owned = sorted((p["topic"], p["partition"]) for m in group["members"] for p in m["partitions"])
+            last.append(f"members own {owned}, expected {sorted(expected)}")
+            return (owned == sorted(expected) and not unknown and len(tables) == 1
+                    and sorted(tables[0]) == rows)
+
+        check(wait_for(shown, 30, step=0.5), "the page's members are not /status.json's: " + "; ".join(last))
+        print("members: " + last[0])
 
     def show_logs(self):
         for log in self.logs:

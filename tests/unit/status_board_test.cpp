@@ -162,5 +162,62 @@ TEST_F(Board, ARevokedPartitionLeavesTheAssignedOnes) {
   EXPECT_EQ(board.groups()[0].rebalance_count, 2u);
 }
 
+Event described(std::vector<GroupMember> members, std::string state, SystemClock::time_point at) {
+  Event e = event(EventType::group_described, {}, at);
+  e.reason = std::move(state);
+  e.members = std::move(members);
+  return e;
+}
+
+Event undescribed(std::string error, SystemClock::time_point at) {
+  Event e = event(EventType::group_described, {}, at);
+  e.error = std::move(error);
+  return e;
+}
+
+TEST_F(Board, TheGroupsMembersAreTheLatestDescription) {
+  EXPECT_TRUE(board.groups().empty());
+  apply(described({{"m-1", "app", "/10.0.0.1", {{"t", 0}}}, {"m-2", "app", "/10.0.0.2", {{"t", 1}, {"t", 2}}}},
+                  "Stable", T0));
+  auto g = board.groups().at(0);
+  EXPECT_EQ(g.name, "g");
+  EXPECT_TRUE(g.members_known());
+  EXPECT_EQ(g.group_state, "Stable");
+  EXPECT_EQ(g.described_at, T0);
+  ASSERT_EQ(g.members.size(), 2u);
+  EXPECT_EQ(g.members[1].member_id, "m-2");
+  EXPECT_EQ(g.members[1].host, "/10.0.0.2");
+  EXPECT_EQ(g.members[1].assignment.size(), 2u);
+  // The next reading replaces it: m-1 left.
+  apply(described({{"m-2", "app", "/10.0.0.2", {{"t", 0}, {"t", 1}, {"t", 2}}}}, "PreparingRebalance", T0 + 10s));
+  g = board.groups().at(0);
+  EXPECT_EQ(g.group_state, "PreparingRebalance");
+  ASSERT_EQ(g.members.size(), 1u);
+  EXPECT_EQ(g.members[0].assignment.size(), 3u);
+  EXPECT_EQ(g.described_at, T0 + 10s);
+}
+
+TEST_F(Board, AReadingThatCannotSayLeavesTheMembersUnknownNotEmpty) {
+  apply(described({{"m-1", "app", "/10.0.0.1", {{"t", 0}}}}, "Stable", T0));
+  apply(undescribed("Local: Timed out", T0 + 10s));
+  auto g = board.groups().at(0);
+  EXPECT_FALSE(g.members_known());
+  EXPECT_EQ(g.members_error, "Local: Timed out");
+  EXPECT_TRUE(g.members.empty()) << "no stale members from an earlier reading";
+  EXPECT_TRUE(g.group_state.empty());
+  EXPECT_EQ(g.described_at, T0 + 10s);
+  // Known again, and a group with no members is known to have none.
+  apply(described({}, "Empty", T0 + 20s));
+  g = board.groups().at(0);
+  EXPECT_TRUE(g.members_known());
+  EXPECT_TRUE(g.members_error.empty());
+  EXPECT_EQ(g.group_state, "Empty");
+}
+
+TEST_F(Board, MembersAreUnknownUntilTheFirstReading) {
+  assign();
+  EXPECT_FALSE(board.groups().at(0).members_known());
+}
+
 }  // namespace
 }  // namespace samsa::ops

@@ -1,0 +1,21 @@
+#pragma once
+// A member of a consumer group as the group coordinator describes it (DescribeConsumerGroups):
+// shared by admin::describe_group and the monitor's group_described event.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace samsa {
+
+struct GroupMember {
+  /// The coordinator's id of the member (a process may have several: one per group client).
+  std::string member_id;
+  /// The client's client.id and the host the coordinator saw it connect from.
+  std::string client_id;
+  std::string host;
+  /// The partitions assigned to it (topic, partition), sorted.
+  std::vector<std::pair<std::string, std::int32_t>> assignment;
+};
+
+}  // namespace samsa
