@@ -89,7 +89,8 @@ function membersOf(g) {
   }
   const state = document.createElement("p");
   state.className = "group-state";
-  state.textContent = "group state " + g.group_state + ", " + g.members.length + " members, read " + g.members_read_at;
+  state.textContent = "group state " + g.group_state + ", " + g.members.length +
+    (g.members.length === 1 ? " member" : " members") + ", read " + g.members_read_at;
   box.appendChild(state);
   const table = document.createElement("table");
   table.className = "members";

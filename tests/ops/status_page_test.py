@@ -292,7 +292,13 @@ class StatusPageTest:
         return None if cell in (None, "-") else int(cell)
 
     def screenshot(self, path):
-        data = self.devtools.call("Page.captureScreenshot", {"format": "png"})["data"]
+        # The whole page, not the 1400x800 viewport: with a members table the rebalances
+        # and warnings are below the fold.
+        size = self.devtools.call("Page.getLayoutMetrics")
+        size = size.get("cssContentSize") or size["contentSize"]
+        clip = {"x": 0, "y": 0, "width": 1400, "height": max(800, int(size["height"])), "scale": 1}
+        data = self.devtools.call("Page.captureScreenshot",
+                                  {"format": "png", "clip": clip, "captureBeyondViewport": True})["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
         print(f"screenshot: {path}")
