@@ -309,12 +309,13 @@ class StatusPageTest:
     # -- starting ------------------------------------------------------------------------
 
     def start_broker(self):
-        check(not self.real_kafka or os.environ.get("SAMSA_TEST_BROKERS"),
+        shared = os.environ.get("SAMSA_TEST_BROKERS")
+        check(not self.real_kafka or shared,
               "SAMSA_REQUIRE_REAL_KAFKA is set but SAMSA_TEST_BROKERS is not: start a broker "
               "(scripts/kafka-local start) and export its address")
-        if os.environ.get("SAMSA_TEST_BROKERS"):
+        if shared:
             # A shared broker keeps topics and offsets: the names have a suffix of this run.
-            self.brokers = os.environ["SAMSA_TEST_BROKERS"]
+            self.brokers = shared
             return
         # librdkafka 2.0.2's mock broker has no CreateTopics: the topics are made here.
         topics = [a for t in self.partitions for a in ("--topic", t)]
