@@ -95,7 +95,7 @@ librdkafka-modern:
 
 # Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
 # Results in bench/results/librdkafka-VERSION/ (results.json, results.md, chart.png,
-# micro.json). REPS=3 by default; Kafka 3.9.1 for librdkafka 2.0.2, 4.1.2 for 2.14
+# micro.json). REPS=3 by default; Kafka 4.1.2 for librdkafka 2.14.2, 3.9.1 for 2.0.2
 # (BENCH_KAFKA); BENCH_ARGS passes more options to bench/run.py, e.g.
 # BENCH_ARGS="--cases auto-batch,java --topics b100-p8" or "--study fetch-queue".
 REPS ?= 3
