@@ -112,7 +112,6 @@ bool is_ownership_lost(rd_kafka_resp_err_t err) {
   // Not STALE_MEMBER_EPOCH: the broker refuses a commit that carried an epoch the member
   // has since left behind (a heartbeat moved it on), which says nothing of the partitions.
   // Committer retries it once the client has the new epoch, for the partitions still owned.
-
   switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:

@@ -97,6 +97,9 @@ bool Committer::await_new_epoch(std::int32_t sent, Deadline deadline) {
     // 0: rejoining after a fence, -1: left; neither is an epoch to commit with.
     const std::optional<std::int32_t> now = client_.member_epoch();
     if (now && *now > 0 && *now != sent) return true;
+    // Fenced: the new epoch comes only after the lost partitions were given up; nothing to
+    // wait for (keep_owned drops them all).
+    if (client_.assignment_lost()) return true;
     if (Clock::now() >= deadline) {
       logger_.warn(fmt::format("consumer group {}: the member's epoch is still {} at the commit's deadline; "
                                "the marks stay stored and the next commit carries them",

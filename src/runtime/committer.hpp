@@ -64,8 +64,9 @@ class Committer {
   /// entries to report: all of a failed commit; of a successful one, those whose offset the
   /// broker had not confirmed already.
   std::vector<TopicPartitionOffset> note(const kafka::CommitAnswer& answer);
-  /// Waits until the client's member epoch is a current one other than `sent`, until
-  /// `deadline`; false when the deadline passed first.
+  /// Waits until the client's member epoch is a current one other than `sent`, or the
+  /// client says the assignment is lost, until `deadline`; false when the deadline passed
+  /// first.
   bool await_new_epoch(std::int32_t sent, Deadline deadline);
   /// Drops from `offsets` the partitions this member no longer owns (logged). Returns
   /// whether any was dropped.
