@@ -116,8 +116,10 @@ class Consumer {
   /// Like mark_as_consumed, then commits this partition's offset synchronously: blocks for
   /// the broker's answer, retrying transient coordinator errors (NOT_COORDINATOR,
   /// COORDINATOR_LOAD_IN_PROGRESS) up to 5 times, 30 s at most in all (Karafka's
-  /// mark_as_consumed!). Returns true only when the broker confirmed the commit (or had
-  /// confirmed this offset already). False means not confirmed: ownership lost
+  /// mark_as_consumed!); under KIP-848 a commit refused for a stale member epoch is tried
+  /// again, within the 30 s, once the member has its new epoch and only while it still
+  /// owns the partition (docs/offsets.md). Returns true only when the broker confirmed the
+  /// commit (or had confirmed this offset already). False means not confirmed: ownership lost
   /// (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, ASSIGNMENT_LOST, _STATE; owned() then tells
   /// whether the partition is still ours), a rebalance in progress, no answer within the
   /// 30 s, or another error. The mark itself stays: while the partition is owned it is

@@ -86,7 +86,10 @@ const Fetched::Source kMessageSource{
 class RdKafkaConsumerClient final : public ConsumerClient {
  public:
   RdKafkaConsumerClient(const std::map<std::string, std::string>& props)
-      : redactor_(props), props_(props), group_id_(value_of(props, "group.id")) {
+      : redactor_(props),
+        props_(props),
+        group_id_(value_of(props, "group.id")),
+        consumer_protocol_(value_of(props, "group.protocol") == "consumer") {
     // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
     // is quoted in its token error): every text handed to the events is redacted.
     auto conf = make_conf(props);
@@ -282,6 +285,20 @@ class RdKafkaConsumerClient final : public ConsumerClient {
 
   bool assignment_lost() override { return rd_kafka_assignment_lost(rk_.get()); }
 
+  std::optional<std::int32_t> member_epoch() override {
+#if RD_KAFKA_VERSION >= 0x020c0000
+    if (!consumer_protocol_) return std::nullopt;
+    // NULL before the member has an id (not joined yet).
+    rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(rk_.get());
+    if (!md) return std::nullopt;
+    const std::int32_t epoch = rd_kafka_consumer_group_metadata_generation_id(md);
+    rd_kafka_consumer_group_metadata_destroy(md);
+    return epoch;
+#else
+    return std::nullopt;  // no KIP-848 before 2.12 (and no getter of the epoch in 2.0.2)
+#endif
+  }
+
   std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) override {
     TopicPtr rkt(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
     const rd_kafka_metadata_t* md = nullptr;
@@ -386,6 +403,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   SecretRedactor redactor_;
   const std::map<std::string, std::string> props_;
   const std::string group_id_;
+  const bool consumer_protocol_;  // KIP-848: the member has an epoch
   KafkaPtr rk_;
   QueuePtr consumer_queue_;
   std::atomic<ClientEvents*> events_{nullptr};  // read by librdkafka's threads (log_cb)

@@ -144,8 +144,16 @@ class ConsumerClient {
     d.reason = "this client cannot describe groups";
     return d;
   }
-  /// Inside on_revoked: the assignment was lost rather than revoked.
+  /// The assignment was lost rather than revoked (inside on_revoked), or is being lost (any
+  /// thread: librdkafka knows it, e.g. the member was fenced, before the revocation reaches
+  /// poll()).
   virtual bool assignment_lost() = 0;
+  /// The member's epoch as the client knows it now (KIP-848: the broker moves it on with
+  /// each new assignment and tells the member in a heartbeat's answer); nullopt under the
+  /// classic protocol, before the member joined, or when this librdkafka cannot tell. A
+  /// commit sent with an older epoch than the broker's is refused (stale_member_epoch).
+  /// Any thread; a round trip to librdkafka's own thread, no network.
+  virtual std::optional<std::int32_t> member_epoch() { return std::nullopt; }
   /// Whether `topic` exists: nullopt when no broker answered within `timeout`. Any thread.
   virtual std::optional<bool> topic_exists(const std::string& topic, std::chrono::milliseconds timeout) = 0;
   /// Leaves the group (runs on_revoked for what is assigned). Listener thread, last call.

@@ -102,7 +102,16 @@ KafkaError error(const std::string& what, rd_kafka_resp_err_t err) {
                     static_cast<int>(err), is_retriable_commit_error(err));
 }
 
+// KIP-848's STALE_MEMBER_EPOCH (librdkafka >= 2.12, where group.protocol=consumer is GA;
+// Debian's 2.0.2 does not know the code).
+#if RD_KAFKA_VERSION >= 0x020c0000
+#define SAMSA_HAS_STALE_MEMBER_EPOCH 1
+#endif
+
 bool is_ownership_lost(rd_kafka_resp_err_t err) {
+  // Not STALE_MEMBER_EPOCH: the broker refuses a commit that carried an epoch the member
+  // has since left behind (a heartbeat moved it on), which says nothing of the partitions.
+  // Committer retries it once the client has the new epoch, for the partitions still owned.
   switch (err) {
     case RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
@@ -126,6 +135,11 @@ bool is_retriable_commit_error(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR__WAIT_COORD:
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+#ifdef SAMSA_HAS_STALE_MEMBER_EPOCH
+    // Retriable once the member's epoch is current (Committer::commit_sync), which
+    // librdkafka does not do for a manual commit (rd_kafka_cgrp_op_handle_OffsetCommit).
+    case RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH:
+#endif
       return true;
     default:
       return false;
@@ -143,6 +157,9 @@ Status status(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR__STATE: code = Code::state; break;
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS: code = Code::rebalance_in_progress; break;
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION: code = Code::illegal_generation; break;
+#ifdef SAMSA_HAS_STALE_MEMBER_EPOCH
+    case RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH: code = Code::stale_member_epoch; break;
+#endif
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC: code = Code::unknown_topic; break;
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: code = Code::all_brokers_down; break;

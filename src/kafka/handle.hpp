@@ -123,7 +123,8 @@ KafkaError error(const std::string& what, rd_kafka_resp_err_t err);
 /// True for the errors that mean this member no longer owns its partitions.
 bool is_ownership_lost(rd_kafka_resp_err_t err);
 
-/// True for the errors a commit may hit transiently (coordinator moving, loading).
+/// True for the errors a commit may hit transiently (coordinator moving, loading; under
+/// KIP-848 a stale member epoch, which Committer retries once the epoch is current).
 bool is_retriable_commit_error(rd_kafka_resp_err_t err);
 
 /// `err` classified for the runtime, with librdkafka's name and description.

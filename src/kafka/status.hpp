@@ -19,6 +19,7 @@ class Status {
     state,                  // the call does not apply now (e.g. a partition not owned)
     rebalance_in_progress,  // the group is rebalancing: a commit is refused until it ends
     illegal_generation,     // the member's generation is stale (a rejoin is under way)
+    stale_member_epoch,     // KIP-848: the commit carried an epoch the member has left behind
     unknown_topic,          // a subscribed topic does not exist (yet)
     all_brokers_down,       // no broker answers; librdkafka keeps trying
     fatal,                  // the client cannot go on (e.g. a fenced idempotent member)

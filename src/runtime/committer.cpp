@@ -2,6 +2,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <optional>
 #include <thread>
 
 namespace samsa::runtime {
@@ -34,13 +35,19 @@ Committer::Committer(kafka::ConsumerClient& client, const std::string& group, Lo
       confirmed_cb_(std::move(confirmed)),
       answered_cb_(std::move(answered)) {}
 
-kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline) {
-  if (offsets.empty()) return {};
+kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& given, Deadline deadline,
+                                     const Owned& owned) {
+  if (given.empty()) return {};
+  std::vector<kafka::CommitOffset> offsets = given;  // a stale epoch's retry may drop some
   kafka::Status err(kafka::Status::Code::timed_out, "_TIMED_OUT", "Local: Timed out");
+  kafka::Status dropped;  // an ownership loss found before a retry
   for (int attempt = 0;; ++attempt) {
     const auto asked = Clock::now();
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - asked);
     if (left.count() <= 0) break;
+    // The epoch the commit goes out with (librdkafka reads its own when it sends, a moment
+    // later: at worst one retry more). Unknown under the classic protocol.
+    const std::optional<std::int32_t> epoch = client_.member_epoch();
     const kafka::CommitAnswer answer = client_.commit(offsets, left);
     if (!answer.answered && answer.request.code() != kafka::Status::Code::timed_out) {
       err = answer.request;  // not sent
@@ -61,12 +68,60 @@ kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& off
     // Recorded, logged and published here, as soon as the answer is known: revoke()
     // publishes partitions_revoked after this commit's offsets_committed.
     on_answer(answer, Clock::now() - asked);
-    if (!err || !err.retriable() || err.code() == kafka::Status::Code::rebalance_in_progress || attempt >= 4)
-      break;
-    std::this_thread::sleep_for(
-        std::min(milliseconds(100 << attempt), std::chrono::duration_cast<milliseconds>(deadline - Clock::now())));
+    if (err.code() == kafka::Status::Code::stale_member_epoch && epoch) {
+      // A heartbeat moved the member to a new epoch after the commit left (librdkafka asks
+      // for one at once when a commit is refused so). Retried, with no pause and no limit
+      // but the deadline, once the client has the new epoch: it is not a sign of lost
+      // partitions.
+      if (!await_new_epoch(*epoch, deadline)) break;
+      --attempt;  // not one of the transient errors' tries
+    } else {
+      if (!err || !err.retriable() || err.code() == kafka::Status::Code::rebalance_in_progress || attempt >= 4)
+        break;
+      std::this_thread::sleep_for(
+          std::min(milliseconds(100 << attempt), std::chrono::duration_cast<milliseconds>(deadline - Clock::now())));
+    }
+    // The broker does not check whose partitions a commit names (only the member and its
+    // epoch): a retry names only those this member still owns.
+    if (keep_owned(offsets, owned))
+      dropped = kafka::Status(kafka::Status::Code::state, "_STATE", "the partition is no longer assigned to this member",
+                              true);
+    if (offsets.empty()) break;
   }
+  if (offsets.empty() || (!err && dropped)) return dropped;
   return err;
+}
+
+bool Committer::await_new_epoch(std::int32_t sent, Deadline deadline) {
+  for (;;) {
+    // 0: rejoining after a fence, -1: left; neither is an epoch to commit with.
+    const std::optional<std::int32_t> now = client_.member_epoch();
+    if (now && *now > 0 && *now != sent) return true;
+    // Fenced: the new epoch comes only after the lost partitions were given up; nothing to
+    // wait for (keep_owned drops them all).
+    if (client_.assignment_lost()) return true;
+    if (Clock::now() >= deadline) {
+      logger_.warn(fmt::format("consumer group {}: the member's epoch is still {} at the commit's deadline; "
+                               "the marks stay stored and the next commit carries them",
+                               group_, now ? std::to_string(*now) : std::string("unknown")));
+      return false;
+    }
+    std::this_thread::sleep_for(std::min(milliseconds(5), std::chrono::duration_cast<milliseconds>(deadline - Clock::now())));
+  }
+}
+
+bool Committer::keep_owned(std::vector<kafka::CommitOffset>& offsets, const Owned& owned) {
+  const bool lost = client_.assignment_lost();
+  std::vector<kafka::CommitOffset> gone;
+  std::erase_if(offsets, [&](const kafka::CommitOffset& o) {
+    if (!lost && (!owned || owned(o.topic, o.partition))) return false;
+    gone.push_back(o);
+    return true;
+  });
+  if (gone.empty()) return false;
+  logger_.warn(fmt::format("consumer group {}: commit of {} not retried: no longer assigned to this member{}", group_,
+                           describe_offsets(gone), lost ? " (assignment lost)" : ""));
+  return true;
 }
 
 void Committer::commit_async() {
@@ -119,6 +174,10 @@ void Committer::on_answer(const kafka::CommitAnswer& answer, std::chrono::nanose
                                   answer.offsets.empty() ? "offsets" : describe_offsets(answer.offsets), err.text());
     if (err.ownership_lost() || err.code() == kafka::Status::Code::rebalance_in_progress)
       logger_.warn(msg + " (ownership changing; the next owner re-delivers from the last commit)");
+    else if (err.code() == kafka::Status::Code::stale_member_epoch)
+      logger_.warn(msg + (latency.count() < 0
+                              ? " (the member's epoch moved on; the offsets stay stored and the next commit carries them)"
+                              : " (the member's epoch moved on; retried with the new one for the partitions still owned)"));
     else
       logger_.error(msg);
   } else if (logger_.level() <= LogLevel::debug && !answer.offsets.empty()) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,9 @@ class Committer {
   Committer(kafka::ConsumerClient& client, const std::string& group, Logger& logger, const Monitor& monitor,
             Confirmed confirmed, Answered answered);
 
+  /// Whether this member still owns a partition (asked before a commit is retried).
+  using Owned = std::function<bool(const std::string& topic, std::int32_t partition)>;
+
   /// Commits exactly `offsets` and waits for the answer until `deadline`. Retries the
   /// transient coordinator errors (Status::retriable) up to 4 times with 100, 200, 400,
   /// 800 ms between tries, within the deadline; never REBALANCE_IN_PROGRESS, which cannot
@@ -39,7 +43,16 @@ class Committer {
   /// when the partitions are revoked). Returns the final error (ok on success or when
   /// `offsets` is empty). No answer before the deadline is timed_out, reported as a failed
   /// commit: the marks stay uncommitted and are committed again.
-  kafka::Status commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline);
+  ///
+  /// STALE_MEMBER_EPOCH (KIP-848; docs/offsets.md, "A stale member epoch"): retried, within
+  /// the deadline only, as soon as the client's member epoch differs from the one it had
+  /// when it sent the refused commit, and then only for the partitions still owned:
+  /// `owned` says so for each (empty: all), and nothing is owned while the client says the
+  /// assignment is lost. A partition no longer owned is never committed again; the result
+  /// is then an ownership loss (state) unless another error came. The deadline passing
+  /// first returns the stale_member_epoch error (the marks stay stored).
+  kafka::Status commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline,
+                            const Owned& owned = {});
   /// Asks for an asynchronous commit of everything stored (logged when refused).
   void commit_async();
   /// Records, logs and publishes a commit's answer. `latency`: how long the commit took;
@@ -51,6 +64,13 @@ class Committer {
   /// entries to report: all of a failed commit; of a successful one, those whose offset the
   /// broker had not confirmed already.
   std::vector<TopicPartitionOffset> note(const kafka::CommitAnswer& answer);
+  /// Waits until the client's member epoch is a current one other than `sent`, or the
+  /// client says the assignment is lost, until `deadline`; false when the deadline passed
+  /// first.
+  bool await_new_epoch(std::int32_t sent, Deadline deadline);
+  /// Drops from `offsets` the partitions this member no longer owns (logged). Returns
+  /// whether any was dropped.
+  bool keep_owned(std::vector<kafka::CommitOffset>& offsets, const Owned& owned);
 
   kafka::ConsumerClient& client_;
   const std::string& group_;

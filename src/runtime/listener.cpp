@@ -550,7 +550,8 @@ kafka::Status Listener::commit_partition_sync(Partition& p) {
   Partition::Mark mark = p.uncommitted();
   if (mark.offset < 0) return {};
   return committer_.commit_sync({{p.topic(), p.partition(), mark.offset, std::move(mark.metadata), {}}},
-                                Clock::now() + kCommitBudget);
+                                Clock::now() + kCommitBudget,
+                                [&p](const std::string&, std::int32_t) { return p.owned(); });
 }
 
 kafka::Status Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
@@ -569,7 +570,13 @@ kafka::Status Listener::commit_all_sync(const std::vector<Partition*>* only, Dea
       if (mark.offset >= 0) list.push_back({p->topic(), p->partition(), mark.offset, std::move(mark.metadata), {}});
     }
   }
-  return committer_.commit_sync(list, deadline);
+  // Asked again before a retry: a rebalance may have taken a partition meanwhile (one that
+  // is gone from partitions_ is not owned).
+  return committer_.commit_sync(list, deadline, [this](const std::string& topic, std::int32_t partition) {
+    std::lock_guard lock(partitions_mu_);
+    const auto it = partitions_.find({topic, partition});
+    return it != partitions_.end() && it->second->owned();
+  });
 }
 
 void Listener::commit_async() {

@@ -98,6 +98,23 @@ void FakeConsumerClient::fail_commits(int n, kafka::Status error) {
   commit_error_ = std::move(error);
 }
 
+void FakeConsumerClient::set_broker_epoch(std::int32_t epoch) {
+  std::lock_guard lock(mu_);
+  broker_epoch_ = epoch;
+}
+
+void FakeConsumerClient::set_member_epoch(std::int32_t epoch) {
+  std::lock_guard lock(mu_);
+  record("member epoch " + std::to_string(epoch));
+  member_epoch_ = epoch;
+}
+
+std::optional<std::int32_t> FakeConsumerClient::member_epoch() {
+  ++epoch_reads_;
+  std::lock_guard lock(mu_);
+  return member_epoch_;
+}
+
 void FakeConsumerClient::fail_seeks(int n) {
   std::lock_guard lock(mu_);
   failing_seeks_ = n;
@@ -288,6 +305,18 @@ kafka::CommitAnswer FakeConsumerClient::commit(const std::vector<kafka::CommitOf
     record("commit failed " + commit_error_.name());
     a.request = commit_error_;
     if (a.request.code() == kafka::Status::Code::timed_out) a.answered = false;
+    return a;
+  }
+  if (broker_epoch_ && member_epoch_ != broker_epoch_) {
+    // As librdkafka answers it: the request's error, and each partition's.
+    const kafka::Status stale(kafka::Status::Code::stale_member_epoch, "STALE_MEMBER_EPOCH",
+                              "Broker: The member epoch is stale (fake)", false, true);
+    record("commit failed " + stale.name());
+    a.request = stale;
+    for (auto o : offsets) {
+      o.status = stale;
+      a.offsets.push_back(std::move(o));
+    }
     return a;
   }
   for (const auto& o : offsets) {

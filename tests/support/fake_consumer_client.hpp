@@ -59,6 +59,17 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   void fail_commits(int n, kafka::Status error);
   /// The next `n` seek() calls fail.
   void fail_seeks(int n);
+  /// KIP-848's member epoch, as the broker has it and as the client knows it (both unset:
+  /// member_epoch() is nullopt, as under the classic protocol). While they differ, every
+  /// commit() is refused with stale_member_epoch, as the broker refuses a commit that
+  /// carries an epoch other than the member's.
+  void set_broker_epoch(std::int32_t epoch);
+  void set_member_epoch(std::int32_t epoch);
+  /// What assignment_lost() answers outside a lost revocation (librdkafka knows of a loss,
+  /// e.g. a fenced member, before the revocation reaches poll()).
+  void set_assignment_lost(bool lost) { lost_now_ = lost; }
+  /// How many times member_epoch() was asked.
+  int epoch_reads() const { return epoch_reads_.load(); }
   /// What the broker has committed for a partition (-1: nothing).
   std::int64_t committed(const std::string& topic, std::int32_t partition) const;
   /// Every call of the runtime that matters to a test, in order: "pause t/0", "resume t/0",
@@ -95,7 +106,8 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   kafka::Status commit_async() override;
   kafka::Status committed_metadata(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
                                    std::string& metadata) override;
-  bool assignment_lost() override { return lost_; }
+  bool assignment_lost() override { return lost_ || lost_now_; }
+  std::optional<std::int32_t> member_epoch() override;
   std::optional<bool> topic_exists(const std::string&, std::chrono::milliseconds) override { return true; }
   /// 0 and the log's length.
   kafka::Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
@@ -149,7 +161,10 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   kafka::Status commit_error_;
   int failing_seeks_ = 0;
   bool woken_ = false;
-  bool lost_ = false;
+  std::atomic<bool> lost_{false};      // during a lost revocation
+  std::atomic<bool> lost_now_{false};  // set_assignment_lost
+  std::optional<std::int32_t> broker_epoch_, member_epoch_;
+  std::atomic<int> epoch_reads_{0};
   kafka::ClientEvents* events_ = nullptr;
   std::atomic<int> outstanding_{0};
   std::atomic<int> polls_{0};

@@ -21,6 +21,7 @@
 
 #include "fake_consumer_client.hpp"
 #include "fake_producer.hpp"
+#include "kafka/handle.hpp"
 #include "runtime/committer.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/worker_pool.hpp"
@@ -93,7 +94,9 @@ class Scripted : public Consumer {
   void before_stop() override;
   using Consumer::attempt;
   using Consumer::mark_as_consumed;
+  using Consumer::mark_as_consumed_sync;
   using Consumer::messages;
+  using Consumer::owned;
   using Consumer::partition;
   using Consumer::pause;
   using Consumer::pause_consecutive;
@@ -563,6 +566,218 @@ TEST(Committer, AnOffsetConfirmedTwiceIsReportedOnce) {
   EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));
   EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));  // librdkafka's repeat on unassign
   EXPECT_EQ(events, 1);
+}
+
+
+// ---- A stale member epoch (KIP-848; docs/offsets.md, "A stale member epoch") ----
+
+TEST(KafkaStatus, AStaleMemberEpochIsRetriableAndNotALossOfOwnership) {
+#if RD_KAFKA_VERSION >= 0x020c0000
+  const kafka::Status s = kafka::status(RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH);
+  EXPECT_EQ(s.code(), kafka::Status::Code::stale_member_epoch);
+  EXPECT_EQ(s.name(), "STALE_MEMBER_EPOCH");
+  EXPECT_TRUE(s.retriable());
+  EXPECT_FALSE(s.ownership_lost());
+  EXPECT_TRUE(kafka::is_retriable_commit_error(RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH));
+  EXPECT_FALSE(kafka::is_ownership_lost(RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH));
+  // The ones that are a loss stay one.
+  EXPECT_TRUE(kafka::status(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID).ownership_lost());
+  EXPECT_TRUE(kafka::status(RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST).ownership_lost());
+#else
+  GTEST_SKIP() << "librdkafka " << rd_kafka_version_str() << " has no STALE_MEMBER_EPOCH (2.12 and later)";
+#endif
+}
+
+/// Once the fake's record shows a commit refused for a stale epoch, runs `then` (on a
+/// thread of its own, as librdkafka's heartbeat answer arrives on its own thread).
+std::thread after_a_stale_refusal(FakeConsumerClient& fake, std::function<void()> then, int nth = 1) {
+  return std::thread([&fake, then = std::move(then), nth] {
+    ASSERT_TRUE(eventually([&] {
+      return fake.calls_starting("commit failed STALE_MEMBER_EPOCH").size() >= static_cast<std::size_t>(nth);
+    })) << "no commit was refused for a stale epoch";
+    then();
+  });
+}
+
+TEST(Committer, AStaleMemberEpochIsRetriedOnceTheClientHasTheNewEpoch) {
+  CommitterWorld w;
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);  // a heartbeat moved the member on; its answer is on the way
+  std::thread heartbeat = after_a_stale_refusal(w.fake, [&] { w.fake.set_member_epoch(6); });
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 10s);
+  heartbeat.join();
+  EXPECT_FALSE(err) << err.text();
+  EXPECT_EQ(w.fake.committed("t", 0), 7);
+  ASSERT_EQ(w.confirmed.size(), 1u);
+  const auto calls = w.fake.calls();
+  const auto at = [&](const std::string& what) { return std::find(calls.begin(), calls.end(), what) - calls.begin(); };
+  EXPECT_EQ(w.fake.calls_starting("commit failed").size(), 1u) << "the retry waited for the new epoch";
+  EXPECT_LT(at("commit failed STALE_MEMBER_EPOCH"), at("member epoch 6"));
+  EXPECT_LT(at("member epoch 6"), at("commit t/0@7"));
+  EXPECT_TRUE(w.logger.has("epoch moved on"));
+}
+
+TEST(Committer, AStaleMemberEpochIsRetriedAsOftenAsTheEpochMovesOnWithinTheDeadline) {
+  CommitterWorld w;
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(7);  // two moves, the client learns of them one at a time
+  std::thread first = after_a_stale_refusal(w.fake, [&] { w.fake.set_member_epoch(6); });
+  std::thread second = after_a_stale_refusal(w.fake, [&] { w.fake.set_member_epoch(7); }, 2);
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 10s);
+  first.join();
+  second.join();
+  EXPECT_FALSE(err) << err.text();
+  EXPECT_EQ(w.fake.calls_starting("commit failed STALE_MEMBER_EPOCH").size(), 2u);
+  EXPECT_EQ(w.fake.committed("t", 0), 7);
+}
+
+TEST(Committer, AStaleMemberEpochIsNotRetriedForAPartitionNoLongerOwned) {
+  CommitterWorld w;
+  std::atomic<bool> owns_1{true};
+  const runtime::Committer::Owned owned = [&](const std::string&, std::int32_t p) { return p != 1 || owns_1.load(); };
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);
+  // Partition 1 is revoked before the new epoch arrives.
+  std::thread heartbeat = after_a_stale_refusal(w.fake, [&] {
+    owns_1 = false;
+    w.fake.set_member_epoch(6);
+  });
+  const kafka::Status err =
+      w.committer.commit_sync({{"t", 0, 7, "", {}}, {"t", 1, 3, "", {}}}, Clock::now() + 10s, owned);
+  heartbeat.join();
+  EXPECT_EQ(w.fake.committed("t", 0), 7) << "the partition still owned is committed";
+  EXPECT_EQ(w.fake.committed("t", 1), -1) << "never a commit for a partition no longer owned";
+  EXPECT_TRUE(w.fake.calls_starting("commit t/1").empty());
+  EXPECT_TRUE(err.ownership_lost()) << "false for the partition taken away: " << err.text();
+  EXPECT_TRUE(w.logger.has("t/1@3 not retried: no longer assigned"));
+}
+
+TEST(Committer, AStaleMemberEpochOfTheOnlyPartitionRevokedMeanwhileIsAnOwnershipLoss) {
+  CommitterWorld w;
+  std::atomic<bool> owns{true};
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);
+  std::thread heartbeat = after_a_stale_refusal(w.fake, [&] {
+    owns = false;
+    w.fake.set_member_epoch(6);
+  });
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 10s,
+                                                    [&](const std::string&, std::int32_t) { return owns.load(); });
+  heartbeat.join();
+  EXPECT_TRUE(err.ownership_lost()) << err.text();
+  EXPECT_EQ(err.code(), kafka::Status::Code::state);
+  EXPECT_EQ(w.fake.calls_starting("commit").size(), 1u) << "only the refused commit";
+  EXPECT_EQ(w.fake.committed("t", 0), -1);
+}
+
+TEST(Committer, AStaleMemberEpochIsNotRetriedWhileTheClientSaysTheAssignmentIsLost) {
+  CommitterWorld w;
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);
+  std::thread heartbeat = after_a_stale_refusal(w.fake, [&] {
+    w.fake.set_assignment_lost(true);  // fenced: librdkafka knows before poll() revokes
+    w.fake.set_member_epoch(6);
+  });
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 10s);
+  heartbeat.join();
+  EXPECT_TRUE(err.ownership_lost()) << err.text();
+  EXPECT_EQ(w.fake.committed("t", 0), -1);
+  EXPECT_TRUE(w.logger.has("(assignment lost)"));
+}
+
+TEST(Committer, AStaleMemberEpochDoesNotWaitForANewEpochOnceTheAssignmentIsLost) {
+  CommitterWorld w;
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);
+  // Fenced: librdkafka gets a new epoch only after the lost partitions were given up.
+  std::thread fence = after_a_stale_refusal(w.fake, [&] { w.fake.set_assignment_lost(true); });
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 30s);
+  fence.join();
+  EXPECT_TRUE(err.ownership_lost()) << "a loss, not the deadline's stale epoch: " << err.text();
+  EXPECT_EQ(w.fake.calls_starting("commit").size(), 1u);
+  EXPECT_EQ(w.fake.committed("t", 0), -1);
+}
+
+TEST(Committer, AStaleMemberEpochThatOutlivesTheDeadlineIsReturnedAndNotSentAgainWithTheOldEpoch) {
+  CommitterWorld w;
+  w.fake.set_member_epoch(5);
+  w.fake.set_broker_epoch(6);  // the heartbeat's answer never comes
+  const kafka::Status err = w.committer.commit_sync(w.one, Clock::now() + 300ms);
+  EXPECT_EQ(err.code(), kafka::Status::Code::stale_member_epoch) << err.text();
+  EXPECT_FALSE(err.ownership_lost()) << "not a loss: the partition is still this member's";
+  EXPECT_EQ(w.fake.calls_starting("commit").size(), 1u) << "no retry with the epoch the broker refused";
+  EXPECT_EQ(w.fake.committed("t", 0), -1);
+  EXPECT_TRUE(w.logger.has("still 5 at the commit's deadline"));
+}
+
+TEST(Committer, TheClassicProtocolAsksNoEpochAndRetriesNoStaleness) {
+  CommitterWorld w;  // member_epoch() is nullopt, as under the classic protocol
+  EXPECT_FALSE(w.committer.commit_sync(w.one, Clock::now() + 10s));
+  EXPECT_EQ(w.fake.committed("t", 0), 7);
+  EXPECT_EQ(w.fake.calls_starting("commit failed").size(), 0u);
+}
+
+TEST(Listener, ASyncMarkThatMeetsAStaleMemberEpochReturnsTrueOnceTheEpochIsCurrent) {
+  World w;
+  Gate gate;
+  std::atomic<bool> in_job{false};
+  std::mutex mu;
+  std::vector<bool> answers;
+  w.on_consume = [&](Scripted& c) {
+    in_job = true;
+    gate.wait();
+    for (const auto& m : c.messages()) {
+      const bool ok = c.mark_as_consumed_sync(m);
+      std::lock_guard lock(mu);
+      answers.push_back(ok);
+    }
+  };
+  w.settings.max_messages = 100;
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return in_job.load(); }));
+  w.fake->set_member_epoch(5);
+  w.fake->set_broker_epoch(6);
+  std::thread heartbeat = after_a_stale_refusal(*w.fake, [&] { w.fake->set_member_epoch(6); });
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return w.called("consumed t/0"); })) << w.record();
+  heartbeat.join();
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(answers, std::vector<bool>(5, true)) << w.record();
+  }
+  EXPECT_EQ(w.fake->committed("t", 0), 5);
+  EXPECT_EQ(w.stop(), kExitOk);
+}
+
+TEST(Listener, ASyncMarkWhosePartitionIsLostWhileItWaitsForTheNewEpochReturnsFalseAndCommitsNothing) {
+  World w;
+  Gate gate;
+  std::atomic<bool> in_job{false};
+  std::atomic<int> answer{-1};
+  w.settings.revoke_timeout = 50ms;
+  w.on_consume = [&](Scripted& c) {
+    in_job = true;
+    gate.wait();
+    answer = c.mark_as_consumed_sync(c.messages().last()) ? 1 : 0;
+  };
+  w.settings.max_messages = 100;
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return in_job.load(); }));
+  w.fake->set_member_epoch(5);
+  w.fake->set_broker_epoch(6);
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return !w.fake->calls_starting("commit failed STALE_MEMBER_EPOCH").empty(); }));
+  // The partition is lost while the sync mark waits for the new epoch: the listener
+  // disowns it, gives the job up after revoke_timeout and unassigns it. The wait ends with
+  // the loss (or, had it not seen it, with the new epoch below): no retry either way.
+  w.fake->rebalance_revoke({{"t", 0}}, /*lost=*/true);
+  ASSERT_TRUE(eventually([&] { return w.called("unassign t/0"); })) << w.record();
+  w.fake->set_member_epoch(6);
+  ASSERT_TRUE(eventually([&] { return answer.load() != -1; }));
+  EXPECT_EQ(answer.load(), 0) << "false: the partition was taken away";
+  EXPECT_TRUE(w.fake->calls_starting("commit t/0").empty()) << "nothing committed for it" << w.record();
+  EXPECT_EQ(w.fake->committed("t", 0), -1);
+  w.stop();
 }
 
 
