@@ -167,9 +167,10 @@ int App::serve(const ServeOptions& options) {
     ops_guard.ops = ops_.get();
   }
 
+  const std::string librdkafka_file = kafka::loaded_file();
   logger_->info(fmt::format("samsa {} on librdkafka {} (built against {}{}): serving {} consumer group(s), {} workers",
                             kVersion, librdkafka_version(), version_text(kafka::built_version()),
-                            kafka::loaded_file().empty() ? "" : ", from " + kafka::loaded_file(), groups.size(),
+                            librdkafka_file.empty() ? "" : ", from " + librdkafka_file, groups.size(),
                             settings_.concurrency));
   for (const auto* g : groups) logger_->info(detail::describe_group(settings_, *g, brokers));
 

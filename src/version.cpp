@@ -28,8 +28,9 @@ std::string librdkafka_refusal(int built, int loaded, const std::string& file) {
 const char* librdkafka_version() { return kafka::loaded_version_str(); }
 
 void check_librdkafka() {
-  auto refusal = detail::librdkafka_refusal(kafka::built_version(), kafka::loaded_version(), kafka::loaded_file());
-  if (!refusal.empty()) throw Error(refusal);
+  const int built = kafka::built_version(), loaded = kafka::loaded_version();
+  if (detail::librdkafka_refusal(built, loaded, "").empty()) return;
+  throw Error(detail::librdkafka_refusal(built, loaded, kafka::loaded_file()));  // naming the file
 }
 
 std::string version_report() {
