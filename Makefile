@@ -1,30 +1,35 @@
 # Samsa: the two commands of the Quick start, and the rest.
-#   make demo   - install what is missing, build, run buffered_import on an embedded broker
-#   make test   - build and run every test: unit, embedded broker, real Apache Kafka, package,
-#                 and a short torture run; on librdkafka 2.0.2 and on 2.14.2
+#   make demo   - install what the demo needs, build, run buffered_import on an embedded broker
+#   make test   - install the rest, build and run every test (scripts/test-all): unit, embedded
+#                 broker, real Apache Kafka, package and a short torture run on librdkafka
+#                 2.14.2; unit, embedded and real Kafka on Debian's 2.0.2; unit and embedded
+#                 under ASan+UBSan and ThreadSanitizer. Ends with a table of each step's time
+#   make check  - the inner loop: unit and embedded on the default build
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
 #   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
-#   make test-sanitize - the unit and embedded suites under ASan+UBSan (build-asan/; part of make test)
-#   make test-tsan - the unit and embedded suites under ThreadSanitizer (build-tsan/, against a
-#                 librdkafka 2.14.2 built without C11 threads; part of make test)
-#   make ... LIBRDKAFKA=2.14 - the same against librdkafka 2.14.2 (scripts/librdkafka-modern
-#                 builds it from Debian's source package), in build-2.14/
-LIBRDKAFKA ?= system
-ifeq ($(LIBRDKAFKA),system)
+#   make test-sanitize / test-tsan - unit and embedded under ASan+UBSan / ThreadSanitizer
+#
+# librdkafka: 2.14.2 by default, built once per machine from Debian's source package by
+# scripts/librdkafka-modern (into ~/.cache/samsa), in build/. LIBRDKAFKA=system builds
+# against Debian 12's own 2.0.2 instead (the compatibility build), in build-system/.
+LIBRDKAFKA ?= 2.14
+ifeq ($(LIBRDKAFKA),2.14)
 BUILD ?= build
-RDKAFKA_PREFIX :=
-else ifeq ($(LIBRDKAFKA),2.14)
-BUILD ?= build-2.14
 RDKAFKA_PREFIX = $(shell scripts/librdkafka-modern | tail -1)
+else ifeq ($(LIBRDKAFKA),system)
+BUILD ?= build-system
+RDKAFKA_PREFIX =
 else
-$(error LIBRDKAFKA=$(LIBRDKAFKA): use system (Debian's 2.0.2, the default) or 2.14)
+$(error LIBRDKAFKA=$(LIBRDKAFKA): use 2.14 (librdkafka 2.14.2, the default) or system (Debian's 2.0.2))
 endif
 JOBS ?= $(shell nproc)
+CMAKE_CONFIGURE = cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
+  -DSAMSA_LIBRDKAFKA_PREFIX=$(RDKAFKA_PREFIX)
 
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -32,28 +37,25 @@ deps:
 	@scripts/install-deps
 
 build: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
-	  -DSAMSA_LIBRDKAFKA_PREFIX=$(RDKAFKA_PREFIX) >/dev/null
+	@$(CMAKE_CONFIGURE) -DSAMSA_BUILD_TESTS=ON -DSAMSA_BUILD_BENCH=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# make test: the whole suite on Debian's librdkafka 2.0.2 (Kafka 3.9.1) and on 2.14.2 (Kafka
-# 4.1.2, classic and KIP-848). make test LIBRDKAFKA=2.14: only the second.
-test: build
-ifeq ($(LIBRDKAFKA),system)
-	@$(MAKE) --no-print-directory build LIBRDKAFKA=2.14 BUILD=build-2.14
-	@scripts/run-tests both
-	@$(MAKE) --no-print-directory test-sanitize
-	@$(MAKE) --no-print-directory test-tsan
-else
-	@BUILD=$(BUILD) scripts/run-tests all
-endif
+# make test: every step of scripts/test-all, in two lanes, then the table of their times.
+test:
+	@scripts/install-deps
+	@scripts/test-all
 
-# ASan+UBSan on Debian's librdkafka (not itself instrumented): only what the unit and
-# embedded suites run.
+# The inner loop: unit and embedded on the default build (build/).
+check: build
+	@BUILD=$(BUILD) scripts/run-tests unit
+	@BUILD=$(BUILD) scripts/run-tests embedded
+
+# ASan+UBSan on the default librdkafka (2.14.2, not itself instrumented): only what the unit
+# and embedded suites run.
 SANITIZE_BUILD ?= build-asan
 build-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMSA_WERROR=ON \
-	  -DSAMSA_SANITIZE=address,undefined >/dev/null
+	  -DSAMSA_SANITIZE=address,undefined -DSAMSA_LIBRDKAFKA_PREFIX=$(RDKAFKA_PREFIX) >/dev/null
 	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target samsa_unit_tests samsa_integration_tests samsa_tool buffered_import status_page_app
 
 test-sanitize: build-sanitize
@@ -79,8 +81,13 @@ test-unit test-embedded test-kafka test-package test-torture: build
 torture: build
 	@tests/torture/torture.py --minutes $(MINUTES) --nodes $(NODES) $(if $(SEED),--seed $(SEED))
 
-demo: build
-	@scripts/demo
+# Only what the demo needs: its packages, librdkafka 2.14.2, the library, the samsa tool and
+# buffered_import (no tests, no benchmarks: make test configures them in).
+demo:
+	@scripts/install-deps --demo
+	@$(CMAKE_CONFIGURE) -DSAMSA_BUILD_TESTS=OFF -DSAMSA_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target samsa_tool buffered_import
+	@BUILD=$(BUILD) scripts/demo
 
 # librdkafka 2.14.2 from Debian's source package into ~/.cache/samsa (once).
 librdkafka-modern:
@@ -88,7 +95,7 @@ librdkafka-modern:
 
 # Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
 # Results in bench/results/librdkafka-VERSION/ (results.json, results.md, chart.png,
-# micro.json). REPS=3 by default; Kafka 3.9.1 for librdkafka 2.0.2, 4.1.2 for 2.14
+# micro.json). REPS=3 by default; Kafka 4.1.2 for librdkafka 2.14.2, 3.9.1 for 2.0.2
 # (BENCH_KAFKA); BENCH_ARGS passes more options to bench/run.py, e.g.
 # BENCH_ARGS="--cases auto-batch,java --topics b100-p8" or "--study fetch-queue".
 REPS ?= 3

@@ -42,7 +42,7 @@ group's first assignment to the last message (group joins excluded); java uses
 ConsumerPerformance's fetch rate, which excludes its rebalance time too; kcat (no group,
 Debian's kcat on librdkafka 2.0.2 whatever --build is) is timed over its whole process.
 
-  run.py --build build-2.14 --kafka-version 4.1.2     the binaries of a build directory,
+  run.py --build build --kafka-version 4.1.2            the binaries of a build directory,
                                                       on that Kafka version (scripts/kafka-local)
   run.py --cases auto-batch,manual-each,java          some cases only (raw always runs)
   run.py --study fetch-queue                          librdkafka's fetch-queue stall: raw and

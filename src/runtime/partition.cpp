@@ -129,7 +129,7 @@ bool Partition::mark(std::int64_t offset, std::string_view metadata) {
   if (!metadata.empty() && !listener_.client().stores_offset_metadata())
     throw std::logic_error(fmt::format(
         "mark_as_consumed({}, metadata): offset metadata needs librdkafka >= 2.2.0 (this process "
-        "runs {}, whose offset store drops it); build against a newer one (make LIBRDKAFKA=2.14)",
+        "runs {}, whose offset store drops it); build against a newer one (the default build, librdkafka 2.14.2)",
         offset, listener_.client().version()));
   return mark_checked(offset, metadata);
 }
