@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app_info.hpp"
+#include "kafka/library_version.hpp"
 #include "kafka/producer_client.hpp"
 #include "ops/operations.hpp"
 #include "runtime/listener.hpp"
@@ -96,6 +97,7 @@ void App::stop() {
 }
 
 int App::serve(const ServeOptions& options) {
+  check_librdkafka();
   validate(options);
   {
     // Before running_ is set, so that a stop() by anyone who saw running() is kept.
@@ -165,8 +167,11 @@ int App::serve(const ServeOptions& options) {
     ops_guard.ops = ops_.get();
   }
 
-  logger_->info(fmt::format("samsa {} on librdkafka {}: serving {} consumer group(s), {} workers",
-                            kVersion, librdkafka_version(), groups.size(), settings_.concurrency));
+  const std::string librdkafka_file = kafka::loaded_file();
+  logger_->info(fmt::format("samsa {} on librdkafka {} (built against {}{}): serving {} consumer group(s), {} workers",
+                            kVersion, librdkafka_version(), version_text(kafka::built_version()),
+                            librdkafka_file.empty() ? "" : ", from " + librdkafka_file, groups.size(),
+                            settings_.concurrency));
   for (const auto* g : groups) logger_->info(detail::describe_group(settings_, *g, brokers));
 
   std::unique_ptr<runtime::SignalGuard> signals;

@@ -7,6 +7,7 @@
 //   samsa offsets  --brokers B --group G [--topic T]... [--set kafka.KEY=VALUE]...
 //   samsa offsets reset --brokers B --group G --topic T [--partition P]
 //                  --to earliest|latest|OFFSET|TIME [--dry-run] [--set kafka.KEY=VALUE]...
+//   samsa --version   Samsa's version, the librdkafka loaded and built against, the license
 //
 // Only Samsa's public headers here: librdkafka stays behind the library.
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include "samsa/admin.hpp"
 #include "samsa/errors.hpp"
 #include "samsa/testing/embedded_broker.hpp"
+#include "samsa/version.hpp"
 #include "tcp_relay.hpp"
 #include "usage_error.hpp"
 
@@ -211,6 +213,7 @@ int main(int argc, char** argv) {
                "group's offsets"};
   app.name("samsa");
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return samsa::version_report(); });
 
   const std::string kSetHelp =
       "A librdkafka property for the client, as kafka.KEY=VALUE (repeatable), e.g. "
@@ -313,6 +316,16 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e);
+    // The versions, then whether this librdkafka is one Samsa runs on.
+    try {
+      samsa::check_librdkafka();
+    } catch (const samsa::Error& refused) {
+      std::cerr << "samsa: " << refused.what() << std::endl;
+      return kExitFailure;
+    }
+    return 0;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     if (argc == 1) {
@@ -334,6 +347,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    samsa::check_librdkafka();  // nothing runs on a librdkafka this build cannot run on
     if (broker->parsed()) return run_broker(broker_port, broker_partitions, broker_topics);
     if (produce->parsed())
       return run_produce(cluster(produce_brokers, produce_sets), produce_topic, produce_count,

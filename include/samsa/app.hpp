@@ -33,7 +33,8 @@ namespace samsa {
 /// Exit codes of serve() and of `server`, and of App::run's other commands.
 enum ExitCode : int {
   kExitOk = 0,
-  /// A setting, a route or the command line is invalid; nothing was consumed.
+  /// A setting, a route or the command line is invalid, or the librdkafka loaded is not one
+  /// this build of Samsa runs on (check_librdkafka); nothing was consumed.
   kExitConfig = 2,
   /// The graceful shutdown took longer than shutdown_timeout: what was marked was
   /// committed, jobs still running were abandoned.
@@ -98,7 +99,8 @@ class App {
   void validate(const ServeOptions& options = {}) const;
 
   /// Serves the routes until stop() (or a signal with handle_signals). Blocks the calling
-  /// thread. Validates first: an invalid setting throws before anything connects.
+  /// thread. Checks the librdkafka loaded (check_librdkafka) and validates first: an invalid
+  /// setting throws before anything connects.
   /// Returns an ExitCode: kExitOk after a graceful shutdown (jobs finished, before_stop
   /// run, offsets committed synchronously and confirmed, group left), kExitUncommitted when
   /// the broker did not confirm that commit, kExitShutdownTimeout when the shutdown took

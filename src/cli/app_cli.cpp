@@ -56,7 +56,7 @@ std::vector<std::string> apply_outside_settings(Settings& settings, const std::s
 int App::run(int argc, char** argv) {
   CLI::App cli{"A Samsa consumer application (samsa " + std::string(kVersion) + ")"};
   cli.require_subcommand(1);
-  cli.set_version_flag("--version", "samsa " + std::string(kVersion) + " on librdkafka " + librdkafka_version());
+  cli.set_version_flag("--version", [] { return version_report(); });
   std::string brokers, config_file, log_format;
   std::vector<std::string> groups, sets;
   cli.add_option("--config", config_file,
@@ -98,8 +98,26 @@ int App::run(int argc, char** argv) {
 
   try {
     cli.parse(argc, argv);
+  } catch (const CLI::CallForVersion& e) {
+    cli.exit(e);
+    // The versions, then whether this librdkafka is one Samsa runs on.
+    try {
+      check_librdkafka();
+    } catch (const Error& refused) {
+      std::cerr << "samsa: " << refused.what() << "\n";
+      return kExitConfig;
+    }
+    return kExitOk;
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? kExitOk : kExitConfig;
+  }
+  // Nothing runs on a librdkafka this build cannot run on (e.g. an older one found by the
+  // loader instead of the build's).
+  try {
+    check_librdkafka();
+  } catch (const Error& refused) {
+    std::cerr << "samsa: " << refused.what() << "\n";
+    return kExitConfig;
   }
 
   try {

@@ -1,0 +1,18 @@
+#pragma once
+// The librdkafka this build was compiled against and the one the process loaded. The rule
+// that compares them is in src/version.cpp (librdkafka_compatibility).
+#include <string>
+
+namespace samsa::kafka {
+
+/// RD_KAFKA_VERSION of the rdkafka.h libsamsa was compiled with (0xMMmmrrxx).
+int built_version();
+/// rd_kafka_version() of the librdkafka loaded (0xMMmmrrxx).
+int loaded_version();
+/// rd_kafka_version_str() of the librdkafka loaded, e.g. "2.14.2".
+const char* loaded_version_str();
+/// The file the loaded librdkafka came from (e.g. /usr/lib/x86_64-linux-gnu/librdkafka.so.1),
+/// or empty when the loader cannot say.
+std::string loaded_file();
+
+}  // namespace samsa::kafka
