@@ -250,7 +250,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return status(err);
   }
 
-  Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+  Status committed_offsets(const std::vector<TopicPartition>& parts,
                            std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) override {
     auto list = make_list(static_cast<int>(parts.size()));
     for (const auto& [topic, partition] : parts) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);

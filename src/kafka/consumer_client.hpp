@@ -22,6 +22,7 @@
 #include "samsa/logger.hpp"
 #include "samsa/routing.hpp"
 #include "samsa/settings.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::kafka {
 
@@ -126,7 +127,7 @@ class ConsumerClient {
                             std::int64_t& low, std::int64_t& high) = 0;
   /// The offsets the group coordinator has committed for `parts` (topic, partition), one
   /// per entry in `offsets` (-1: none). Any thread; one round trip, `timeout` at most.
-  virtual Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+  virtual Status committed_offsets(const std::vector<TopicPartition>& parts,
                                    std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) = 0;
   /// The first offset of a partition whose timestamp is >= `timestamp_ms`; the log end
   /// when there is none. Any thread; one round trip, `timeout` at most.

@@ -89,7 +89,7 @@ Listener::Health Listener::health() const {
 
 void Listener::watch_watermarks() {
   while (!stop_.load()) {
-    std::vector<std::pair<std::string, std::int32_t>> parts;
+    std::vector<TopicPartition> parts;
     {
       std::lock_guard lock(partitions_mu_);
       for (const auto& [key, p] : partitions_) parts.push_back(key);
