@@ -1,7 +1,7 @@
 #include "samsa/version.hpp"
 
-#include <librdkafka/rdkafka.h>
+#include "kafka/library.hpp"
 
 namespace samsa {
-const char* librdkafka_version() { return rd_kafka_version_str(); }
+const char* librdkafka_version() { return kafka::library_version_text(); }
 }  // namespace samsa

@@ -65,27 +65,11 @@ KafkaPtr make_client(const Cluster& cluster, ClientState& st,
   return kafka::make_client(type, std::move(conf));
 }
 
-bool is_unreachable(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR__TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__TRANSPORT:
-    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
-    case RD_KAFKA_RESP_ERR__RESOLVE:
-    case RD_KAFKA_RESP_ERR__WAIT_COORD:
-    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
-      return true;
-    default:
-      return false;
-  }
-}
+bool is_unreachable(rd_kafka_resp_err_t err) { return kafka::status(err).unreachable(); }
 
-bool is_unsupported(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-         err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
-         err == RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
-}
+bool is_unsupported(rd_kafka_resp_err_t err) { return kafka::status(err).unsupported(); }
+
+bool is_coordinator_moving(rd_kafka_resp_err_t err) { return kafka::status(err).coordinator_moving(); }
 
 KafkaError failure(const std::string& what, rd_kafka_resp_err_t err, const std::string& brokers,
                    ClientState& st, const Deadline& dl) {

@@ -65,10 +65,13 @@ KafkaPtr make_client(const Cluster& cluster, ClientState& st,
                      rd_kafka_type_t type = RD_KAFKA_PRODUCER, bool delivery_reports = false,
                      const std::map<std::string, std::string>& owned = {});
 
+// The classification of src/kafka/status.cpp.
 bool is_unreachable(rd_kafka_resp_err_t err);
 
 // True when the broker does not have the API or version a request needs.
 bool is_unsupported(rd_kafka_resp_err_t err);
+
+bool is_coordinator_moving(rd_kafka_resp_err_t err);
 
 // The exception for a failed request. Timeouts and transport errors say which cluster did
 // not answer, within what time, and librdkafka's own account of the connection failure.

@@ -13,11 +13,6 @@ namespace detail {
 
 using kafka::AdminOptionsPtr;
 
-bool is_coordinator_moving(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS || err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
-         err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE;
-}
-
 namespace {
 
 // librdkafka may hand back null for a member's client id or host (KIP-848 members before

@@ -11,8 +11,6 @@
 
 namespace samsa::admin::detail {
 
-bool is_coordinator_moving(rd_kafka_resp_err_t err);
-
 // On any client `rk` (an admin client, or a group's own consumer). Blocks until the
 // coordinator answered or `dl`. `known` is false, with the reason, when the broker cannot
 // describe groups (librdkafka 2.0.2's embedded broker); a group the coordinator does not

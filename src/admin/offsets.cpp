@@ -98,7 +98,7 @@ void read_committed(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* list,
         if (list->elems[i].err) bad = &list->elems[i];
     rd_kafka_resp_err_t e = err ? err : bad ? bad->err : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!e) return;
-    if (kafka::is_retriable_commit_error(e) && dl.remaining_ms() > backoff.count()) {
+    if (kafka::status(e).retriable() && dl.remaining_ms() > backoff.count()) {
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
       continue;

@@ -92,7 +92,7 @@ void produce_stream(const Cluster& cluster, const std::string& topic, std::int64
       msg += " (is a broker running at that address?)";
     }
     return KafkaError(std::move(msg), static_cast<int>(st.delivery_err),
-                      kafka::is_retriable_commit_error(st.delivery_err));
+                      kafka::status(st.delivery_err).retriable());
   };
 
   std::string key, value;

@@ -22,29 +22,8 @@ namespace {
 using namespace detail;
 using kafka::AdminOptionsPtr;
 
-// librdkafka >= 2.12 names it; 2.0.2's headers do not have it (KIP-848's OffsetCommit answer
-// to a member epoch that is not the member's).
-constexpr int kStaleMemberEpoch = 113;
-
 std::string where(const std::string& topic, std::int32_t partition) {
   return topic + "/" + std::to_string(partition);
-}
-
-
-// The commit errors with which a broker refuses an offset commit from outside the group
-// (no member id, no generation) while the group has members.
-bool is_group_active_refusal(rd_kafka_resp_err_t err) {
-  switch (static_cast<int>(err)) {
-    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
-    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
-    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
-    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
-    case kStaleMemberEpoch:
-      return true;
-    default:
-      return false;
-  }
 }
 
 const char kStopFirst[] =
@@ -119,7 +98,7 @@ void alter_offsets(rd_kafka_t* rk, const std::string& brokers, const std::string
       }
     }
     if (!err) return;
-    if (is_group_active_refusal(err)) throw refused_commit(group, err, embedded);
+    if (kafka::status(err).refused_by_active_group()) throw refused_commit(group, err, embedded);
     if (is_coordinator_moving(err) && dl.remaining_ms() > backoff.count()) {
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));

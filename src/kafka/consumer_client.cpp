@@ -10,6 +10,7 @@
 
 #include "admin/groups.hpp"
 #include "kafka/handle.hpp"
+#include "kafka/library.hpp"
 #include "log_text.hpp"
 
 namespace samsa::kafka {
@@ -43,8 +44,7 @@ ListPtr one(const std::string& topic, std::int32_t partition, std::int64_t offse
 /// Takes ownership of `error`.
 Status from_error(rd_kafka_error_t* error) {
   if (!error) return {};
-  Status s = status(rd_kafka_error_code(error));
-  Status out(s.code(), s.name(), rd_kafka_error_string(error), s.ownership_lost(), s.retriable(), s.number());
+  Status out = status(rd_kafka_error_code(error)).with_text(rd_kafka_error_string(error));
   rd_kafka_error_destroy(error);
   return out;
 }
@@ -352,9 +352,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
                               false, static_cast<int>(fatal)));
       return;
     }
-    const Status s = status(code);
-    events->on_error(
-        Status(s.code(), s.name(), self->redactor_.redact(reason), s.ownership_lost(), s.retriable(), s.number()));
+    events->on_error(status(code).with_text(self->redactor_.redact(reason)));
   }
 
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
