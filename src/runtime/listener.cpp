@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "admin/groups.hpp"
 #include "log_text.hpp"
 #include "samsa/app.hpp"
 
@@ -19,8 +20,14 @@ using std::chrono::milliseconds;
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    const std::string& brokers, WorkerPool& pool, Logger& logger,
                    const Monitor& monitor, Producer* producer)
-    : Listener(settings, group, kafka::make_consumer_client(settings, group, brokers), pool, logger, monitor,
-               producer) {}
+    : Listener(settings, group,
+               kafka::make_consumer_client(settings, group, brokers,
+                                           [](kafka::AdminClient& client, const std::string& bootstrap,
+                                              const std::string& name, milliseconds timeout) {
+                                             return admin::detail::describe_group(client, bootstrap, name,
+                                                                                  admin::detail::Deadline(timeout));
+                                           }),
+               pool, logger, monitor, producer) {}
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    std::unique_ptr<kafka::ConsumerClient> client, WorkerPool& pool, Logger& logger,
