@@ -1,10 +1,10 @@
 #pragma once
-// librdkafka's C API for the code of src/kafka/ only: RAII for its objects and the helpers
-// that take its types. src/kafka/ is the one part of Samsa that includes <librdkafka/...>
-// (apart from tests/unit/build_test.cpp, which checks the headers against the library);
-// everything else reaches Kafka through the Samsa types of consumer_client.hpp,
-// producer_client.hpp, admin_client.hpp, mock_cluster.hpp, properties.hpp, library.hpp and
-// status.hpp.
+// librdkafka's C API for the code of src/kafka/ (and its unit tests) only: RAII for its
+// objects and the helpers that take its types. src/kafka/ is the one part of Samsa that
+// includes <librdkafka/...> (apart from tests/unit/build_test.cpp, which checks the headers
+// against the library); everything else reaches Kafka through the Samsa types of
+// consumer_client.hpp, producer_client.hpp, admin_client.hpp, mock_cluster.hpp,
+// properties.hpp, library.hpp and status.hpp.
 //
 // Ownership rules that bite (docs/architecture.md): a leaked rd_kafka_topic_partition_list_t or
 // rd_kafka_message_t holds references that make rd_kafka_destroy() hang forever, so each
