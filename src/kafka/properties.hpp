@@ -1,7 +1,7 @@
 #pragma once
 // librdkafka's properties as the settings and the command line check them, without
-// librdkafka's header. Each call blocks for microseconds (a configuration object is built and
-// dropped); any thread.
+// librdkafka's header. Any thread; check_property and is_librdkafka_property build and drop a
+// librdkafka configuration (microseconds).
 #include <cstddef>
 #include <map>
 #include <string>

@@ -1,7 +1,8 @@
 #pragma once
 // The outcome of a call to Kafka, in the terms Samsa decides on. Nothing outside src/kafka/
-// sees librdkafka's error codes: src/kafka/status.cpp classifies each one once, here, and
-// keeps librdkafka's name and description for the logs and the messages.
+// decides on librdkafka's error codes: src/kafka/status.cpp classifies each one once, into
+// a code and traits, and keeps librdkafka's name, description and number for the logs, the
+// messages and KafkaError::code().
 #include <string>
 #include <utility>
 
@@ -113,7 +114,7 @@ class Status {
 };
 
 /// librdkafka's error `number` (an rd_kafka_resp_err_t value) classified as kafka::status()
-/// does, for code that does not include librdkafka's header (fakes, tests).
+/// does, for code outside src/kafka/ (an admin function's own timeout, fakes, tests).
 Status status_of(int number);
 
 }  // namespace samsa::kafka
