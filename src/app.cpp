@@ -1,6 +1,5 @@
 #include "samsa/app.hpp"
 
-#include <librdkafka/rdkafka.h>
 #include <spdlog/fmt/fmt.h>
 
 #include <condition_variable>
@@ -262,7 +261,7 @@ std::string settings_text(const Table& table, const Owner& owner, Shown shown) {
 std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, const std::string& brokers) {
   auto kafka = effective_kafka(app, g);
   if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
-  add_fetch_queue_defaults(kafka, rd_kafka_version());  // as the listener does
+  add_fetch_queue_defaults(kafka, samsa::kafka::loaded_version());  // as the listener does
   // The group's line: what one librdkafka consumer serves the whole group with (the group's
   // effective group-level settings, then the app's own); each topic's line: the rest.
   auto on = [](Level level) { return [level](const InheritedSetting& s) { return s.level == level; }; };

@@ -3,8 +3,9 @@
 // shared by admin::describe_group and the monitor's group_described event.
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "samsa/topic_partition.hpp"
 
 namespace samsa {
 
@@ -14,8 +15,8 @@ struct GroupMember {
   /// The client's client.id and the host the coordinator saw it connect from.
   std::string client_id;
   std::string host;
-  /// The partitions assigned to it (topic, partition), sorted.
-  std::vector<std::pair<std::string, std::int32_t>> assignment;
+  /// The partitions assigned to it, sorted.
+  std::vector<TopicPartition> assignment;
 };
 
 }  // namespace samsa

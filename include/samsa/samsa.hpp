@@ -12,4 +12,5 @@
 #include "samsa/producer.hpp"
 #include "samsa/routing.hpp"
 #include "samsa/settings.hpp"
+#include "samsa/topic_partition.hpp"
 #include "samsa/version.hpp"

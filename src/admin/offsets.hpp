@@ -1,19 +1,30 @@
 #pragma once
-// The group-offset helpers src/admin/offsets.cpp shares with src/admin/reset.cpp.
+// A group's committed offsets, for the admin functions (src/admin/offsets.cpp,
+// src/admin/reset.cpp). Unit tested on the fake client.
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "admin/client.hpp"
+#include "kafka/commit_offset.hpp"
+#include "samsa/admin.hpp"
 
 namespace samsa::admin::detail {
 
-// A consumer client of `group` that never subscribes: it asks the group coordinator for
-// offsets and commits none by itself, so it neither joins the group nor disturbs it.
-KafkaPtr make_group_client(const Cluster& cluster, const std::string& group, ClientState& st);
+// A client of `group` that never subscribes: it asks the group coordinator for offsets and
+// commits none by itself, so it neither joins the group nor disturbs it. Throws KafkaError
+// when `group` is empty.
+std::unique_ptr<kafka::AdminClient> make_group_client(const Cluster& cluster, const std::string& group);
 
-// Fills `list` with the group's committed offsets (OffsetFetch to the group coordinator),
-// retrying while the coordinator is moving or loading. Throws KafkaError.
-void read_committed(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* list,
-                    const std::string& brokers, const std::string& group, ClientState& st,
-                    const Deadline& dl);
+// Fills `offsets` (their topic and partition) with the group's committed offsets (OffsetFetch
+// to the group coordinator), asking again while the coordinator is moving or loading, which
+// librdkafka reports rather than retries. Throws KafkaError.
+void read_committed(kafka::AdminClient& client, std::vector<kafka::CommitOffset>& offsets, const std::string& brokers,
+                    const std::string& group, const Deadline& dl);
+
+// admin::group_offsets on `client` (a group client of `group`) within `dl`.
+std::vector<PartitionOffsets> group_offsets(kafka::AdminClient& client, const std::string& brokers,
+                                            const std::string& group, const std::vector<std::string>& topics,
+                                            const Deadline& dl);
 
 }  // namespace samsa::admin::detail

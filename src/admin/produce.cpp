@@ -1,15 +1,17 @@
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "admin/client.hpp"
-#include "kafka/handle.hpp"
+#include "kafka/error_code.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/errors.hpp"
 
@@ -18,8 +20,7 @@ namespace samsa::admin {
 namespace {
 
 using namespace detail;
-using kafka::MetadataPtr;
-using kafka::TopicPtr;
+using Code = kafka::Status::Code;
 
 // Produces `count` records, each filled in by `fill(i, key, has_key, value, partition)`,
 // and waits until all are delivered. Throws on the first failure.
@@ -27,120 +28,99 @@ template <class Fill>
 void produce_stream(const Cluster& cluster, const std::string& topic, std::int64_t count,
                     std::chrono::milliseconds timeout, Fill&& fill) {
   if (topic.empty())
-    throw KafkaError("cannot produce: empty topic name", RD_KAFKA_RESP_ERR__INVALID_ARG,
-                     false);
+    throw KafkaError("cannot produce: empty topic name", kafka::error_code::invalid_arg, false);
   if (count <= 0) return;
   Deadline dl(timeout);
   const std::string brokers = cluster.bootstrap_servers();
-  ClientState st;
-  KafkaPtr rk = make_client(cluster, st,
+  const auto message_timeout = std::clamp<long long>(timeout.count(), 1000, INT_MAX);
+  auto client = make_client(cluster, kafka::AdminUse::produce,
                             {{"enable.idempotence", "true"},
                              {"acks", "all"},
                              {"linger.ms", "5"},
                              // The deadline below bounds the wait; this bounds librdkafka's
                              // retries of each message to the same budget.
-                             {"message.timeout.ms",
-                              std::to_string(std::max(1000, kafka::to_ms(timeout)))}},
-                            RD_KAFKA_PRODUCER, /*delivery_reports=*/true);
+                             {"message.timeout.ms", std::to_string(message_timeout)}});
   auto where = [&] { return "topic '" + topic + "' at " + brokers; };
 
   // Ask for the topic's metadata before producing: a client learns about a topic it has
   // not asked for only at its next 1 s topic scan, which would delay every short run.
   // This also fails fast, and clearly, when the cluster cannot be reached.
-  TopicPtr rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-  if (!rkt) throw kafka::error("cannot produce to " + where(), rd_kafka_last_error());
   // A topic just created may be unknown to the broker asked for a moment (metadata
   // propagates between brokers): ask again for up to 10 s before calling it missing.
-  for (const auto unknown_until = Clock::now() + std::chrono::seconds(10);;) {
-    const rd_kafka_metadata_t* raw = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, dl.remaining_ms());
-    MetadataPtr md(raw);
-    if (err) throw failure("cannot produce to " + where(), err, brokers, st, dl);
+  for (const auto unknown_until = Deadline::Clock::now() + std::chrono::seconds(10);;) {
+    std::vector<kafka::TopicMetadata> topics;
+    if (kafka::Status err = client->topic(topic, dl.remaining(), topics))
+      throw failure("cannot produce to " + where(), err, brokers, *client, dl);
     bool unknown = false;
-    for (int i = 0; i < md->topic_cnt; ++i)
-      unknown |= topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    for (const auto& t : topics) unknown |= topic == t.name && t.status.code() == Code::unknown_topic;
     if (!unknown) break;
-    if (Clock::now() >= unknown_until || dl.expired())
+    if (Deadline::Clock::now() >= unknown_until || dl.expired())
       throw KafkaError("cannot produce to " + where() +
                            ": the topic does not exist and the broker does not auto-create "
                            "it (create it first, e.g. with admin::create_topics)",
-                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, false);
+                       kafka::error_code::unknown_topic_or_part, false);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 
-  // Gives up: drops what is still queued (so that rd_kafka_destroy does not wait for it)
-  // and builds the exception.
+  // Gives up: drops what is still queued (so that destroying the client does not wait for
+  // it) and builds the exception.
   auto abort_with = [&](KafkaError e) {
-    rd_kafka_purge(rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(rk.get(), 1000);
+    client->purge();
     return e;
   };
   auto delivery_error = [&] {
-    std::lock_guard lock(st.mu);
+    const kafka::DeliveryFailure failed = *client->delivery_failure();
+    const kafka::Status& err = failed.error;
     std::string msg = "delivery to " + where() + " failed";
-    if (st.delivery_partition >= 0)
-      msg += " (partition " + std::to_string(st.delivery_partition) + ")";
-    msg += std::string(": ") + rd_kafka_err2name(st.delivery_err) + " (" +
-           rd_kafka_err2str(st.delivery_err) + ")";
-    if (st.delivery_err == RD_KAFKA_RESP_ERR__FATAL) {
-      char reason[512] = "";
-      rd_kafka_fatal_error(rk.get(), reason, sizeof reason);
-      msg += std::string(": ") + reason;
-    }
-    if (is_unreachable(st.delivery_err)) {
-      if (!st.first_log_error.empty()) msg += "; librdkafka says: " + st.first_log_error;
+    if (failed.partition >= 0) msg += " (partition " + std::to_string(failed.partition) + ")";
+    msg += ": " + err.name() + " (" + err.text() + ")";
+    if (err.code() == Code::fatal) msg += ": " + client->fatal_error();
+    if (err.unreachable()) {
+      if (auto log = client->first_log_error(); !log.empty()) msg += "; librdkafka says: " + log;
       msg += " (is a broker running at that address?)";
     }
-    return KafkaError(std::move(msg), static_cast<int>(st.delivery_err),
-                      kafka::is_retriable_commit_error(st.delivery_err));
+    return KafkaError(std::move(msg), err.number(), err.retriable());
   };
 
   std::string key, value;
   for (std::int64_t i = 0; i < count; ++i) {
     bool has_key = false;
-    std::int32_t partition = RD_KAFKA_PARTITION_UA;
+    std::int32_t partition = -1;
     key.clear();
     value.clear();
     fill(i, key, has_key, value, partition);
     for (;;) {
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          rk.get(), RD_KAFKA_V_RKT(rkt.get()),
-          RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
-          RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
-          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_END);
+      const kafka::Status err =
+          client->produce(topic, partition, has_key ? std::optional<std::string_view>(key) : std::nullopt, value);
       if (!err) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        throw abort_with(kafka::error(
-            "cannot produce to " + where() +
-                (partition >= 0 ? " (partition " + std::to_string(partition) + ")" : ""),
-            err));
-      if (st.delivery_failed) throw abort_with(delivery_error());
+      if (err.code() != Code::queue_full)
+        throw abort_with(err.error("cannot produce to " + where() +
+                                   (partition >= 0 ? " (partition " + std::to_string(partition) + ")" : "")));
+      if (client->delivery_failure()) throw abort_with(delivery_error());
       if (dl.expired())
-        throw abort_with(failure("cannot produce to " + where(), RD_KAFKA_RESP_ERR__TIMED_OUT,
-                                 brokers, st, dl));
-      rd_kafka_poll(rk.get(), 50);  // serves delivery reports, which frees queue space
+        throw abort_with(failure("cannot produce to " + where(), kafka::status_of(kafka::error_code::timed_out),
+                                 brokers, *client, dl));
+      client->poll(std::chrono::milliseconds(50));  // serves delivery reports, which frees queue space
     }
     if ((i & 1023) == 0) {
-      rd_kafka_poll(rk.get(), 0);
-      if (st.delivery_failed) throw abort_with(delivery_error());
+      client->poll(std::chrono::milliseconds(0));
+      if (client->delivery_failure()) throw abort_with(delivery_error());
     }
   }
 
   // Flush in slices so that a delivery failure ends the wait at once.
   for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_flush(rk.get(), std::min(200, dl.remaining_ms()));
-    if (st.delivery_failed) throw abort_with(delivery_error());
+    const kafka::Status err = client->flush(std::min(std::chrono::milliseconds(200), dl.remaining()));
+    if (client->delivery_failure()) throw abort_with(delivery_error());
     if (!err) break;
     if (dl.expired()) {
-      auto delivered = st.delivered.load();
-      throw abort_with(failure("cannot produce to " + where() + " (" +
-                                   std::to_string(delivered) + " of " + std::to_string(count) +
-                                   " delivered)",
-                               RD_KAFKA_RESP_ERR__TIMED_OUT, brokers, st, dl));
+      auto delivered = client->delivered();
+      throw abort_with(failure("cannot produce to " + where() + " (" + std::to_string(delivered) + " of " +
+                                   std::to_string(count) + " delivered)",
+                               kafka::status_of(kafka::error_code::timed_out), brokers, *client, dl));
     }
   }
-  if (st.delivery_failed) throw abort_with(delivery_error());
+  if (client->delivery_failure()) throw abort_with(delivery_error());
 }
 
 void append_int(std::string& out, std::int64_t v) {

@@ -1,4 +1,6 @@
 // admin::reset_offsets: moves an inactive group's committed offsets (samsa offsets reset).
+#include "admin/reset.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -11,7 +13,7 @@
 #include "admin/groups.hpp"
 #include "admin/offsets.hpp"
 #include "admin/topics.hpp"
-#include "kafka/handle.hpp"
+#include "kafka/error_code.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/errors.hpp"
 
@@ -20,31 +22,10 @@ namespace samsa::admin {
 namespace {
 
 using namespace detail;
-using kafka::AdminOptionsPtr;
-
-// librdkafka >= 2.12 names it; 2.0.2's headers do not have it (KIP-848's OffsetCommit answer
-// to a member epoch that is not the member's).
-constexpr int kStaleMemberEpoch = 113;
+namespace error_code = kafka::error_code;
 
 std::string where(const std::string& topic, std::int32_t partition) {
   return topic + "/" + std::to_string(partition);
-}
-
-
-// The commit errors with which a broker refuses an offset commit from outside the group
-// (no member id, no generation) while the group has members.
-bool is_group_active_refusal(rd_kafka_resp_err_t err) {
-  switch (static_cast<int>(err)) {
-    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
-    case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
-    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID:
-    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
-    case kStaleMemberEpoch:
-      return true;
-    default:
-      return false;
-  }
 }
 
 const char kStopFirst[] =
@@ -63,142 +44,121 @@ KafkaError active_group(const std::string& group, const GroupDescription& gs) {
                         std::to_string(gs.members.size()) + " active member" +
                         (gs.members.size() == 1 ? "" : "s") + " (state " + gs.state + "); " +
                         stop_first(group),
-                    RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP, false);
+                    error_code::non_empty_group, false);
 }
 
-KafkaError refused_commit(const std::string& group, rd_kafka_resp_err_t err, bool embedded) {
+KafkaError refused_commit(const std::string& group, const kafka::Status& err, bool embedded) {
   std::string msg = "cannot reset the offsets of group '" + group +
-                    "': the broker refused the commit (" + rd_kafka_err2name(err) +
+                    "': the broker refused the commit (" + err.name() +
                     "), as it does while the group has active members; " + stop_first(group);
   if (embedded)
     msg += ". The embedded broker (librdkafka's mock cluster) cannot describe groups, and it "
            "refuses such a commit for every group a consumer has joined since it started, even "
            "once the group is empty: on it, reset only groups no consumer has joined yet (or "
            "restart it)";
-  return KafkaError(std::move(msg), RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP, false);
+  return KafkaError(std::move(msg), error_code::non_empty_group, false);
 }
 
 // Commits `offsets` for `group` as the group's admin (no member, no generation): the broker
 // takes it only while the group has no members.
-void alter_offsets(rd_kafka_t* rk, const std::string& brokers, const std::string& group,
-                   const rd_kafka_topic_partition_list_t* offsets, bool embedded, ClientState& st,
-                   const Deadline& dl) {
+void alter_offsets(kafka::AdminClient& client, const std::string& brokers, const std::string& group,
+                   const std::vector<kafka::CommitOffset>& offsets, bool embedded, const Deadline& dl) {
   const std::string what = "cannot reset the offsets of group '" + group + "'";
   auto backoff = std::chrono::milliseconds(100);
   for (;;) {
-    kafka::AlterGroupOffsetsPtr request(
-        rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), offsets));
-    AdminOptionsPtr options(
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS));
-    set_request_timeout(options.get(), dl, what);
-    kafka::QueuePtr queue(rd_kafka_queue_new(rk));
-    rd_kafka_AlterConsumerGroupOffsets_t* requests[] = {request.get()};
-    rd_kafka_AlterConsumerGroupOffsets(rk, requests, 1, options.get(), queue.get());
-    kafka::EventPtr ev(rd_kafka_queue_poll(queue.get(), dl.remaining_ms() + 2000));
-    if (!ev) throw failure(what, RD_KAFKA_RESP_ERR__TIMED_OUT, brokers, st, dl);
-
-    rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get());
-    std::string detail = err ? rd_kafka_event_error_string(ev.get()) : "";
+    kafka::GroupOffsets answer;
+    const kafka::Status s = client.alter_group_offsets(group, offsets, dl.remaining(), answer);
+    if (s.not_sent()) throw KafkaError(what + ": " + s.text(), s.number(), false);
+    if (s.code() == kafka::Status::Code::unexpected_answer)
+      throw KafkaError(what + ": unexpected answer", s.number(), false);
+    // The request's error, else the group's, else the first partition's.
+    kafka::Status err = s;
+    std::string detail = s.detail();
     std::string partition;
     if (!err) {
-      const auto* result = rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get());
-      size_t cnt = 0;
-      const rd_kafka_group_result_t** groups =
-          result ? rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &cnt) : nullptr;
-      if (cnt != 1) throw KafkaError(what + ": unexpected answer", RD_KAFKA_RESP_ERR__FAIL, false);
-      if (const rd_kafka_error_t* e = rd_kafka_group_result_error(groups[0])) {
-        err = rd_kafka_error_code(e);
-        detail = rd_kafka_error_string(e);
-      } else if (const auto* parts = rd_kafka_group_result_partitions(groups[0])) {
-        for (int i = 0; i < parts->cnt && !err; ++i)
-          if (parts->elems[i].err) {
-            err = parts->elems[i].err;
-            detail = rd_kafka_err2str(err);
-            partition = where(parts->elems[i].topic, parts->elems[i].partition);
+      if (answer.error) {
+        err = answer.error;
+        detail = answer.error.detail();
+      } else {
+        for (const auto& o : answer.offsets)
+          if (o.status) {
+            err = o.status;
+            detail = o.status.text();
+            partition = where(o.topic, o.partition);
+            break;
           }
       }
     }
     if (!err) return;
-    if (is_group_active_refusal(err)) throw refused_commit(group, err, embedded);
-    if (is_coordinator_moving(err) && dl.remaining_ms() > backoff.count()) {
+    if (err.refused_by_active_group()) throw refused_commit(group, err, embedded);
+    if (err.coordinator_moving() && dl.remaining_ms() > backoff.count()) {
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
       continue;
     }
-    if (is_unreachable(err)) throw failure(what, err, brokers, st, dl);
-    throw KafkaError(what + (partition.empty() ? "" : " on " + partition) + ": " +
-                         rd_kafka_err2name(err) + " (" + detail + ")",
-                     static_cast<int>(err), false);
+    if (err.unreachable()) throw failure(what, err, brokers, client, dl);
+    throw KafkaError(what + (partition.empty() ? "" : " on " + partition) + ": " + err.name() + " (" + detail + ")",
+                     err.number(), false);
   }
 }
 
 }  // namespace
 
-std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetResetRequest& request,
-                                       std::chrono::milliseconds timeout) {
+namespace detail {
+
+std::vector<OffsetReset> reset_offsets(kafka::AdminClient& client, const std::string& brokers,
+                                       const OffsetResetRequest& request, const Deadline& dl) {
   const std::string& group = request.group;
   const std::string& topic = request.topic;
-  if (topic.empty())
-    throw KafkaError("no topic given to reset the offsets of", RD_KAFKA_RESP_ERR__INVALID_ARG,
-                     false);
-  if (request.to.kind == ResetTarget::Kind::offset && request.to.offset < 0)
-    throw KafkaError("cannot reset to offset " + std::to_string(request.to.offset) +
-                         ": an offset cannot be negative",
-                     RD_KAFKA_RESP_ERR__INVALID_ARG, false);
-  Deadline dl(timeout);
-  const std::string brokers = cluster.bootstrap_servers();
-  ClientState st;
-  KafkaPtr rk = make_group_client(cluster, group, st);
   const std::string what = "cannot reset the offsets of group '" + group + "' on " + topic;
 
   // The partitions.
-  const TopicMap all = describe_all_topics(rk.get(), brokers, st, dl);
+  const TopicMap all = describe_all_topics(client, brokers, dl);
   auto found = all.find(topic);
   if (found == all.end() || !found->second.exists)
     throw KafkaError(what + ": topic '" + topic + "' does not exist at " + brokers,
-                     RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, false);
+                     error_code::unknown_topic_or_part, false);
   const int count = found->second.partitions;
   std::vector<std::int32_t> partitions;
   if (request.partition) {
     if (*request.partition < 0 || *request.partition >= count)
       throw KafkaError(what + ": it has no partition " + std::to_string(*request.partition) +
                            " (its partitions are 0 to " + std::to_string(count - 1) + ")",
-                       RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, false);
+                       error_code::unknown_partition, false);
     partitions.push_back(*request.partition);
   } else {
     for (std::int32_t p = 0; p < count; ++p) partitions.push_back(p);
   }
 
   // Refuse early, before any work, while the group has members.
-  const bool embedded = is_mock_cluster(rk.get(), dl);
+  const bool embedded = client.is_mock_cluster(dl.remaining());
   if (request.to.kind == ResetTarget::Kind::time && embedded)
     throw KafkaError(what + " to " + request.to.text() +
                          ": the embedded broker (librdkafka's mock cluster) cannot look offsets "
                          "up by time (it answers every time as past the log end); reset to an "
                          "offset instead, or use real Kafka",
-                     RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, false);
+                     error_code::unsupported_feature, false);
   // librdkafka 2.0.2's mock cluster has no DescribeGroups: the broker's refusal of the commit
   // below is the check there.
   if (!embedded)
-    if (GroupDescription gs = describe_group(rk.get(), brokers, group, st, dl); gs.known && !gs.members.empty())
+    if (GroupDescription gs = describe_group(client, brokers, group, dl); gs.known && !gs.members.empty())
       throw active_group(group, gs);
 
   // The plan: where each partition is and where it goes.
   std::vector<OffsetReset> plan;
-  kafka::ListPtr committed = kafka::make_list(static_cast<int>(partitions.size()));
+  std::vector<kafka::CommitOffset> committed;
   for (std::int32_t p : partitions) {
     OffsetReset r;
     r.topic = topic;
     r.partition = p;
-    if (auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &r.low, &r.high,
-                                                    dl.remaining_ms()))
-      throw failure("cannot read the offsets of " + where(topic, p), err, brokers, st, dl);
+    if (kafka::Status err = client.watermarks(topic, p, dl.remaining(), r.low, r.high))
+      throw failure("cannot read the offsets of " + where(topic, p), err, brokers, client, dl);
     plan.push_back(r);
-    rd_kafka_topic_partition_list_add(committed.get(), topic.c_str(), p);
+    committed.push_back({topic, p, -1, {}, {}});
   }
-  read_committed(rk.get(), committed.get(), brokers, group, st, dl);
+  read_committed(client, committed, brokers, group, dl);
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    const std::int64_t o = committed->elems[i].offset;
+    const std::int64_t o = committed[i].offset;
     plan[i].before = o >= 0 ? o : -1;
   }
 
@@ -222,23 +182,20 @@ std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetReset
                              ": outside the range of its log (log start, log end): " + outside +
                              "; nothing was reset (give an offset in the range, or earliest or "
                              "latest)",
-                         RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE, false);
+                         error_code::offset_out_of_range, false);
       break;
     }
     case ResetTarget::Kind::time: {
-      kafka::ListPtr times = kafka::make_list(static_cast<int>(plan.size()));
-      for (const auto& r : plan)
-        rd_kafka_topic_partition_list_add(times.get(), topic.c_str(), r.partition)->offset =
-            request.to.time_ms;
-      if (auto err = rd_kafka_offsets_for_times(rk.get(), times.get(), dl.remaining_ms()))
-        throw failure("cannot look up the offsets of " + topic + " at " + request.to.text(), err,
-                      brokers, st, dl);
+      std::vector<kafka::TimeOffset> times;
+      for (const auto& r : plan) times.push_back({topic, r.partition, -1, {}});
+      if (kafka::Status err = client.offsets_for_time(times, request.to.time_ms, dl.remaining()))
+        throw failure("cannot look up the offsets of " + topic + " at " + request.to.text(), err, brokers, client,
+                      dl);
       for (std::size_t i = 0; i < plan.size(); ++i) {
-        const auto& tp = times->elems[i];
-        if (tp.err)
-          throw kafka::error("cannot look up the offset of " + where(topic, tp.partition) +
-                                 " at " + request.to.text(),
-                             tp.err);
+        const auto& tp = times[i];
+        if (tp.status)
+          throw tp.status.error("cannot look up the offset of " + where(topic, tp.partition) + " at " +
+                                request.to.text());
         // No message at or after the time: the log end, where the next one will go.
         plan[i].after = tp.offset >= 0 ? tp.offset : plan[i].high;
       }
@@ -247,10 +204,25 @@ std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetReset
   }
   if (request.dry_run) return plan;
 
-  kafka::ListPtr offsets = kafka::make_list(static_cast<int>(plan.size()));
-  for (const auto& r : plan) kafka::add_offset(offsets.get(), topic, r.partition, r.after);
-  alter_offsets(rk.get(), brokers, group, offsets.get(), embedded, st, dl);
+  std::vector<kafka::CommitOffset> offsets;
+  for (const auto& r : plan) offsets.push_back({topic, r.partition, r.after, {}, {}});
+  alter_offsets(client, brokers, group, offsets, embedded, dl);
   return plan;
+}
+
+}  // namespace detail
+
+std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetResetRequest& request,
+                                       std::chrono::milliseconds timeout) {
+  if (request.topic.empty())
+    throw KafkaError("no topic given to reset the offsets of", kafka::error_code::invalid_arg, false);
+  if (request.to.kind == ResetTarget::Kind::offset && request.to.offset < 0)
+    throw KafkaError("cannot reset to offset " + std::to_string(request.to.offset) +
+                         ": an offset cannot be negative",
+                     kafka::error_code::invalid_arg, false);
+  Deadline dl(timeout);
+  auto client = make_group_client(cluster, request.group);
+  return detail::reset_offsets(*client, cluster.bootstrap_servers(), request, dl);
 }
 
 }  // namespace samsa::admin

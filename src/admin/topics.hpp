@@ -1,6 +1,6 @@
 #pragma once
-// What the admin helpers know of the cluster's topics (src/admin/topics.cpp), for the other
-// helpers that need it (src/admin/offsets.cpp, src/admin/topic_state.cpp).
+// What the admin functions know of the cluster's topics (src/admin/topics.cpp), for the other
+// functions that need it (src/admin/offsets.cpp, reset.cpp, topic_state.cpp).
 #include <map>
 #include <string>
 
@@ -17,8 +17,8 @@ struct TopicInfo {
 
 using TopicMap = std::map<std::string, TopicInfo>;
 
-// Every topic of the cluster, without creating any.
-TopicMap describe_all_topics(rd_kafka_t* rk, const std::string& brokers, ClientState& st,
-                             const Deadline& dl);
+// Every topic of the cluster, without creating any. Throws KafkaError when the cluster does
+// not answer, or reports an error for a topic other than its absence or a leader election.
+TopicMap describe_all_topics(kafka::AdminClient& client, const std::string& brokers, const Deadline& dl);
 
 }  // namespace samsa::admin::detail

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "kafka/handle.hpp"
+#include "kafka/properties.hpp"
 #include "samsa/errors.hpp"
 
 extern char** environ;
@@ -107,7 +107,7 @@ void apply(Settings& settings, const std::vector<Assignment>& assignments) {
       // would override it: it is still a mistake in that source).
       for (std::string_view prefix : {std::string_view("kafka."), std::string_view("producer.kafka.")})
         if (a.key.starts_with(prefix)) {
-          (void)kafka::make_conf({{a.key.substr(prefix.size()), a.value}});
+          kafka::check_property(a.key.substr(prefix.size()), a.value);
           break;
         }
     } catch (const SettingsError& e) {

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <tuple>
 
-#include "admin/groups.hpp"
 #include "kafka/handle.hpp"
+#include "kafka/library_version.hpp"
 #include "log_text.hpp"
 
 namespace samsa::kafka {
@@ -43,8 +43,7 @@ ListPtr one(const std::string& topic, std::int32_t partition, std::int64_t offse
 /// Takes ownership of `error`.
 Status from_error(rd_kafka_error_t* error) {
   if (!error) return {};
-  Status s = status(rd_kafka_error_code(error));
-  Status out(s.code(), s.name(), rd_kafka_error_string(error), s.ownership_lost(), s.retriable(), s.number());
+  Status out = status(rd_kafka_error_code(error)).with_text(rd_kafka_error_string(error));
   rd_kafka_error_destroy(error);
   return out;
 }
@@ -85,11 +84,12 @@ const Fetched::Source kMessageSource{
 
 class RdKafkaConsumerClient final : public ConsumerClient {
  public:
-  RdKafkaConsumerClient(const std::map<std::string, std::string>& props)
+  RdKafkaConsumerClient(const std::map<std::string, std::string>& props, GroupDescriber describer)
       : redactor_(props),
         props_(props),
         group_id_(value_of(props, "group.id")),
-        consumer_protocol_(value_of(props, "group.protocol") == "consumer") {
+        consumer_protocol_(value_of(props, "group.protocol") == "consumer"),
+        describer_(std::move(describer)) {
     // librdkafka's own messages may quote a property's value (a bad sasl.oauthbearer.config
     // is quoted in its token error): every text handed to the events is redacted.
     auto conf = make_conf(props);
@@ -110,7 +110,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   }
 
   ~RdKafkaConsumerClient() override {
-    describer_.reset();
+    admin_client_.reset();
     consumer_queue_.reset();
     rk_.reset();
   }
@@ -253,7 +253,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return status(err);
   }
 
-  Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+  Status committed_offsets(const std::vector<TopicPartition>& parts,
                            std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) override {
     auto list = make_list(static_cast<int>(parts.size()));
     for (const auto& [topic, partition] : parts) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
@@ -272,10 +272,9 @@ class RdKafkaConsumerClient final : public ConsumerClient {
       // disturb the consumer's connections (librdkafka 2.0.2's embedded broker drops a
       // connection on a request it does not know, and the group's JoinGroup with it).
       // The same properties, so the same brokers, TLS and SASL; consumer-only ones are
-      // ignored by it (librdkafka's warnings go to describer_state_, unread).
-      if (!describer_) describer_ = admin::detail::make_client(admin::Cluster({}, props_), describer_state_, {});
-      return admin::detail::describe_group(describer_.get(), value_of(props_, "bootstrap.servers"), group_id_,
-                                           describer_state_, admin::detail::Deadline(timeout));
+      // ignored by it (librdkafka's warnings go to its first_log_error, unread).
+      if (!admin_client_) admin_client_ = make_admin_client(props_, AdminUse::cluster);
+      return describer_(*admin_client_, value_of(props_, "bootstrap.servers"), group_id_, timeout);
     } catch (const std::exception& e) {
       admin::GroupDescription d;
       d.reason = redactor_.redact(e.what());
@@ -369,9 +368,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
                               false, static_cast<int>(fatal)));
       return;
     }
-    const Status s = status(code);
-    events->on_error(
-        Status(s.code(), s.name(), self->redactor_.redact(reason), s.ownership_lost(), s.retriable(), s.number()));
+    events->on_error(status(code).with_text(self->redactor_.redact(reason)));
   }
 
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
@@ -409,11 +406,10 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   std::atomic<ClientEvents*> events_{nullptr};  // read by librdkafka's threads (log_cb)
   std::mutex early_mu_;
   std::vector<std::tuple<LogLevel, std::string, std::string>> early_logs_;  // before set_events
-  // describe_group's own client (null until the first call) and the state its callbacks
-  // share, declared before it (it must outlive the client).
+  // describe_group's procedure and its own client (null until the first call).
+  const GroupDescriber describer_;
   std::mutex describer_mu_;
-  admin::detail::ClientState describer_state_;
-  KafkaPtr describer_;
+  std::unique_ptr<AdminClient> admin_client_;
   bool incremental_ = false;  // listener thread (rebalance callbacks)
   rd_kafka_topic_partition_list_t* rebalance_list_ = nullptr;  // during a rebalance callback
   std::chrono::milliseconds max_poll_interval_{300000};
@@ -453,10 +449,10 @@ std::map<std::string, std::string> consumer_properties(const Settings& settings,
 }  // namespace
 
 std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
-                                                     const std::string& brokers) {
+                                                     const std::string& brokers, GroupDescriber describer) {
   auto props = consumer_properties(settings, group, brokers);
   require_bootstrap_servers(props);
-  return std::make_unique<RdKafkaConsumerClient>(props);
+  return std::make_unique<RdKafkaConsumerClient>(props, std::move(describer));
 }
 
 void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group) {

@@ -9,12 +9,15 @@
 // called inside poll() on the listener thread, except on_log (any librdkafka thread).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "kafka/admin_client.hpp"
+#include "kafka/commit_offset.hpp"
 #include "kafka/fetched.hpp"
 #include "kafka/status.hpp"
 #include "samsa/admin.hpp"
@@ -22,18 +25,9 @@
 #include "samsa/logger.hpp"
 #include "samsa/routing.hpp"
 #include "samsa/settings.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::kafka {
-
-/// A partition and an offset to commit, with its commit metadata; in a commit's answer,
-/// `status` is the broker's verdict for this partition.
-struct CommitOffset {
-  std::string topic;
-  std::int32_t partition = 0;
-  std::int64_t offset = -1;
-  std::string metadata;
-  Status status;
-};
 
 /// The answer to one commit request.
 struct CommitAnswer {
@@ -126,18 +120,18 @@ class ConsumerClient {
                             std::int64_t& low, std::int64_t& high) = 0;
   /// The offsets the group coordinator has committed for `parts` (topic, partition), one
   /// per entry in `offsets` (-1: none). Any thread; one round trip, `timeout` at most.
-  virtual Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+  virtual Status committed_offsets(const std::vector<TopicPartition>& parts,
                                    std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) = 0;
   /// The first offset of a partition whose timestamp is >= `timestamp_ms`; the log end
   /// when there is none. Any thread; one round trip, `timeout` at most.
   virtual Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,
                                  std::chrono::milliseconds timeout, std::int64_t& offset) = 0;
   /// The group's state and members as its coordinator describes them
-  /// (DescribeConsumerGroups), asked by an admin client with this client's properties (its
-  /// brokers, TLS and SASL) that the first call makes and later ones reuse. One thread at a
-  /// time, never the listener's: blocks until the coordinator answered or `timeout`. Never
-  /// throws: `known` is false, with the reason, when the broker cannot describe groups or
-  /// did not answer.
+  /// (DescribeConsumerGroups), asked by the GroupDescriber the client was made with, on an
+  /// admin client with this client's properties (its brokers, TLS and SASL) that the first
+  /// call makes and later ones reuse. One thread at a time, never the listener's: blocks
+  /// until the coordinator answered or `timeout`. Never throws: `known` is false, with the
+  /// reason, when the broker cannot describe groups or did not answer.
   virtual admin::GroupDescription describe_group(std::chrono::milliseconds timeout) {
     (void)timeout;
     admin::GroupDescription d;
@@ -166,11 +160,20 @@ class ConsumerClient {
   virtual std::string version() const = 0;
 };
 
+/// How ConsumerClient::describe_group asks: DescribeConsumerGroups of `group` on `client`
+/// until the coordinator answers or `timeout`, `brokers` naming the cluster in its errors;
+/// throws KafkaError when it cannot. The procedure (retries, the embedded broker's limits)
+/// is src/admin/'s: the runtime passes it in, so that src/kafka/ does not depend on it.
+using GroupDescriber = std::function<admin::GroupDescription(AdminClient& client, const std::string& brokers,
+                                                             const std::string& group,
+                                                             std::chrono::milliseconds timeout)>;
+
 /// The real client: librdkafka's consumer for `group`, with Samsa's properties
-/// (enable.auto.offset.store off, the group protocol, the fetch-queue defaults). Throws
-/// SettingsError for a bad or missing property, before anything connects.
+/// (enable.auto.offset.store off, the group protocol, the fetch-queue defaults), describing
+/// its group with `describer`. Throws SettingsError for a bad or missing property, before
+/// anything connects.
 std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
-                                                     const std::string& brokers);
+                                                     const std::string& brokers, GroupDescriber describer);
 /// Checks the librdkafka properties make_consumer_client would build `group`'s consumer with
 /// (see check_client_properties), without connecting: `info` runs it. Throws SettingsError.
 void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group);

@@ -1,6 +1,10 @@
 #pragma once
-// RAII around the librdkafka C API. This folder is the only place that includes
-// <librdkafka/...>; everything above it sees Samsa types.
+// librdkafka's C API for the code of src/kafka/ (and its unit tests) only: RAII for its
+// objects and the helpers that take its types. src/kafka/ is the one part of Samsa that
+// includes <librdkafka/...> (apart from tests/unit/build_test.cpp, which checks the headers
+// against the library); everything else reaches Kafka through the Samsa types of
+// consumer_client.hpp, producer_client.hpp, admin_client.hpp, mock_cluster.hpp,
+// properties.hpp, library.hpp and status.hpp.
 //
 // Ownership rules that bite (docs/architecture.md): a leaked rd_kafka_topic_partition_list_t or
 // rd_kafka_message_t holds references that make rd_kafka_destroy() hang forever, so each
@@ -15,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/properties.hpp"
 #include "kafka/status.hpp"
 #include "samsa/errors.hpp"
 #include "samsa/logger.hpp"
@@ -84,24 +89,12 @@ using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
-/// librdkafka's reason `errstr` for refusing `value` of property `key`, fit for a log: for a
-/// secret property (is_secret_kafka_property) every copy of the value is replaced with
-/// "[redacted]", and a reason that filled its buffer of `errstr_capacity` bytes (so may end
-/// in a cut-off copy) is replaced whole.
-std::string conf_error_text(std::string_view key, std::string_view value, std::string errstr,
-                            std::size_t errstr_capacity);
-
 /// Builds a configuration from properties. Throws SettingsError naming the property and
 /// librdkafka's reason for an unknown property or a bad value.
 ConfPtr make_conf(const std::map<std::string, std::string>& properties);
 
 /// Creates a client (producer or consumer) from `conf` (consumed). Throws KafkaError.
 KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
-
-/// A short-lived client for admin work and tests: bootstrap.servers = brokers, plus props.
-KafkaPtr make_admin_client(const std::string& brokers,
-                           const std::map<std::string, std::string>& props = {},
-                           rd_kafka_type_t type = RD_KAFKA_PRODUCER);
 
 ListPtr make_list(int size = 0);
 
@@ -113,29 +106,19 @@ rd_kafka_topic_partition_t* add_offset(rd_kafka_topic_partition_list_t* list, co
 /// The commit metadata of an element (empty when none).
 std::string_view metadata_of(const rd_kafka_topic_partition_t& element);
 
-/// librdkafka's rd_kafka_offsets_store carries commit metadata to the auto-commit from 2.2.0
-/// on; before that it drops it (and the auto-commit would commit the offset without it).
-bool stores_offset_metadata();
-
 /// A KafkaError with librdkafka's name and description of `err`, prefixed with `what`.
 KafkaError error(const std::string& what, rd_kafka_resp_err_t err);
 
-/// True for the errors that mean this member no longer owns its partitions.
-bool is_ownership_lost(rd_kafka_resp_err_t err);
-
-/// True for the errors a commit may hit transiently (coordinator moving, loading; under
-/// KIP-848 a stale member epoch, which Committer retries once the epoch is current).
-bool is_retriable_commit_error(rd_kafka_resp_err_t err);
-
-/// `err` classified for the runtime, with librdkafka's name and description.
+/// `err` classified (src/kafka/status.cpp), with librdkafka's name and description.
 Status status(rd_kafka_resp_err_t err);
+
+/// `err` as the status of a request librdkafka refused before sending it (Status::not_sent),
+/// with its `reason` (librdkafka's description of `err` when empty).
+Status not_sent(rd_kafka_resp_err_t err, std::string reason = {});
 
 /// Samsa's level of a librdkafka log line (syslog levels: 0-3 error, 4 warning, 5-6 info,
 /// 7 debug).
 LogLevel log_level(int syslog_level);
-
-/// Throws SettingsError saying how to set them when `properties` has no bootstrap.servers.
-void require_bootstrap_servers(const std::map<std::string, std::string>& properties);
 
 /// Checks `properties` the way a client of `type` would be built with them, without
 /// connecting: every property set (unknown name, bad value: SettingsError naming it, as
@@ -145,9 +128,6 @@ void require_bootstrap_servers(const std::map<std::string, std::string>& propert
 /// never had a broker to dial. Blocks for the few milliseconds that takes.
 void check_client_properties(rd_kafka_type_t type, const std::map<std::string, std::string>& properties,
                              const std::string& where);
-
-/// True when librdkafka knows a (global or topic) property of this name.
-bool is_librdkafka_property(const std::string& name);
 
 /// Milliseconds for librdkafka's int timeouts, clamped.
 int to_ms(std::chrono::milliseconds d);

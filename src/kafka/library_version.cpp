@@ -12,6 +12,8 @@ int loaded_version() { return rd_kafka_version(); }
 
 const char* loaded_version_str() { return rd_kafka_version_str(); }
 
+bool stores_offset_metadata() { return rd_kafka_version() >= 0x020200ff; }
+
 std::string loaded_file() {
   // By soname (every librdkafka has had librdkafka.so.1): the object the loader mapped.
   if (void* handle = dlopen("librdkafka.so.1", RTLD_LAZY | RTLD_NOLOAD)) {

@@ -14,5 +14,8 @@ const char* loaded_version_str();
 /// The file the loaded librdkafka came from (e.g. /usr/lib/x86_64-linux-gnu/librdkafka.so.1),
 /// or empty when the loader cannot say.
 std::string loaded_file();
+/// Whether the loaded librdkafka's offsets store carries commit metadata to the auto-commit:
+/// from 2.2.0 on; before, it drops it (and the auto-commit would commit the offset without it).
+bool stores_offset_metadata();
 
 }  // namespace samsa::kafka

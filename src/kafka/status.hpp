@@ -1,7 +1,8 @@
 #pragma once
-// The outcome of a call to Kafka, in the terms the runtime decides on. The runtime never
-// sees librdkafka's error codes: the client (kafka::ConsumerClient) classifies each one
-// once, here, and keeps librdkafka's name and description for the logs.
+// The outcome of a call to Kafka, in the terms Samsa decides on. Nothing outside src/kafka/
+// decides on librdkafka's error codes: src/kafka/status.cpp classifies each one once, into
+// a code and traits, and keeps librdkafka's name, description and number for the logs, the
+// messages and KafkaError::code().
 #include <string>
 #include <utility>
 
@@ -11,7 +12,7 @@ namespace samsa::kafka {
 
 class Status {
  public:
-  /// What the runtime tells apart; every other error is `other` (logged, never retried).
+  /// What callers tell apart by equality; every other error is `other`.
   enum class Code {
     ok,
     timed_out,              // no answer within the caller's time
@@ -20,21 +21,49 @@ class Status {
     rebalance_in_progress,  // the group is rebalancing: a commit is refused until it ends
     illegal_generation,     // the member's generation is stale (a rejoin is under way)
     stale_member_epoch,     // KIP-848: the commit carried an epoch the member has left behind
-    unknown_topic,          // a subscribed topic does not exist (yet)
+    unknown_topic,          // a topic does not exist (yet)
+    leader_not_available,   // a topic exists, its leaders are still being elected
+    topic_already_exists,   // a topic to create exists already
+    group_id_not_found,     // a group the coordinator does not know (KIP-848's describe)
+    queue_full,             // the producer's queue is full: wait for deliveries
     all_brokers_down,       // no broker answers; librdkafka keeps trying
     fatal,                  // the client cannot go on (e.g. a fenced idempotent member)
+    unexpected_answer,      // librdkafka's answer lacks what was asked for (never seen)
     other,
+  };
+
+  /// What an error means beyond its code; several may hold. kafka::status() sets them from
+  /// librdkafka's code; a fake sets them by hand.
+  struct Traits {
+    /// This member no longer owns the partitions concerned.
+    bool ownership_lost = false;
+    /// A commit or an offset fetch that failed so may succeed when tried again shortly.
+    bool retriable = false;
+    /// The cluster did not answer: a timeout, a transport failure, no broker or no
+    /// coordinator reachable.
+    bool unreachable = false;
+    /// The broker lacks the API or the version the request needs.
+    bool unsupported = false;
+    /// The group coordinator is moving or loading: ask again shortly.
+    bool coordinator_moving = false;
+    /// How a broker refuses an offset commit from outside a group (no member id, no
+    /// generation) while the group has members.
+    bool refused_by_active_group = false;
+    /// librdkafka refused the request before sending it (an argument out of its range);
+    /// text() is its reason.
+    bool not_sent = false;
   };
 
   /// Success.
   Status() = default;
-  /// An error. `ownership_lost`: this member no longer owns the partitions concerned.
-  /// `retriable`: a commit that failed so may succeed when tried again shortly. `number`:
-  /// librdkafka's code (for KafkaError::code), -1 when none.
+  /// An error. `number`: librdkafka's code (for KafkaError::code), -1 when none.
+  Status(Code code, std::string name, std::string text, Traits traits, int number = -1)
+      : code_(code), name_(std::move(name)), text_(std::move(text)), traits_(traits), number_(number) {}
+  /// An error with the two traits the runtime decides on.
   Status(Code code, std::string name, std::string text, bool ownership_lost = false, bool retriable = false,
          int number = -1)
-      : code_(code), name_(std::move(name)), text_(std::move(text)), ownership_lost_(ownership_lost),
-        retriable_(retriable), number_(number) {}
+      : Status(code, std::move(name), std::move(text), Traits{.ownership_lost = ownership_lost, .retriable = retriable},
+               number) {}
 
   bool ok() const { return code_ == Code::ok; }
   /// True for an error, as librdkafka's error codes read in a condition.
@@ -43,9 +72,32 @@ class Status {
   /// librdkafka's name ("REBALANCE_IN_PROGRESS") and description; "Success" for ok.
   const std::string& name() const { return ok() ? kOkName : name_; }
   const std::string& text() const { return ok() ? kOkText : text_; }
-  bool ownership_lost() const { return ownership_lost_; }
-  bool retriable() const { return retriable_; }
+  /// librdkafka's own sentence about this occurrence (an admin request's error string),
+  /// beside text()'s description of the code; empty when it gave none.
+  const std::string& detail() const { return detail_; }
+  bool ownership_lost() const { return traits_.ownership_lost; }
+  bool retriable() const { return traits_.retriable; }
+  bool unreachable() const { return traits_.unreachable; }
+  bool unsupported() const { return traits_.unsupported; }
+  bool coordinator_moving() const { return traits_.coordinator_moving; }
+  bool refused_by_active_group() const { return traits_.refused_by_active_group; }
+  bool not_sent() const { return traits_.not_sent; }
+  const Traits& traits() const { return traits_; }
   int number() const { return ok() ? 0 : number_; }
+
+  /// This status with another text (redacted, or librdkafka's more precise one).
+  Status with_text(std::string text) const {
+    Status s = *this;
+    s.text_ = std::move(text);
+    return s;
+  }
+  /// This status with librdkafka's sentence about the occurrence.
+  Status with_detail(std::string detail) const {
+    Status s = *this;
+    s.detail_ = std::move(detail);
+    return s;
+  }
+
   /// A KafkaError saying `what` failed, with this error's name and description.
   KafkaError error(const std::string& what) const {
     return KafkaError(what + ": " + name() + " (" + text() + ")", number(), retriable());
@@ -57,9 +109,13 @@ class Status {
   Code code_ = Code::ok;
   std::string name_;
   std::string text_;
-  bool ownership_lost_ = false;
-  bool retriable_ = false;
+  std::string detail_;
+  Traits traits_;
   int number_ = -1;
 };
+
+/// librdkafka's error `number` (an rd_kafka_resp_err_t value) classified as kafka::status()
+/// does, for code outside src/kafka/ (an admin function's own timeout, fakes, tests).
+Status status_of(int number);
 
 }  // namespace samsa::kafka

@@ -1,6 +1,5 @@
 #include "ops/operations.hpp"
 
-#include <librdkafka/rdkafka.h>
 #include <spdlog/fmt/fmt.h>
 
 #include "samsa/version.hpp"
@@ -144,7 +143,7 @@ nlohmann::json Operations::status_json() {
       {"app",
        {{"client_id", settings_.client_id},
         {"samsa_version", kVersion},
-        {"librdkafka_version", rd_kafka_version_str()},
+        {"librdkafka_version", librdkafka_version()},
         {"state", state},
         {"uptime_seconds", uptime},
         {"live", liveness(states, now, limits_).ok},

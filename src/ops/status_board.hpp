@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "samsa/instrumentation.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::ops {
 
@@ -80,7 +81,7 @@ struct RebalanceRecord {
 
 struct GroupStatus {
   std::string name;
-  std::map<std::pair<std::string, std::int32_t>, PartitionStatus> partitions;  ///< assigned or seen
+  std::map<TopicPartition, PartitionStatus> partitions;  ///< assigned or seen
   std::deque<RebalanceRecord> rebalances;  ///< the latest kRecentRebalances
   std::uint64_t rebalance_count = 0;
   std::string last_error;

@@ -19,6 +19,7 @@
 #include "kafka/consumer_client.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::runtime {
 
@@ -81,7 +82,7 @@ class Committer {
   // The last offset the broker confirmed per partition, kept after the partition is given
   // up (librdkafka's commit on unassign repeats revoke()'s).
   std::mutex mu_;
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> confirmed_;
+  std::map<TopicPartition, std::int64_t> confirmed_;
   /// When commit_async() last asked (steady_clock ticks), for the answer's latency.
   std::atomic<std::chrono::steady_clock::rep> async_asked_{0};
 };

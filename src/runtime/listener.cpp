@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "admin/groups.hpp"
 #include "log_text.hpp"
 #include "samsa/app.hpp"
 
@@ -19,8 +20,14 @@ using std::chrono::milliseconds;
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    const std::string& brokers, WorkerPool& pool, Logger& logger,
                    const Monitor& monitor, Producer* producer)
-    : Listener(settings, group, kafka::make_consumer_client(settings, group, brokers), pool, logger, monitor,
-               producer) {}
+    : Listener(settings, group,
+               kafka::make_consumer_client(settings, group, brokers,
+                                           [](kafka::AdminClient& client, const std::string& bootstrap,
+                                              const std::string& name, milliseconds timeout) {
+                                             return admin::detail::describe_group(client, bootstrap, name,
+                                                                                  admin::detail::Deadline(timeout));
+                                           }),
+               pool, logger, monitor, producer) {}
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    std::unique_ptr<kafka::ConsumerClient> client, WorkerPool& pool, Logger& logger,
@@ -89,7 +96,7 @@ Listener::Health Listener::health() const {
 
 void Listener::watch_watermarks() {
   while (!stop_.load()) {
-    std::vector<std::pair<std::string, std::int32_t>> parts;
+    std::vector<TopicPartition> parts;
     {
       std::lock_guard lock(partitions_mu_);
       for (const auto& [key, p] : partitions_) parts.push_back(key);

@@ -41,6 +41,7 @@
 #include "samsa/logger.hpp"
 #include "samsa/producer.hpp"
 #include "samsa/routing.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::runtime {
 
@@ -240,7 +241,7 @@ class Listener final : private kafka::ClientEvents {
   // Mutated on the listener thread only (rebalance callbacks); other threads read under
   // partitions_mu_.
   std::mutex partitions_mu_;
-  std::map<std::pair<std::string, std::int32_t>, std::unique_ptr<Partition>> partitions_;
+  std::map<TopicPartition, std::unique_ptr<Partition>> partitions_;
   struct KeyHash {
     std::size_t operator()(const std::pair<const void*, std::int32_t>& k) const {
       return std::hash<const void*>()(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9e3779b97f4a7c15ULL);

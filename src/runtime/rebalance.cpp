@@ -83,7 +83,7 @@ void Listener::finish_abandoned(Partition& p) {
   logger_.info(fmt::format("consumer group {}: the abandoned job of {}/{} returned; its consumer is "
                            "destroyed",
                            name(), p.topic(), p.partition()));
-  const std::pair<std::string, std::int32_t> key{p.topic(), p.partition()};
+  const TopicPartition key{p.topic(), p.partition()};
   abandoned_.erase(&p);
   // A new instance of the same partition waited for this one.
   auto it = partitions_.find(key);

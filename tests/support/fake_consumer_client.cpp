@@ -251,7 +251,7 @@ void FakeConsumerClient::commit_stored(const std::vector<TP>& parts) {
     if (p.stored < 0 || p.stored == p.committed) continue;
     p.committed = p.stored;
     p.committed_metadata = p.stored_metadata;
-    record("commit " + tp(key.first, key.second) + "@" + std::to_string(p.stored));
+    record("commit " + tp(key.topic, key.partition) + "@" + std::to_string(p.stored));
   }
 }
 
@@ -337,8 +337,8 @@ kafka::Status FakeConsumerClient::commit_async() {
     if (!p.assigned || p.stored < 0 || p.stored == p.committed) continue;
     p.committed = p.stored;
     p.committed_metadata = p.stored_metadata;
-    record("commit " + tp(key.first, key.second) + "@" + std::to_string(p.stored));
-    a.offsets.push_back({key.first, key.second, p.stored, p.stored_metadata, {}});
+    record("commit " + tp(key.topic, key.partition) + "@" + std::to_string(p.stored));
+    a.offsets.push_back({key.topic, key.partition, p.stored, p.stored_metadata, {}});
   }
   if (a.offsets.empty()) return kafka::Status(kafka::Status::Code::no_offset, "_NO_OFFSET", "nothing stored");
   async_answers_.push_back(std::move(a));
@@ -361,7 +361,7 @@ kafka::Status FakeConsumerClient::watermarks(const std::string& topic, std::int3
   return {};
 }
 
-kafka::Status FakeConsumerClient::committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+kafka::Status FakeConsumerClient::committed_offsets(const std::vector<TopicPartition>& parts,
                                                     std::chrono::milliseconds, std::vector<std::int64_t>& offsets) {
   std::lock_guard lock(mu_);
   offsets.clear();
@@ -388,7 +388,7 @@ kafka::Status FakeConsumerClient::close() {
   {
     std::lock_guard lock(mu_);
     record("close");
-    for (const auto& key : order_) assigned.push_back({key.first, key.second, -1001});
+    for (const auto& key : order_) assigned.push_back({key.topic, key.partition, -1001});
   }
   // librdkafka's close revokes what is still assigned (the runtime's revoke, then unassign).
   if (!assigned.empty()) events_->on_revoked(assigned, false);

@@ -26,12 +26,13 @@
 #include <vector>
 
 #include "kafka/consumer_client.hpp"
+#include "samsa/topic_partition.hpp"
 
 namespace samsa::test {
 
 class FakeConsumerClient final : public kafka::ConsumerClient {
  public:
-  using TP = std::pair<std::string, std::int32_t>;
+  using TP = TopicPartition;
   struct Record {
     std::string topic;
     /// Stable per topic (Fetched::topic_key): the client's one copy of the name; null for
@@ -112,7 +113,7 @@ class FakeConsumerClient final : public kafka::ConsumerClient {
   /// 0 and the log's length.
   kafka::Status watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds timeout,
                            std::int64_t& low, std::int64_t& high) override;
-  kafka::Status committed_offsets(const std::vector<std::pair<std::string, std::int32_t>>& parts,
+  kafka::Status committed_offsets(const std::vector<TopicPartition>& parts,
                                   std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) override;
   /// The first record whose timestamp_ms is >= timestamp_ms (records made by produce() have
   /// timestamp_ms = 1000 * offset), else the log's length.

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli/config_sources.hpp"
-#include "kafka/handle.hpp"
+#include "kafka/properties.hpp"
 #include "samsa/app.hpp"
 #include "samsa/errors.hpp"
 #include "samsa/version.hpp"

@@ -578,8 +578,6 @@ TEST(KafkaStatus, AStaleMemberEpochIsRetriableAndNotALossOfOwnership) {
   EXPECT_EQ(s.name(), "STALE_MEMBER_EPOCH");
   EXPECT_TRUE(s.retriable());
   EXPECT_FALSE(s.ownership_lost());
-  EXPECT_TRUE(kafka::is_retriable_commit_error(RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH));
-  EXPECT_FALSE(kafka::is_ownership_lost(RD_KAFKA_RESP_ERR_STALE_MEMBER_EPOCH));
   // The ones that are a loss stay one.
   EXPECT_TRUE(kafka::status(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID).ownership_lost());
   EXPECT_TRUE(kafka::status(RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST).ownership_lost());
