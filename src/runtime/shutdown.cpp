@@ -86,9 +86,15 @@ void Listener::shutdown() {
     logger_.error(fmt::format("consumer group {}: the final commit was not confirmed: {}; leaving the "
                               "group commits once more",
                               name(), err.text()));
+  else if (!unconfirmed_.empty())
+    // A rebalance served above (or one the loop was in when stop came) revoked partitions
+    // whose commit the broker refused: nothing left to commit is not "committed".
+    logger_.warn(fmt::format("consumer group {}: committed the marks of the partitions still owned; "
+                             "the broker refused those of the partitions revoked while stopping ({})",
+                             name(), unconfirmed_));
   else
     logger_.info(fmt::format("consumer group {}: committed the marked offsets", name()));
-  publish_step(err ? "final commit not confirmed" : "committed");
+  publish_step(err || !unconfirmed_.empty() ? "final commit not confirmed" : "committed");
   logger_.info(fmt::format("consumer group {}: leaving the group", name()));
   // Runs the revoke callback (revoked(), commit) for what is still assigned. On librdkafka
   // < 2.1 close can hang after partitions were lost (#4187): App's shutdown_timeout bounds it.

@@ -316,7 +316,9 @@ TEST_F(Offsets, TickLetsAQuietPartitionFlushItsBuffer) {
       });
   t.app.settings().automatically_mark_as_consumed = false;
   Running run(t.app);
-  EXPECT_TRUE(eventually([&] { return committed(group, topic) == 5; }, 20s)) << committed(group, topic);
+  EXPECT_TRUE(eventually([&] { return committed(group, topic) == 5; }, 20s))
+      << "committed " << committed(group, topic) << "; assigned " << t.probe.hook_calls("initialized")
+      << " times, consumed " << t.probe.consumed.load() << ", ticked " << t.probe.hook_calls("tick") << " times";
   EXPECT_EQ(run.stop(), kExitOk);
 }
 

@@ -202,6 +202,17 @@ TEST_F(Operations, MetricsAndHealthFollowTrafficAPoisonMessageAPausedPartitionAn
              sum(m, "samsa_rebalances_total", "group=\"" + group + "\"") >= 2;
     }, 60s)) << m;
     EXPECT_GE(value(m, "samsa_rebalances_total{group=\"" + group + "\",kind=\"revoked\"}"), 1);
+    // The second member's leave starts a rebalance, and the embedded broker refuses commits
+    // while its group rebalances (docs/offsets.md). When the first member got partition 1
+    // (it usually gets 0), its stop came right after that leave with the marks of the
+    // second wave (handled again from the committed offset) not yet auto-committed: they
+    // were refused, and it exited 5. So there everything is committed first; real Kafka
+    // accepts a commit during that rebalance, and there the stops still cover one.
+    if (Broker::get().embedded()) {
+      ASSERT_TRUE(eventually([&] {
+        return committed(group, topic, 0) == log_end(group, topic, 0) && committed(group, topic, 1) == log_end(group, topic, 1);
+      })) << "committed " << committed(group, topic, 0) << " " << committed(group, topic, 1);
+    }
     EXPECT_EQ(other.stop(), kExitOk);
   }
   EXPECT_EQ(running.stop(), kExitOk);

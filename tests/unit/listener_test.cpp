@@ -497,6 +497,34 @@ TEST(Listener, AShutdownWhoseCommitIsNeverConfirmedExitsWithUncommitted) {
   EXPECT_TRUE(w.logger.has("t/0@5")) << "the unconfirmed marks are named";
 }
 
+TEST(Listener, PartitionsRevokedWhileStoppingWithTheirCommitRefusedAreNotReportedCommitted) {
+  // The embedded broker refuses commits while its group rebalances: the shutdown's commit
+  // is refused, the rebalance it serves revokes the partition (its commit refused again),
+  // and then nothing is left to commit. That is not "committed the marked offsets".
+  World w;
+  std::vector<std::string> steps;
+  std::mutex steps_mu;
+  w.monitor.subscribe_inline([&](const Event& e) {
+    if (e.type != EventType::shutdown_step) return;
+    std::lock_guard lock(steps_mu);
+    steps.push_back(e.reason);
+  });
+  w.on_consume = [](Scripted& c) { c.mark_as_consumed(c.messages().last()); };
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() == 5; }));
+  w.fake->fail_commits(1000, kafka::Status(kafka::Status::Code::rebalance_in_progress, "REBALANCE_IN_PROGRESS",
+                                           "the group is rebalancing (fake)"));
+  w.listener->request_stop(Clock::now() + 3s);
+  w.fake->rebalance_revoke({{"t", 0}});
+  ASSERT_TRUE(w.listener->wait_finished(10s));
+  EXPECT_EQ(w.listener->exit_code(), kExitUncommitted) << w.record();
+  EXPECT_FALSE(w.logger.has("committed the marked offsets")) << w.record();
+  EXPECT_TRUE(w.logger.has("the broker refused those of the partitions revoked while stopping (t/0@5)"));
+  std::lock_guard lock(steps_mu);
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), "committed"), 0);
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), "final commit not confirmed"), 1);
+}
+
 // ---- The Committer's retry policy ----
 
 struct CommitterWorld {

@@ -5,7 +5,11 @@
 // each partition keeps at most ~5 MiB (or 100,000 message sets) of log and drops the oldest
 // beyond that, and a group admits a new member only after the previous one's session
 // timed out or left. Keep workloads to tens of thousands of small events per partition,
-// and use short session timeouts in tests. Real Apache Kafka is the truth
+// and use short session timeouts in tests, but leave topic.metadata.refresh.interval.ms at
+// librdkafka's default: a group leader whose periodic refresh is answered while it waits
+// for its assignor's metadata joins again, the mock answers a JoinGroup only whole seconds
+// after it (3 s the first, then session.timeout.ms - 1 s), and a refresh every second can
+// keep in step with that, join after join. Real Apache Kafka is the truth
 // (scripts/kafka-local).
 //
 // Thread-safety: all methods may be called from any thread while clients are connected.
