@@ -4,7 +4,9 @@
 // A functional stand-in for Kafka, for the demo and fast tests: it keeps nothing on disk,
 // each partition keeps at most ~5 MiB (or 100,000 message sets) of log and drops the oldest
 // beyond that, and a group admits a new member only after the previous one's session
-// timed out or left. Keep workloads to tens of thousands of small events per partition,
+// timed out or left. On librdkafka 2.14.2 a new group's first rebalance starts at once
+// (group.initial.rebalance.delay.ms 0, as on Samsa's test brokers); on 2.0.2 the mock waits
+// Kafka's default 3 s, which cannot be changed there. Keep workloads to tens of thousands of small events per partition,
 // and use short session timeouts in tests, but leave topic.metadata.refresh.interval.ms at
 // librdkafka's default: a group leader whose periodic refresh is answered while it waits
 // for its assignor's metadata joins again, the mock answers a JoinGroup only whole seconds
