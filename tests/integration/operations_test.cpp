@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <map>
 #include <regex>
 #include <set>
@@ -304,7 +305,11 @@ TEST_F(Operations, ACommittedOffsetMovedBackwardsIsDetected) {
     GTEST_SKIP() << "the embedded broker refuses an offset reset of a group a consumer has joined";
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 20);
-  TestApp t(topic, group, [](RecordingConsumer&) { std::this_thread::sleep_for(20ms); });
+  // The second run re-consumes 5..19 at 200 ms a message: its commits stay below 20 for
+  // about 3 s, ten readings of the lag reader (every 300 ms), which must see one of them. At
+  // 20 ms a message (0.3 s) a fast KIP-848 join let the app reach 20 again before any reading.
+  std::atomic<bool> slow{false};
+  TestApp t(topic, group, [&slow](RecordingConsumer&) { std::this_thread::sleep_for(slow ? 200ms : 20ms); });
   t.app.settings().batch_fetching = false;
   const int port = free_port();
   operations_settings(t.app, port);
@@ -321,6 +326,7 @@ TEST_F(Operations, ACommittedOffsetMovedBackwardsIsDetected) {
   r.to = admin::ResetTarget::parse("5");
   admin::reset_offsets(Broker::get().bootstrap(), r);
   ASSERT_EQ(committed(group, topic), 5);
+  slow = true;
   Running again(t.app);
   std::string m;
   ASSERT_TRUE(eventually([&] {
