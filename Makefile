@@ -15,7 +15,10 @@
 LIBRDKAFKA ?= 2.14
 ifeq ($(LIBRDKAFKA),2.14)
 BUILD ?= build
-RDKAFKA_PREFIX = $(shell scripts/librdkafka-modern | tail -1)
+# The prefix scripts/librdkafka-modern prints last; its failure stops make (an empty prefix
+# would build against the system's librdkafka without a word).
+RDKAFKA_PREFIX = $(or $(shell out=$$(scripts/librdkafka-modern) && printf '%s\n' "$$out" | tail -1),\
+  $(error scripts/librdkafka-modern failed to build librdkafka 2.14.2: see its messages above))
 else ifeq ($(LIBRDKAFKA),system)
 BUILD ?= build-system
 RDKAFKA_PREFIX =
@@ -29,7 +32,7 @@ CMAKE_CONFIGURE = cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebI
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -74,7 +77,7 @@ test-sanitize: build-sanitize
 # on pthreads (scripts/librdkafka-modern --tsan).
 TSAN_BUILD ?= build-tsan
 build-tsan: deps
-	@prefix=$$(scripts/librdkafka-modern --tsan | tail -1) && \
+	@out=$$(scripts/librdkafka-modern --tsan) && prefix=$$(printf '%s\n' "$$out" | tail -1) && \
 	  cmake -S . -B $(TSAN_BUILD) -G Ninja $(SANITIZE_FLAGS) -DSAMSA_WERROR=ON \
 	  -DSAMSA_SANITIZE=thread -DSAMSA_LIBRDKAFKA_PREFIX=$$prefix >/dev/null
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(SUITE_TARGETS)
@@ -91,11 +94,15 @@ torture: build
 
 # Only what the demo needs: its packages, librdkafka 2.14.2, the library, the samsa tool and
 # buffered_import (no tests, no benchmarks: make test configures them in).
-demo:
-	@scripts/install-deps --demo
+# (A prerequisite, not the recipe's first line: make expands a recipe's every line, and so
+# the $(shell) that builds librdkafka, before it runs the first.)
+demo: deps-demo
 	@$(CMAKE_CONFIGURE) -DSAMSA_BUILD_TESTS=OFF -DSAMSA_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target samsa_tool buffered_import
 	@BUILD=$(BUILD) scripts/demo
+
+deps-demo:
+	@scripts/install-deps --demo
 
 # librdkafka 2.14.2 from Debian's source package into ~/.cache/samsa (once).
 librdkafka-modern:

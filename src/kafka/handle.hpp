@@ -4,7 +4,7 @@
 // includes <librdkafka/...> (apart from tests/unit/build_test.cpp, which checks the headers
 // against the library); everything else reaches Kafka through the Samsa types of
 // consumer_client.hpp, producer_client.hpp, admin_client.hpp, mock_cluster.hpp,
-// properties.hpp, library.hpp and status.hpp.
+// properties.hpp, library_version.hpp and status.hpp.
 //
 // Ownership rules that bite (docs/architecture.md): a leaked rd_kafka_topic_partition_list_t or
 // rd_kafka_message_t holds references that make rd_kafka_destroy() hang forever, so each
