@@ -335,7 +335,7 @@ int main(int argc, char** argv) {
            ",\"batch_fetching\":" + (config.batch_fetching ? "true" : "false") +
            ",\"automatically_mark_as_consumed\":" + (config.automatically_mark_as_consumed ? "true" : "false") +
            ",\"queue_max_messages\":" + std::to_string(config.queue_max_messages) +
-           ",\"queue_max_bytes\":" + std::to_string(config.queue_max_bytes) +
+           ",\"max_buffered_bytes\":" + std::to_string(config.max_buffered_bytes) +
            ",\"queue_min_time_ms\":" + std::to_string(config.queue_min_time.count()) + ",\"set\":[";
     for (std::size_t i = 0; i < sets.size(); ++i) used += (i ? ",\"" : "\"") + sets[i] + "\"";
     used += "]}";

@@ -150,7 +150,7 @@ int App::serve(const ServeOptions& options) {
   rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
   for (const auto* g : groups)
     rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
-                                                                *logger_, monitor_, producer));
+                                                                *logger_, monitor_, producer, groups.size()));
   // The listeners are all built (the HTTP threads read the vector, never while it grows)
   // and none started.
   if (settings_.metrics_port > 0) {
@@ -171,7 +171,7 @@ int App::serve(const ServeOptions& options) {
                             kVersion, librdkafka_version(), version_text(kafka::built_version()),
                             librdkafka_file.empty() ? "" : ", from " + librdkafka_file, groups.size(),
                             settings_.concurrency));
-  for (const auto* g : groups) logger_->info(detail::describe_group(settings_, *g, brokers));
+  for (const auto* g : groups) logger_->info(detail::describe_group(settings_, *g, brokers, groups.size()));
 
   std::unique_ptr<runtime::SignalGuard> signals;
   if (options.handle_signals)
@@ -258,10 +258,12 @@ std::string settings_text(const Table& table, const Owner& owner, Shown shown) {
 }
 }  // namespace
 
-std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, const std::string& brokers) {
+std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, const std::string& brokers,
+                           std::size_t groups) {
   auto kafka = effective_kafka(app, g);
   if (!brokers.empty()) kafka["bootstrap.servers"] = brokers;
-  add_fetch_queue_defaults(kafka, samsa::kafka::loaded_version());  // as the listener does
+  // As the listener does.
+  add_fetch_queue_defaults(kafka, samsa::kafka::loaded_version(), buffer_share(app, groups).librdkafka);
   // The group's line: what one librdkafka consumer serves the whole group with (the group's
   // effective group-level settings, then the app's own); each topic's line: the rest.
   auto on = [](Level level) { return [level](const InheritedSetting& s) { return s.level == level; }; };

@@ -1,6 +1,8 @@
 #include "setting_text.hpp"
 
 #include <charconv>
+#include <limits>
+#include <utility>
 
 #include "samsa/errors.hpp"
 
@@ -29,6 +31,29 @@ void parse_value(std::string_view key, std::string_view v, int& out) {
 }
 
 std::string value_text(int value) { return std::to_string(value); }
+
+void parse_value(std::string_view key, std::string_view v, std::int64_t& out) {
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  std::string_view unit(end, static_cast<std::size_t>(v.data() + v.size() - end));
+  if (ec != std::errc() || end == v.data())
+    setting_error(key, "expected a size in bytes such as 1048576, 512KiB, 64MiB or 1GiB, got '" + std::string(v) + "'");
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "KiB") shift = 10;
+  else if (unit == "MiB") shift = 20;
+  else if (unit == "GiB") shift = 30;
+  else setting_error(key, "unknown size unit '" + std::string(unit) + "' (use KiB, MiB or GiB, or bytes without a unit)");
+  if (n > (std::numeric_limits<std::int64_t>::max() >> shift) || n < (std::numeric_limits<std::int64_t>::min() >> shift))
+    setting_error(key, "'" + std::string(v) + "' is too large");
+  out = n * (std::int64_t{1} << shift);
+}
+
+std::string value_text(std::int64_t value) {
+  for (const auto& [shift, unit] : {std::pair{30, "GiB"}, std::pair{20, "MiB"}, std::pair{10, "KiB"}})
+    if (value != 0 && value % (std::int64_t{1} << shift) == 0) return std::to_string(value >> shift) + unit;
+  return std::to_string(value);
+}
 
 void parse_value(std::string_view key, std::string_view v, milliseconds& out) {
   long long n = 0;

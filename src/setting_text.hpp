@@ -5,6 +5,7 @@
 // value copied from `info` into --set means the same; parse_value() throws SettingsError
 // naming the key and the form it expected, and leaves `out` as it was.
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,11 @@ std::string value_text(bool value);
 /// A decimal integer, nothing around it.
 void parse_value(std::string_view key, std::string_view text, int& out);
 std::string value_text(int value);
+
+/// A size in bytes, bare or with a binary unit ("65536", "512KiB", "64MiB", "1GiB"); printed
+/// with the largest unit that divides it ("64MiB").
+void parse_value(std::string_view key, std::string_view text, std::int64_t& out);
+std::string value_text(std::int64_t value);
 
 /// Milliseconds, bare or with a unit ("250ms", "5s", "2m"); printed as "250ms".
 void parse_value(std::string_view key, std::string_view text, std::chrono::milliseconds& out);

@@ -32,6 +32,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 [[noreturn]] void unknown(std::string_view key, const std::vector<std::string>& known) {
+  // Settings an earlier version had, with what replaced them.
+  if (key == "queue_max_bytes")
+    setting_error(key, "no longer a setting: max_buffered_bytes bounds the memory of fetched messages now "
+                       "(the whole process, in real bytes, librdkafka's prefetch included)");
   std::string best;
   std::size_t best_d = 4;
   for (const auto& k : known) {
@@ -197,11 +201,23 @@ std::string version_text(int v) {
          std::to_string((v >> 8) & 0xff);
 }
 
-void add_fetch_queue_defaults(std::map<std::string, std::string>& kafka, int librdkafka_version) {
+BufferShare buffer_share(const Settings& settings, std::size_t groups) {
+  const std::int64_t group = settings.max_buffered_bytes / static_cast<std::int64_t>(std::max<std::size_t>(groups, 1));
+  return BufferShare{group / 2, group - group / 2};
+}
+
+void add_fetch_queue_defaults(std::map<std::string, std::string>& kafka, int librdkafka_version,
+                              std::int64_t librdkafka_bytes) {
   constexpr int kFirstWithFetchQueueBackoff = 0x02010000;  // 2.1.0
   // bench/run.py --study fetch-queue measured these (README, Benchmarks).
   if (librdkafka_version >= kFirstWithFetchQueueBackoff) {
     kafka.emplace("fetch.queue.backoff.ms", "20");
+    // librdkafka's ranges: queued.max.messages.kbytes 1..2097151, queued.min.messages
+    // 1..10000000.
+    const std::int64_t kbytes = std::clamp<std::int64_t>(librdkafka_bytes / 1024, 1, 2097151);
+    const std::int64_t messages = std::clamp<std::int64_t>(librdkafka_bytes / 512, 1, 10000000);
+    kafka.emplace("queued.max.messages.kbytes", std::to_string(kbytes));
+    kafka.emplace("queued.min.messages", std::to_string(messages));
   } else {
     kafka.emplace("queued.min.messages", "300000");
     kafka.emplace("queued.max.messages.kbytes", "131072");

@@ -21,6 +21,8 @@ auto at_least(int min) {
   };
 }
 
+constexpr std::int64_t kMinBufferedBytes = 1 << 20;
+
 constexpr auto not_negative = [](milliseconds v, const auto&) {
   return std::string(v.count() < 0 ? "must not be negative" : "");
 };
@@ -109,7 +111,11 @@ const std::vector<AppSetting>& app_settings() {
       app("tick_interval", &S::tick_interval, positive),
       app("revoke_timeout", &S::revoke_timeout, not_negative),
       app("queue_max_messages", &S::queue_max_messages, at_least(1)),
-      app("queue_max_bytes", &S::queue_max_bytes, at_least(1)),
+      app("max_buffered_bytes", &S::max_buffered_bytes,
+          [](std::int64_t v, const S&) {
+            return v < kMinBufferedBytes ? "must be at least 1MiB (" + std::to_string(kMinBufferedBytes) + " bytes)"
+                                         : std::string();
+          }),
       app("queue_min_time", &S::queue_min_time, not_negative),
       app("client_id", &S::client_id, not_empty),
       app("metrics_port", &S::metrics_port,

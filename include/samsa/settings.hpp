@@ -14,6 +14,7 @@
 // Each field below has one entry in src/settings_table.cpp, which gives it its name, its
 // range check and its place in `info`; a field without one fails the unit tests.
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -96,22 +97,33 @@ struct Settings : TopicSettings {
   /// revoked()) before it gives them up anyway: what they marked so far is committed, their
   /// later marks are refused, and the next owner receives what they did not mark.
   std::chrono::milliseconds revoke_timeout{30000};
-  /// Back-pressure. Messages fetched for a partition wait in its queue while its job runs;
-  /// a partition whose queue holds queue_max_messages and queue_min_time of its consumer's
-  /// work (at the rate its jobs handled messages lately; at most 1,000,000 messages) is
-  /// paused in librdkafka and resumed once its queue is down to half. While the queues of a
-  /// consumer group's unpaused partitions hold queue_max_bytes of payload, the listener
-  /// takes no more messages from librdkafka (which keeps them and stops fetching at its own
-  /// limits, queued.min.messages and queued.max.messages.kbytes); a partition that blocks
-  /// the group then (an even share of the queued payload or more, and a job running for a
-  /// second, or waiting for an abandoned predecessor) is paused so the others go on.
-  /// Messages inside a running job are not counted.
+  /// Memory. The most the process holds of fetched messages, in bytes: Samsa's queues of
+  /// messages waiting for a job, counted in real bytes (key and payload, plus
+  /// Fetched-message overhead: librdkafka's 320-byte record of each message and Samsa's
+  /// own), and librdkafka's prefetch. Split evenly between the consumer groups, and in each
+  /// group half for Samsa's queues and half for librdkafka, whose fetch queue limits are
+  /// derived from it unless set in `kafka`: queued.max.messages.kbytes (the half, in KiB;
+  /// librdkafka caps fetch.max.bytes at it) and queued.min.messages (the half / 512 bytes).
+  /// Messages inside a running job (up to max_messages per partition) are not counted.
+  /// Raising it buys deeper queues (more slack for bursty consumers and long jobs on many
+  /// partitions); lowering it costs throughput once a queue holds less than a few batches
+  /// per partition. See docs/performance.md.
+  std::int64_t max_buffered_bytes = 64 * 1024 * 1024;
+  /// Back-pressure per partition. Messages fetched for a partition wait in its queue while
+  /// its job runs; a partition whose queue holds queue_max_messages and queue_min_time of
+  /// its consumer's work (at the rate its jobs handled messages lately; at most 1,000,000
+  /// messages) is paused in librdkafka and resumed once its queue is down to half. While the
+  /// queues of a consumer group's unpaused partitions hold its share of
+  /// max_buffered_bytes, the listener takes no more messages from librdkafka (which keeps
+  /// them and stops fetching at its own limits, derived from the same budget); a partition
+  /// that blocks the group then (an even share of the queued bytes or more, and a job
+  /// running for a second, or waiting for an abandoned predecessor) is paused so the
+  /// others go on.
   /// Why a time: librdkafka drops what it prefetched for a paused partition and fetches
   /// again up to a second after the resume; a queue that holds less than that of work
   /// would leave a consumer idle for most of each second (queue_min_time 0: pause on the
   /// count alone).
   int queue_max_messages = 10000;
-  int queue_max_bytes = 64 * 1024 * 1024;
   std::chrono::milliseconds queue_min_time{2000};
   /// How often `Consumer::tick` runs for each live consumer.
   std::chrono::milliseconds tick_interval{5000};
@@ -167,17 +179,31 @@ std::vector<std::string> problems(const Overrides& overrides, std::string_view w
 std::vector<std::string> protocol_problems(GroupProtocol protocol,
                                            const std::map<std::string, std::string>& kafka,
                                            int librdkafka_version, std::string_view where);
+/// One consumer group's part of max_buffered_bytes, when the process runs `groups` of them:
+/// an even share, half of it for Samsa's queues (real bytes), half for librdkafka's
+/// prefetch (see add_fetch_queue_defaults).
+struct BufferShare {
+  std::int64_t queues = 0;
+  std::int64_t librdkafka = 0;
+};
+BufferShare buffer_share(const Settings& settings, std::size_t groups);
 /// Samsa's defaults for librdkafka's fetch queue, added to `kafka` where the user set none,
-/// for librdkafka `librdkafka_version` (0xMMmmrrxx). librdkafka stops fetching a partition
-/// once its local queue holds queued.min.messages or queued.max.messages.kbytes, and looks
-/// again only a while later: 1 s (fetch.queue.backoff.ms, from 2.1.0) or, on 2.0.2, when its
-/// broker thread next wakes. A consumer faster than that queue then idles (measured: a
-/// 4,000,000-message backlog consumed at 0.44 M msg/s instead of 1.87 M on 2.14.2, longest
-/// gap 985 ms). From 2.1.0: fetch.queue.backoff.ms = 20. Before: queued.min.messages =
-/// 300000 and queued.max.messages.kbytes = 131072, a queue that holds more than a second of
-/// consumption, at the price of up to 128 MiB of queued messages per consumer group (64 MiB
-/// with librdkafka's defaults).
-void add_fetch_queue_defaults(std::map<std::string, std::string>& kafka, int librdkafka_version);
+/// for librdkafka `librdkafka_version` (0xMMmmrrxx) and a prefetch of `librdkafka_bytes`
+/// (BufferShare::librdkafka). librdkafka stops fetching a partition once its consumer queue
+/// holds queued.min.messages or queued.max.messages.kbytes, and looks again only a while
+/// later: 1 s (fetch.queue.backoff.ms, from 2.1.0) or, on 2.0.2, when its broker thread
+/// next wakes. A consumer faster than that queue then idles (measured: a 4,000,000-message
+/// backlog consumed at 0.44 M msg/s instead of 1.87 M on 2.14.2, longest gap 985 ms).
+/// From 2.1.0: fetch.queue.backoff.ms = 20, queued.max.messages.kbytes = librdkafka_bytes
+/// in KiB (librdkafka caps fetch.max.bytes at it unless that is set) and
+/// queued.min.messages = librdkafka_bytes / 512 (a fetched message costs librdkafka about
+/// 320 bytes besides its key and payload, so the count bounds the memory of small
+/// messages, the KiB of large ones). Before 2.1.0, where only a deep queue avoids the
+/// stall: queued.min.messages = 300000 and queued.max.messages.kbytes = 131072, up to
+/// 128 MiB of payload per consumer group whatever the budget (the compatibility build does
+/// not hold max_buffered_bytes).
+void add_fetch_queue_defaults(std::map<std::string, std::string>& kafka, int librdkafka_version,
+                              std::int64_t librdkafka_bytes);
 /// Throws SettingsError("invalid settings:" and one line per problem) unless `problems` is empty.
 void throw_if_problems(const std::vector<std::string>& problems);
 /// "2.14.2" from rd_kafka_version()'s 0xMMmmrrxx.

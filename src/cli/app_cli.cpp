@@ -152,7 +152,7 @@ int App::run(int argc, char** argv) {
       kafka::check_producer(settings_);
       std::cout << "samsa " << kVersion << " on librdkafka " << librdkafka_version() << "\n";
       for (const auto& g : routes_.groups())
-        std::cout << detail::describe_group(settings_, *g, brokers) << "\n";
+        std::cout << detail::describe_group(settings_, *g, brokers, routes_.groups().size()) << "\n";
       return kExitOk;
     }
     if (*create || *plan) {

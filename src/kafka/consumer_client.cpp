@@ -132,6 +132,31 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   Fetched poll(std::chrono::milliseconds timeout) override {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout));
     if (!m) return {};
+    return take(m);
+  }
+
+  std::size_t drain(std::size_t max, std::vector<Fetched>& out) override {
+    // librdkafka before 2.1.0 could skip offsets around a pause or resume in its batch API
+    // (2.1.0's CHANGELOG): one message at a time there.
+    if (!batches_) return ConsumerClient::drain(max, out);
+    if (max == 0) return 0;
+    if (batch_.size() < max) batch_.resize(max);
+    // Timeout 0: what is queued, never a wait for the batch to fill. Served in order, with
+    // the callbacks; a version barrier (revocation, seek, pause) met inside the call
+    // removes the messages it outdates from the batch before they are returned.
+    const ssize_t got = rd_kafka_consume_batch_queue(consumer_queue_.get(), 0, batch_.data(), max);
+    std::size_t n = 0;
+    for (ssize_t i = 0; i < got; ++i)
+      if (Fetched m = take(batch_[static_cast<std::size_t>(i)])) {
+        out.push_back(std::move(m));
+        ++n;
+      }
+    return n;
+  }
+
+  /// A message librdkafka handed out: a Fetched, or (an error instead of a message)
+  /// reported and released, and nothing.
+  Fetched take(rd_kafka_message_t* m) {
     if (!m->err) {
       Fetched::Fields f;
       f.topic_key = m->rkt;
@@ -413,6 +438,9 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   bool incremental_ = false;  // listener thread (rebalance callbacks)
   rd_kafka_topic_partition_list_t* rebalance_list_ = nullptr;  // during a rebalance callback
   std::chrono::milliseconds max_poll_interval_{300000};
+  // drain() takes batches (librdkafka >= 2.1.0); batch_ is its buffer, listener thread only.
+  const bool batches_ = rd_kafka_version() >= 0x02010000;
+  std::vector<rd_kafka_message_t*> batch_;
 };
 
 }  // namespace
@@ -421,7 +449,7 @@ namespace {
 
 // The librdkafka properties of a group's consumer: the user's, and Samsa's own.
 std::map<std::string, std::string> consumer_properties(const Settings& settings, const ConsumerGroupRoute& group,
-                                                       const std::string& brokers) {
+                                                       const std::string& brokers, std::size_t groups) {
   const TopicSettings gs = effective(settings, group);
   auto props = effective_kafka(settings, group);
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
@@ -442,21 +470,22 @@ std::map<std::string, std::string> consumer_properties(const Settings& settings,
         settings.rebalance_protocol == "cooperative-sticky" ? "cooperative-sticky" : "range,roundrobin";
   }
   props["enable.partition.eof"] = "false";
-  add_fetch_queue_defaults(props, rd_kafka_version());
+  add_fetch_queue_defaults(props, rd_kafka_version(), buffer_share(settings, groups).librdkafka);
   return props;
 }
 
 }  // namespace
 
 std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
-                                                     const std::string& brokers, GroupDescriber describer) {
-  auto props = consumer_properties(settings, group, brokers);
+                                                     const std::string& brokers, GroupDescriber describer,
+                                                     std::size_t groups) {
+  auto props = consumer_properties(settings, group, brokers, groups);
   require_bootstrap_servers(props);
   return std::make_unique<RdKafkaConsumerClient>(props, std::move(describer));
 }
 
 void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group) {
-  check_client_properties(RD_KAFKA_CONSUMER, consumer_properties(settings, group, {}),
+  check_client_properties(RD_KAFKA_CONSUMER, consumer_properties(settings, group, {}, 1),
                           "consumer group '" + group.name() + "': ");
 }
 

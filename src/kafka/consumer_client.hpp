@@ -85,6 +85,22 @@ class ConsumerClient {
   /// The next message, waiting at most `timeout` (0: only what is queued already); empty
   /// when none came. Serves rebalances, commit answers and errors meanwhile.
   virtual Fetched poll(std::chrono::milliseconds timeout) = 0;
+  /// Moves into `out` what the client has queued already, at most `max` messages, without
+  /// waiting; returns how many it appended (0: nothing queued). Serves rebalances, commit
+  /// answers and errors like poll(), so a rebalance may run inside the call: a message it
+  /// returns may belong to a partition revoked meanwhile (the caller checks ownership
+  /// after the call), but never to an assignment older than the partition's current one
+  /// (what was fetched before a revocation, a seek or a pause of its partition is not
+  /// returned). This default takes one message (poll with timeout 0), where that holds
+  /// trivially; the librdkafka client takes a batch (rd_kafka_consume_batch_queue) from
+  /// librdkafka 2.1.0 on, whose version barriers drop the outdated messages of a batch.
+  virtual std::size_t drain(std::size_t max, std::vector<Fetched>& out) {
+    if (max == 0) return 0;
+    Fetched m = poll(std::chrono::milliseconds(0));
+    if (!m) return 0;
+    out.push_back(std::move(m));
+    return 1;
+  }
   /// Any thread: makes a poll() that waits return now (it returns empty). A wake-up with no
   /// poll waiting is kept for the next poll.
   virtual void wake() = 0;
@@ -168,12 +184,14 @@ using GroupDescriber = std::function<admin::GroupDescription(AdminClient& client
                                                              const std::string& group,
                                                              std::chrono::milliseconds timeout)>;
 
-/// The real client: librdkafka's consumer for `group`, with Samsa's properties
-/// (enable.auto.offset.store off, the group protocol, the fetch-queue defaults), describing
-/// its group with `describer`. Throws SettingsError for a bad or missing property, before
+/// The real client: librdkafka's consumer for `group`, one of `groups` consumer groups in
+/// the process, with Samsa's properties (enable.auto.offset.store off, the group protocol,
+/// the fetch-queue defaults from the group's share of max_buffered_bytes), describing its
+/// group with `describer`. Throws SettingsError for a bad or missing property, before
 /// anything connects.
 std::unique_ptr<ConsumerClient> make_consumer_client(const Settings& settings, const ConsumerGroupRoute& group,
-                                                     const std::string& brokers, GroupDescriber describer);
+                                                     const std::string& brokers, GroupDescriber describer,
+                                                     std::size_t groups);
 /// Checks the librdkafka properties make_consumer_client would build `group`'s consumer with
 /// (see check_client_properties), without connecting: `info` runs it. Throws SettingsError.
 void check_consumer_client(const Settings& settings, const ConsumerGroupRoute& group);

@@ -19,19 +19,20 @@ using std::chrono::milliseconds;
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    const std::string& brokers, WorkerPool& pool, Logger& logger,
-                   const Monitor& monitor, Producer* producer)
+                   const Monitor& monitor, Producer* producer, std::size_t groups)
     : Listener(settings, group,
-               kafka::make_consumer_client(settings, group, brokers,
-                                           [](kafka::AdminClient& client, const std::string& bootstrap,
-                                              const std::string& name, milliseconds timeout) {
-                                             return admin::detail::describe_group(client, bootstrap, name,
-                                                                                  admin::detail::Deadline(timeout));
-                                           }),
-               pool, logger, monitor, producer) {}
+               kafka::make_consumer_client(
+                   settings, group, brokers,
+                   [](kafka::AdminClient& client, const std::string& bootstrap, const std::string& name,
+                      milliseconds timeout) {
+                     return admin::detail::describe_group(client, bootstrap, name, admin::detail::Deadline(timeout));
+                   },
+                   groups),
+               pool, logger, monitor, producer, groups) {}
 
 Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
                    std::unique_ptr<kafka::ConsumerClient> client, WorkerPool& pool, Logger& logger,
-                   const Monitor& monitor, Producer* producer)
+                   const Monitor& monitor, Producer* producer, std::size_t groups)
     : settings_(settings),
       group_(group),
       group_settings_(effective(settings, group)),
@@ -44,7 +45,7 @@ Listener::Listener(const Settings& settings, const ConsumerGroupRoute& group,
       committer_(
           *client_, group.name(), logger_, monitor, [this](const kafka::CommitOffset& o) { note_confirmed(o); },
           [this] { note_broker_answered("a commit was confirmed"); }),
-      pausing_(*client_, settings, group.name(), logger_, monitor) {
+      pausing_(*client_, settings, buffer_share(settings, groups).queues, group.name(), logger_, monitor) {
   client_->set_events(this);
   // housekeeping() reports a job still running at half of max.poll.interval.ms.
   long_job_warning_ = client_->max_poll_interval() / 2;
@@ -196,7 +197,7 @@ void Listener::loop() {
     last_loop_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     // Karafka's before_poll/after_poll: around each poll, even one that returns nothing.
     run_poll_hooks(Hook::before_poll);
-    collect(group_settings_.max_messages, group_settings_.max_wait_time);
+    collect(group_settings_.max_wait_time);
     run_poll_hooks(Hook::after_poll);
     finish_jobs();
     dispatch();
@@ -235,54 +236,72 @@ void Listener::run_poll_hooks(Hook hook) {
   before_polled_.clear();
 }
 
-void Listener::collect(int max_messages, milliseconds max_wait) {
+void Listener::collect(milliseconds max_wait) {
   const auto began = Clock::now();
   const auto deadline = std::min(began + max_wait, wake_at_);
-  int n = 0;
+  std::size_t n = 0;
   bool fetched = false;  // a broker answered (logged once per poll, not per message)
-  while (n < max_messages && !stop_.load()) {
-    // Wait for the first message (in slices, to notice stop and the end of a job); then
-    // take only what is already queued, so a poll never waits for more data than
-    // librdkafka has.
-    int timeout = 0;
-    if (n == 0) {
-      if (jobs_ended_.load(std::memory_order_acquire)) break;
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) break;
-      timeout = static_cast<int>(std::min<long long>(left.count(), 100));
-      if (pausing_.throttled()) {
-        pausing_.relieve(live_partitions(), Clock::now());
-        if (pausing_.throttled()) {
-          // Over the group's budget: the messages stay in librdkafka's queue (it stops
-          // fetching at its own limits; nothing is dropped, unlike a pause) until a job
-          // takes some from ours. One poll per slice still serves the group (rebalances,
-          // commit answers); a message it returns is queued like any other.
-          wait_for_job_end(milliseconds(timeout));
-          if (kafka::Fetched m = client_->poll(milliseconds(0))) {
-            fetched = true;
-            accept(std::move(m));
-          }
-          break;
-        }
-      }
-    } else if (pausing_.throttled()) {
-      break;
-    }
-    kafka::Fetched m = client_->poll(milliseconds(timeout));
-    if (!m) {
+  while (!stop_.load()) {
+    if (pausing_.throttled()) {
       if (n > 0) break;
+      pausing_.relieve(live_partitions(), Clock::now());
+      if (pausing_.throttled()) {
+        // Over the group's budget: the messages stay in librdkafka's queue (it stops
+        // fetching at its own limits; nothing is dropped, unlike a pause) until a job takes
+        // some from ours. One poll per slice still serves the group (rebalances, commit
+        // answers); a message it returns is queued like any other.
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (!jobs_ended_.load(std::memory_order_acquire) && left.count() > 0)
+          wait_for_job_end(std::min(left, milliseconds(100)));
+        if (kafka::Fetched m = client_->poll(milliseconds(0))) {
+          fetched = true;
+          accept(std::move(m));
+          ++n;
+        }
+        break;
+      }
+    }
+    // What librdkafka has queued already, in chunks the group's budget can take (a chunk
+    // may overshoot it by what its messages are above the average seen so far).
+    const std::size_t got = client_->drain(intake_chunk(), intake_);
+    if (got > 0) {
+      fetched = true;
+      std::size_t bytes = 0;
+      for (kafka::Fetched& m : intake_) {
+        bytes += m.footprint();
+        accept(std::move(m));
+      }
+      intake_.clear();
+      average_footprint_ = bytes / got;
+      n += got;
+      // Back to the loop now and then: jobs that ended start their next batch.
+      if (n >= kMaxIntake) break;
       continue;
     }
-    fetched = true;
-    accept(std::move(m));
-    ++n;
+    if (n > 0) break;  // drained: hand out what came
+    // Nothing queued: wait for a first message (in slices, to notice stop and the end of a
+    // job), then take what came with it.
+    if (jobs_ended_.load(std::memory_order_acquire)) break;
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) break;
+    if (kafka::Fetched m = client_->poll(std::min(left, milliseconds(100)))) {
+      fetched = true;
+      accept(std::move(m));
+      ++n;
+    }
   }
   if (fetched) note_broker_answered("a message was fetched");
   if (observed()) {
-    Event e{EventType::poll, name(), {}, static_cast<std::size_t>(n), {}};
+    Event e{EventType::poll, name(), {}, n, {}};
     e.duration = Clock::now() - began;
     publish(e);
   }
+}
+
+std::size_t Listener::intake_chunk() const {
+  // Messages of the average size seen that fit the group's headroom, at least one.
+  const std::size_t fit = pausing_.headroom() / std::max<std::size_t>(average_footprint_, 1);
+  return std::clamp<std::size_t>(fit, 1, kIntakeChunk);
 }
 
 void Listener::wait_for_job_end(milliseconds at_most) {
@@ -300,7 +319,7 @@ void Listener::accept(kafka::Fetched m) {
     if (p && p->paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
     return;  // m is released
   }
-  const std::size_t bytes = m.len();
+  const std::size_t bytes = m.footprint();
   p->enqueue(std::move(m));
   if (!p->busy) list(*p);
   pausing_.queued(*p, bytes);

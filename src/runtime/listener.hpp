@@ -54,12 +54,15 @@ class Listener final : private kafka::ClientEvents {
   /// Builds the librdkafka consumer (throws SettingsError for a bad librdkafka property,
   /// before anything connects). Does not start the thread.
   /// `producer`: for the routes' dead-letter dispatch (null when none dispatches); it
-  /// outlives the listener.
+  /// outlives the listener. `groups`: how many consumer groups the process runs, which
+  /// share max_buffered_bytes (buffer_share).
   Listener(const Settings& settings, const ConsumerGroupRoute& group, const std::string& brokers,
-           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr);
+           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr,
+           std::size_t groups = 1);
   /// The same on a client of the caller's (the unit tests' fake).
   Listener(const Settings& settings, const ConsumerGroupRoute& group, std::unique_ptr<kafka::ConsumerClient> client,
-           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr);
+           WorkerPool& pool, Logger& logger, const Monitor& monitor, Producer* producer = nullptr,
+           std::size_t groups = 1);
   /// Joins the thread (which may wait for a stuck job to return).
   ~Listener() override;
 
@@ -131,9 +134,19 @@ class Listener final : private kafka::ClientEvents {
   void note_unconfirmed(const std::vector<Partition*>& parts);
   /// Shutdown only: polls for `duration` to let a rebalance complete, dropping messages.
   void serve_rebalance_for(std::chrono::milliseconds duration);
-  /// Polls until `max_messages` were queued, nothing more is queued in librdkafka, or (for
-  /// the first message) max_wait_time passed, a job ended, wake_at_ came or stop.
-  void collect(int max_messages, std::chrono::milliseconds max_wait);
+  /// Takes what librdkafka has queued (ConsumerClient::drain, in chunks the group's budget
+  /// can take) until nothing more is queued, the budget is full or kMaxIntake messages came;
+  /// when nothing is queued, waits for a first message until `max_wait` passed, a job
+  /// ended, wake_at_ came or stop.
+  void collect(std::chrono::milliseconds max_wait);
+  /// How many messages the next drain may take: what fits the group's headroom at the
+  /// average footprint seen, between 1 and kIntakeChunk.
+  std::size_t intake_chunk() const;
+  /// One drain takes at most this many messages (librdkafka's batch call fills an array
+  /// of that many pointers)...
+  static constexpr std::size_t kIntakeChunk = 1024;
+  /// ...and one collect() this many, so that the jobs that ended meanwhile start again.
+  static constexpr std::size_t kMaxIntake = 4096;
   /// Queues a fetched message in its partition, or drops it (not ours, paused after an
   /// error, leaving, a duplicate); pauses the partition when its queue is full.
   void accept(kafka::Fetched m);
@@ -249,6 +262,10 @@ class Listener final : private kafka::ClientEvents {
   };
   // Listener thread only: message -> partition, by the client's topic key.
   std::unordered_map<std::pair<const void*, std::int32_t>, Partition*, KeyHash> fast_;
+  // Intake, listener thread only: drain()'s messages, before accept() places them, and the
+  // average Fetched::footprint of the last drain.
+  std::vector<kafka::Fetched> intake_;
+  std::size_t average_footprint_ = kafka::Fetched::kOverhead + 1024;
   // Scheduling, listener thread only.
   std::vector<Partition*> listed_;       // may start a job (queued messages or a tick due)
   std::vector<Partition*> poll_hooked_;  // consumers with before_poll/after_poll

@@ -190,7 +190,7 @@ bool Partition::store() {
 }
 
 void Partition::enqueue(kafka::Fetched m) {
-  queued_bytes_ += m.len();
+  queued_bytes_ += m.footprint();
   last_queued_ = m.offset();
   queued_.push_back(std::move(m));
 }
@@ -205,7 +205,7 @@ std::size_t Partition::take_batch(std::size_t max) {
     const auto end = begin + static_cast<std::ptrdiff_t>(std::min(max, queued()));
     raw_.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
     head_ += raw_.size();
-    for (const auto& m : raw_) bytes += m.len();
+    for (const auto& m : raw_) bytes += m.footprint();
     if (head_ == queued_.size()) {
       queued_.clear();  // the moved-from slots hold nothing
       head_ = 0;

@@ -95,7 +95,8 @@ class Partition {
 
   /// Appends `m` to the queue of fetched messages. Listener thread.
   void enqueue(kafka::Fetched m);
-  /// Messages and payload bytes queued, not yet in a job. Listener thread.
+  /// Messages, and their bytes (Fetched::footprint), queued, not yet in a job. Listener
+  /// thread.
   std::size_t queued() const { return queued_.size() - head_; }
   std::size_t queued_bytes() const { return queued_bytes_; }
   /// The offset of the first queued message, kNone when the queue is empty.
@@ -104,12 +105,12 @@ class Partition {
   /// none); a fetched message at or below it is a duplicate. Listener thread.
   std::int64_t last_queued() const { return last_queued_; }
   /// Moves up to `max` messages from the front of the queue into the batch; returns the
-  /// payload bytes moved. Amortised O(max), whatever the queue's length. Listener thread,
+  /// bytes moved (Fetched::footprint). Amortised O(max), whatever the queue's length. Listener thread,
   /// no job in flight.
   std::size_t take_batch(std::size_t max);
   /// Releases the queued messages (delivered again after a rewind or by the next owner).
   /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
-  /// Returns the payload bytes dropped. Listener thread.
+  /// Returns the bytes dropped (Fetched::footprint). Listener thread.
   std::size_t drop_queue(std::int64_t rewound_to);
   /// Messages in the batch (of the job in flight, or of the one that ended).
   std::size_t batch_size() const { return raw_.size(); }

@@ -8,9 +8,14 @@ namespace samsa::runtime {
 
 using std::chrono::milliseconds;
 
-Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, const std::string& group, Logger& logger,
-                 const Monitor& monitor)
-    : client_(client), settings_(settings), group_(group), logger_(logger), monitor_(monitor) {}
+Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, std::int64_t budget,
+                 const std::string& group, Logger& logger, const Monitor& monitor)
+    : client_(client),
+      settings_(settings),
+      budget_(static_cast<std::size_t>(std::max<std::int64_t>(budget, 1))),
+      group_(group),
+      logger_(logger),
+      monitor_(monitor) {}
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   queued_bytes_ += bytes;
@@ -88,7 +93,7 @@ void Pausing::resume_drained() {
   auto keep = flow_paused_.begin();
   for (Partition* p : flow_paused_) {
     if (p->queued() > pause_at(*p) / 2 ||
-        unpaused_bytes() + p->queued_bytes() >= static_cast<std::size_t>(settings_.queue_max_bytes)) {
+        unpaused_bytes() + p->queued_bytes() >= budget_) {
       *keep++ = p;
       continue;
     }

@@ -3,8 +3,8 @@
 // accounting that decides it. Two reasons, independent of each other:
 // - back-pressure: a partition whose queue holds queue_max_messages and queue_min_time of
 //   its consumer's work is paused in the client (which keeps its position) and resumed
-//   when its queue is down to half. Over the group's budget (queue_max_bytes of payload in
-//   the queues of unpaused partitions) nothing is paused: the listener stops taking
+//   when its queue is down to half. Over the group's budget (its share of
+//   max_buffered_bytes in the queues of unpaused partitions, in real bytes) nothing is paused: the listener stops taking
 //   messages from the client (throttled()), which keeps them in its own queue and stops
 //   fetching at its own limits, with nothing dropped; only a partition that blocks the
 //   group (at least an even share of the queued payload, and a job running for a second or
@@ -33,12 +33,13 @@ namespace samsa::runtime {
 class Pausing {
  public:
   using Clock = std::chrono::steady_clock;
-  Pausing(kafka::ConsumerClient& client, const Settings& settings, const std::string& group, Logger& logger,
-          const Monitor& monitor);
+  /// `budget`: the bytes the group's queues may hold (BufferShare::queues).
+  Pausing(kafka::ConsumerClient& client, const Settings& settings, std::int64_t budget, const std::string& group,
+          Logger& logger, const Monitor& monitor);
 
   // --- Queue accounting ---
-  /// After `p` queued a message of `bytes`: pauses `p` for back-pressure when its queue or
-  /// the group's is full.
+  /// After `p` queued a message costing `bytes` (Fetched::footprint): pauses `p` for
+  /// back-pressure when its queue or the group's is full.
   void queued(Partition& p, std::size_t bytes);
   /// Moves a batch out of `p`'s queue (up to `max` messages; Partition::take_batch).
   void take_batch(Partition& p, std::size_t max);
@@ -49,9 +50,11 @@ class Pausing {
   /// Resumes the partitions paused for back-pressure whose queue drained to half (and that
   /// the group's budget can take back).
   void resume_drained();
-  /// The queues of unpaused partitions hold queue_max_bytes of payload: take no message
-  /// from the client until a job has taken some.
-  bool throttled() const { return unpaused_bytes() >= static_cast<std::size_t>(settings_.queue_max_bytes); }
+  /// The queues of unpaused partitions hold the group's budget: take no message from the
+  /// client until a job has taken some.
+  bool throttled() const { return unpaused_bytes() >= budget_; }
+  /// What the group's queues may take before throttled() (0 when throttled).
+  std::size_t headroom() const { return throttled() ? 0 : budget_ - unpaused_bytes(); }
   /// Throttled: pauses the partitions of `parts` that block the group (at least an even
   /// share of the unpaused partitions' payload, and a job in flight for a second or more,
   /// or held), so that the others go on.
@@ -112,11 +115,12 @@ class Pausing {
 
   kafka::ConsumerClient& client_;
   const Settings& settings_;
+  const std::size_t budget_;  // bytes, the group's queues
   const std::string& group_;
   Logger& logger_;
   const Monitor& monitor_;
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
-  std::size_t queued_bytes_ = 0;         // payload queued in all partitions, not yet in a job
+  std::size_t queued_bytes_ = 0;         // bytes queued in all partitions, not yet in a job
   // The part of queued_bytes_ in partitions whose flow_paused is set (kept as their queues
   // change: every change of a queue goes through this class).
   std::size_t paused_bytes_ = 0;

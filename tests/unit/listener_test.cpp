@@ -387,7 +387,8 @@ TEST(Listener, AConsumerThatKeepsUpIsNotPausedWhileItsQueueHoldsLessThanQueueMin
 
 TEST(Listener, OverTheGroupBudgetTheListenerStopsTakingMessagesInsteadOfPausing) {
   World w;
-  w.settings.queue_max_bytes = 60;  // about twenty 3-byte payloads
+  // Twenty 3-byte messages in the group's queues (half of the budget is librdkafka's).
+  w.settings.max_buffered_bytes = 2 * 20 * (3 + kafka::Fetched::kOverhead);
   w.settings.max_messages = 5;
   w.on_consume = [&](Scripted& c) {
     std::this_thread::sleep_for(1ms);
@@ -405,7 +406,7 @@ TEST(Listener, OverTheGroupBudgetTheListenerStopsTakingMessagesInsteadOfPausing)
 
 TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetIsPausedSoTheOthersGoOn) {
   World w;
-  w.settings.queue_max_bytes = 100;
+  w.settings.max_buffered_bytes = 2 * 33 * (3 + kafka::Fetched::kOverhead);
   w.settings.max_messages = 5;
   Gate gate;
   w.on_consume = [&](Scripted& c) {

@@ -57,7 +57,7 @@ const std::map<std::string, std::string>& samples() {
       {"tick_interval", "100ms"},
       {"revoke_timeout", "1000ms"},
       {"queue_max_messages", "50"},
-      {"queue_max_bytes", "1048576"},
+      {"max_buffered_bytes", "1MiB"},
       {"queue_min_time", "500ms"},
       {"client_id", "my_app"},
       {"metrics_port", "9394"},
@@ -176,7 +176,7 @@ TEST(SettingsTable, TheRangeChecksKeepTheirTexts) {
   s.tick_interval = milliseconds(0);
   s.revoke_timeout = milliseconds(-1);
   s.queue_max_messages = 0;
-  s.queue_max_bytes = 0;
+  s.max_buffered_bytes = 0;
   s.rebalance_protocol = "sticky";
   const std::vector<std::string> expected = {
       "max_messages: must be at least 1",
@@ -189,7 +189,7 @@ TEST(SettingsTable, TheRangeChecksKeepTheirTexts) {
       "tick_interval: must be positive",
       "revoke_timeout: must not be negative",
       "queue_max_messages: must be at least 1",
-      "queue_max_bytes: must be at least 1",
+      "max_buffered_bytes: must be at least 1MiB (1048576 bytes)",
       "client_id: must not be empty",
   };
   EXPECT_EQ(s.problems(), expected);

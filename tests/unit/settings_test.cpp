@@ -206,20 +206,43 @@ TEST(GroupProtocol, ConsumerNeedsLibrdkafka212AndRefusesClassicOnlyProperties) {
   EXPECT_EQ(samsa::version_text(0x020e02ff), "2.14.2");
 }
 
-TEST(FetchQueueDefaults, ShortBackoffFrom2_1AndALargerQueueBefore) {
+TEST(FetchQueueDefaults, ShortBackoffAndTheBudgetFrom2_1AndALargerQueueBefore) {
   std::map<std::string, std::string> modern, old;
-  samsa::add_fetch_queue_defaults(modern, 0x020e02ff);  // 2.14.2
-  EXPECT_EQ(modern, (std::map<std::string, std::string>{{"fetch.queue.backoff.ms", "20"}}));
-  samsa::add_fetch_queue_defaults(old, 0x020002ff);  // 2.0.2: no fetch.queue.backoff.ms
+  samsa::add_fetch_queue_defaults(modern, 0x020e02ff, 32 << 20);  // 2.14.2, 32 MiB
+  EXPECT_EQ(modern, (std::map<std::string, std::string>{{"fetch.queue.backoff.ms", "20"},
+                                                       {"queued.max.messages.kbytes", "32768"},
+                                                       {"queued.min.messages", "65536"}}));
+  samsa::add_fetch_queue_defaults(old, 0x020002ff, 32 << 20);  // 2.0.2: no fetch.queue.backoff.ms
   EXPECT_EQ(old, (std::map<std::string, std::string>{{"queued.min.messages", "300000"},
                                                     {"queued.max.messages.kbytes", "131072"}}));
+  std::map<std::string, std::string> tiny;
+  samsa::add_fetch_queue_defaults(tiny, 0x020e02ff, 100);  // within librdkafka's ranges
+  EXPECT_EQ(tiny.at("queued.max.messages.kbytes"), "1");
+  EXPECT_EQ(tiny.at("queued.min.messages"), "1");
+}
+
+TEST(BufferShare, EvenlyBetweenTheGroupsThenHalfEach) {
+  Settings s;
+  EXPECT_EQ(s.max_buffered_bytes, 64 << 20);
+  const samsa::BufferShare one = samsa::buffer_share(s, 1);
+  EXPECT_EQ(one.queues, 32 << 20);
+  EXPECT_EQ(one.librdkafka, 32 << 20);
+  const samsa::BufferShare four = samsa::buffer_share(s, 4);
+  EXPECT_EQ(four.queues, 8 << 20);
+  EXPECT_EQ(four.librdkafka, 8 << 20);
+  EXPECT_EQ(samsa::buffer_share(s, 0).queues, 32 << 20) << "no group counts as one";
+  s.max_buffered_bytes = 3;
+  EXPECT_EQ(samsa::buffer_share(s, 1).queues + samsa::buffer_share(s, 1).librdkafka, 3);
 }
 
 TEST(FetchQueueDefaults, TheUsersValuesWin) {
   std::map<std::string, std::string> kafka = {{"fetch.queue.backoff.ms", "1000"}, {"queued.min.messages", "5000"}};
-  samsa::add_fetch_queue_defaults(kafka, 0x020e02ff);
+  samsa::add_fetch_queue_defaults(kafka, 0x020e02ff, 32 << 20);
   EXPECT_EQ(kafka.at("fetch.queue.backoff.ms"), "1000");
-  samsa::add_fetch_queue_defaults(kafka, 0x020002ff);
+  EXPECT_EQ(kafka.at("queued.min.messages"), "5000");
+  EXPECT_EQ(kafka.at("queued.max.messages.kbytes"), "32768");
+  kafka.erase("queued.max.messages.kbytes");
+  samsa::add_fetch_queue_defaults(kafka, 0x020002ff, 32 << 20);
   EXPECT_EQ(kafka.at("queued.min.messages"), "5000");
   EXPECT_EQ(kafka.at("queued.max.messages.kbytes"), "131072");
 }
@@ -228,21 +251,33 @@ TEST(Settings, TheSchedulerSettingsParseAndAreChecked) {
   Settings s;
   EXPECT_EQ(s.revoke_timeout, std::chrono::milliseconds(30000));
   EXPECT_EQ(s.queue_max_messages, 10000);
-  EXPECT_EQ(s.queue_max_bytes, 64 * 1024 * 1024);
+  EXPECT_EQ(s.max_buffered_bytes, 64 * 1024 * 1024);
   s.set("revoke_timeout", "5s");
   s.set("queue_max_messages", "50");
-  s.set("queue_max_bytes", "1048576");
+  s.set("max_buffered_bytes", "1048576");
   EXPECT_EQ(s.revoke_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(s.queue_max_messages, 50);
-  EXPECT_EQ(s.queue_max_bytes, 1048576);
+  EXPECT_EQ(s.max_buffered_bytes, 1048576);
   EXPECT_TRUE(s.problems().empty());
+  s.set("max_buffered_bytes", "512KiB");
+  EXPECT_EQ(s.max_buffered_bytes, 512 * 1024);
+  s.set("max_buffered_bytes", "3GiB");
+  EXPECT_EQ(s.max_buffered_bytes, std::int64_t{3} << 30) << "beyond an int";
   s.set("queue_max_messages", "0");
-  s.set("queue_max_bytes", "0");
+  s.set("max_buffered_bytes", "100");
   s.set("revoke_timeout", "-1");
   const auto problems = s.problems();
   ASSERT_EQ(problems.size(), 3u);
   EXPECT_NE(problems[0].find("revoke_timeout"), std::string::npos);
   EXPECT_NE(problems[1].find("queue_max_messages"), std::string::npos);
-  EXPECT_NE(problems[2].find("queue_max_bytes"), std::string::npos);
-  EXPECT_THROW(s.set("queue_max_bytes", "lots"), SettingsError);
+  EXPECT_NE(problems[2].find("max_buffered_bytes: must be at least 1MiB"), std::string::npos) << problems[2];
+  EXPECT_THROW(s.set("max_buffered_bytes", "lots"), SettingsError);
+  EXPECT_THROW(s.set("max_buffered_bytes", "64MB"), SettingsError) << "MiB, not MB";
+  EXPECT_THROW(s.set("max_buffered_bytes", "99999999999GiB"), SettingsError);
+  try {
+    s.set("queue_max_bytes", "1048576");
+    ADD_FAILURE() << "queue_max_bytes is no longer a setting";
+  } catch (const SettingsError& e) {
+    EXPECT_NE(std::string(e.what()).find("max_buffered_bytes"), std::string::npos) << e.what();
+  }
 }
