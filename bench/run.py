@@ -380,7 +380,12 @@ def main():
                     help="a samsa-bench --set for the raw loop and Samsa cases (repeatable), e.g. "
                          "kafka.fetch.queue.backoff.ms=20; java and kcat run as they are")
     ap.add_argument("--micro", action="store_true", help="also run samsa_micro_bench into micro.json")
-    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound", "partitions",
+    ap.add_argument("--eff-topics", default="1:5000000,8:2000000,1000:2000000",
+                    help="efficiency study: PARTITIONS:MESSAGES topics, 100 B each (default: "
+                         "1:5000000,8:2000000,1000:2000000)")
+    ap.add_argument("--eff-cases", default=",".join(EFFICIENCY_CASES),
+                    help=f"efficiency study: cases (default: {','.join(EFFICIENCY_CASES)})")
+    ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound", "partitions", "efficiency",
                                         "latency"),
                     help="run one study instead of the benchmark")
     ap.add_argument("--messages", type=int, default=4_000_000, help="fetch-queue study: topic size (100 B each)")
@@ -433,6 +438,8 @@ def main():
         return partitions_study(kafka, args, info)
     if args.study == "latency":
         return latency_study(kafka, args, info)
+    if args.study == "efficiency":
+        return efficiency_study(kafka, args, info)
 
     if args.micro:
         subprocess.run([str(BIN / "samsa_micro_bench"), "--benchmark_min_time=0.5",
@@ -860,6 +867,102 @@ def settings_lines(settings_by_case):
                 "max_messages 1000 and concurrency 1; "
                 "the rest are Samsa's and librdkafka's defaults):", ""] + \
         [f"- {c}: {json.dumps(st)}" for c, st in settings_by_case.items()]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The efficiency study's cases: (samsa-bench mode, its options). "defaults" cases run with
+# every Samsa default (samsa-bench --defaults); "bench" is the bench's settings (concurrency 1,
+# max_messages 1000).
+EFFICIENCY_CASES = ["raw-batch", "defaults", "defaults-metrics", "manual-defaults", "manual-defaults-metrics", "bench"]
+
+
+def efficiency_cmd(kafka, case, topic, n, settings):
+    if case == "raw-batch":
+        return bench_cmd(kafka, "raw-batch", topic, n, settings)
+    if case == "bench":
+        return bench_cmd(kafka, "auto-batch", topic, n, settings)
+    mode = "manual-each" if case.startswith("manual") else "auto-batch"
+    extra = ["--defaults"]
+    sets = list(settings)
+    if case.endswith("-metrics"):
+        # The HTTP endpoint and its Prometheus exporter: an asynchronous subscriber of every event.
+        sets += [f"metrics_port={free_port()}", "metrics_host=127.0.0.1"]
+    return bench_cmd(kafka, mode, topic, n, sets, None, extra)
+
+
+def efficiency_study(kafka, args, info):
+    """Samsa's defaults against the fastest raw loop (raw-batch, the same librdkafka and fetch
+    settings), on each --eff-topics backlog: per case, CPU seconds per million messages (the
+    whole process, GNU time), msg/s (from the first assignment) and peak RSS, median (min-max)
+    of --reps runs. Each rep runs every case once on each topic, the cases' order rotated from
+    rep to rep; the ratio of a case is its CPU per message over raw-batch's in the same rep,
+    whose median is reported beside the ratio of the medians."""
+    size = 100
+    topics = {}
+    for spec in args.eff_topics.split(","):
+        parts, n = (int(x) for x in spec.split(":"))
+        topics[f"eff-p{parts}-{n}"] = (parts, n)
+    cases = args.eff_cases.split(",")
+    if cases[0] != "raw-batch":
+        sys.exit("run.py: the efficiency study's first case must be raw-batch (the ratios' base)")
+    runs = {t: {c: [] for c in cases} for t in topics}
+    try:
+        log(f"real Kafka at {kafka.start()}")
+        for topic, (parts, n) in topics.items():
+            kafka.create_topic(topic, parts)
+            log(f"preloading {topic}: {n:,} x {size} B over {parts} partitions")
+            produce(kafka, topic, n, size)
+        first = next(iter(topics))
+        run_case(kafka, "raw-batch", first, 1000, size, args.set)  # the coordinator's first use, not counted
+        for rep in range(args.reps):
+            for topic, (parts, n) in topics.items():
+                order = cases[rep % len(cases):] + cases[:rep % len(cases)]
+                for case in order:
+                    r = bench_result(timed(efficiency_cmd(kafka, case, topic, n, args.set)))
+                    runs[topic][case].append(r)
+                    log(f"rep {rep + 1} {topic:20} {case:24} {r['msg_per_s']:>10,.0f} msg/s  cpu "
+                        f"{r['cpu_s'] / (n / 1e6):.2f} s/M  rss {r['peak_rss_kb'] / 1024:.0f} MiB")
+    finally:
+        kafka.stop()
+    summary, ratios = {}, {}
+    for topic, cs in runs.items():
+        n = topics[topic][1]
+        sums = {r["checksum"] for rs in cs.values() for r in rs}
+        if len(sums) > 1:
+            log(f"{topic}: WARNING: the cases read different payloads (checksums {sorted(sums)})")
+        summary[topic] = {c: throughput_figures(rs, n) for c, rs in cs.items()}
+        raw = cs["raw-batch"]
+        ratios[topic] = {c: dict(paired=spread([r["cpu_s"] / b["cpu_s"] for r, b in zip(rs, raw)]),
+                                 of_medians=summary[topic][c]["cpu_s_per_million"]["median"] /
+                                 summary[topic]["raw-batch"]["cpu_s_per_million"]["median"],
+                                 rate=summary[topic][c]["msg_per_s"]["median"] /
+                                 summary[topic]["raw-batch"]["msg_per_s"]["median"],
+                                 rss_over_raw_mib=summary[topic][c]["peak_rss_mib"]["median"] -
+                                 summary[topic]["raw-batch"]["peak_rss_mib"]["median"])
+                         for c, rs in cs.items() if c != "raw-batch"}
+    results = dict(machine=info, reps=args.reps, message_bytes=size, topics=topics, summary=summary, ratios=ratios,
+                   runs=runs)
+    lines = [header(results, f"Each topic's backlog ({size} B messages) consumed whole by each case with a fresh "
+                             f"group; median (min-max) of {args.reps} runs, cases alternating. CPU = the whole "
+                             f"process's (GNU time, the group join included) per million messages; rate from the "
+                             f"first assignment."), "",
+             "| topic | case | msg/s | CPU s / M msgs | peak RSS MiB | CPU vs raw-batch (paired median, min-max) "
+             "| rate vs raw-batch | RSS - raw-batch MiB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for topic, cs in summary.items():
+        for c, sm in cs.items():
+            rt = ratios[topic].get(c)
+            extra = (f"{fmt_spread(rt['paired'], '{:.2f}')} | {rt['rate']:.2f} | {rt['rss_over_raw_mib']:+.0f}"
+                     if rt else "1 | 1 | 0")
+            lines.append(f"| {topic} | {c} | {throughput_cells(sm)} | {extra} |")
+    lines += settings_lines({c: runs[first][c][0]["settings"] for c in cases})
+    write_study("efficiency", results, lines)
 
 
 def partitions_study(kafka, args, info):

@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
   long messages = 0;
   int concurrency = 1;
   bool version = false;
+  bool defaults_flag = false;
   cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
   cli.add_option("--brokers", brokers, "Bootstrap servers");
   cli.add_option("--topic", topic, "Topic, consumed from the start");
@@ -251,6 +252,10 @@ int main(int argc, char** argv) {
   auto* concurrency_option = cli.add_option("--concurrency", concurrency, "Samsa worker threads (default: 1; "
                                                                          "auto-batch-defaults: Samsa's)")
                                  ->check(CLI::PositiveNumber);
+  cli.add_flag("--defaults", defaults_flag,
+               "Samsa modes: every Samsa default (max_messages, max_wait_time, concurrency, ...) but what the "
+               "mode itself sets (its marking) and --set, --concurrency give (auto-batch-defaults is auto-batch "
+               "--defaults)");
   cli.add_option("--set", sets, "A setting KEY=VALUE (repeatable): Samsa's, or kafka.PROPERTY for librdkafka");
   cli.add_option("--group", group, "Consumer group (default: a new one per run)");
   cli.add_flag("--print-batches", shared.print_batches, "Print a records_consumed JSON line per batch");
@@ -313,10 +318,12 @@ int main(int argc, char** argv) {
 
   samsa::App app;
   shared.app = &app;
-  shared.mode = mode;
   shared.io_bound = mode == "io-bound";
   shared.target = messages;
-  const bool defaults = mode == "auto-batch-defaults";  // every Samsa default but what is given
+  // Every Samsa default but what is given.
+  const bool defaults = mode == "auto-batch-defaults" || defaults_flag;
+  if (mode == "auto-batch-defaults") mode = "auto-batch";
+  shared.mode = mode;
   const bool concurrency_given = concurrency_option->count() > 0;
   app.logger(samsa::make_default_logger(samsa::LogLevel::warn));
   std::string used;  // the settings the run used, as a JSON object
@@ -324,8 +331,7 @@ int main(int argc, char** argv) {
     config.client_id = "samsa-bench";
     config.kafka["bootstrap.servers"] = brokers;
     if (!defaults || concurrency_given) config.concurrency = concurrency;
-    config.automatically_mark_as_consumed =
-        mode == "auto-batch" || defaults || mode == "auto-message" || mode == "io-bound";
+    config.automatically_mark_as_consumed = mode == "auto-batch" || mode == "auto-message" || mode == "io-bound";
     config.batch_fetching = mode != "auto-message";
     if (mode != "io-bound" && !defaults) config.max_messages = 1000;
     for (const auto& [key, value] : settings) config.set(key, value);

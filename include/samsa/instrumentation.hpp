@@ -32,7 +32,9 @@
 namespace samsa {
 
 enum class EventType {
-  /// A poll of the group's consumer ended; `count` messages queued, `duration` its length.
+  /// The group's consumer polled: one event per 100 ms at most, for the polls since the
+  /// last one (none while it did not poll): `polls` how many, `count` the messages they
+  /// queued, `duration` the time spent in them (waits for a first message included).
   poll,
   /// after the assignment was applied; `duration` the time spent in the callback.
   partitions_assigned,
@@ -125,6 +127,8 @@ struct Event {
   std::chrono::nanoseconds duration{0};
   /// batch_consumed: payload bytes.
   std::uint64_t bytes = 0;
+  /// poll: the polls this event stands for.
+  std::uint64_t polls = 0;
   /// batch_consumed: the batch's last offset.
   std::int64_t last_offset = -1;
   /// hook_failed, retry.

@@ -80,7 +80,7 @@ void Metrics::apply(const Event& e) {
   };
   switch (e.type) {
     case EventType::poll:
-      f_->polls.Add({{"group", g}}).Increment();
+      f_->polls.Add({{"group", g}}).Increment(static_cast<double>(e.polls));
       break;
     case EventType::batch_consumed:
       for (const auto& o : e.offsets) {

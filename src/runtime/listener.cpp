@@ -292,10 +292,21 @@ void Listener::collect(milliseconds max_wait) {
   }
   if (fetched) note_broker_answered("a message was fetched");
   if (observed()) {
-    Event e{EventType::poll, name(), {}, n, {}};
-    e.duration = Clock::now() - began;
-    publish(e);
+    // Published by housekeeping(), for every poll of the last 100 ms: an event per poll
+    // cost about a tenth of the CPU with an asynchronous subscriber (the metrics).
+    ++polls_.polls;
+    polls_.count += n;
+    polls_.duration += Clock::now() - began;
   }
+}
+
+void Listener::publish_polls() {
+  if (polls_.polls == 0 || !observed()) return;
+  Event e{EventType::poll, name(), {}, polls_.count, {}};
+  e.polls = polls_.polls;
+  e.duration = polls_.duration;
+  polls_ = {};
+  publish(e);
 }
 
 std::size_t Listener::intake_chunk() const {
@@ -461,6 +472,7 @@ void Listener::housekeeping() {
   // Every 100 ms, and when a resume is due (wake_at_ passed: collect() no longer waits).
   if (now < next_housekeeping_ && now < wake_at_) return;
   next_housekeeping_ = now + milliseconds(100);
+  publish_polls();
   // The marks of user threads (jobs store their own at their end).
   store_all();
   // Consumer::resume(), from any thread: the consumer's pause ends now.

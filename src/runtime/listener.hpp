@@ -150,6 +150,8 @@ class Listener final : private kafka::ClientEvents {
   /// Queues a fetched message in its partition, or drops it (not ours, paused after an
   /// error, leaving, a duplicate); pauses the partition when its queue is full.
   void accept(kafka::Fetched m);
+  /// Publishes one poll event for the polls since the last one (if any). Listener thread.
+  void publish_polls();
   /// Waits until a job ended, stop, or `at_most`. Listener thread.
   void wait_for_job_end(std::chrono::milliseconds at_most);
   Partition* lookup(const kafka::Fetched& m);
@@ -265,6 +267,12 @@ class Listener final : private kafka::ClientEvents {
   // Intake, listener thread only: drain()'s messages, before accept() places them, and the
   // average Fetched::footprint of the last drain.
   std::vector<kafka::Fetched> intake_;
+  // The polls not published yet (publish_polls).
+  struct PollTotals {
+    std::uint64_t polls = 0;
+    std::size_t count = 0;
+    std::chrono::nanoseconds duration{0};
+  } polls_;
   std::size_t average_footprint_ = kafka::Fetched::kOverhead + 1024;
   // Scheduling, listener thread only.
   std::vector<Partition*> listed_;       // may start a job (queued messages or a tick due)

@@ -19,10 +19,7 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, std::i
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   queued_bytes_ += bytes;
-  if (p.flow_paused)
-    paused_bytes_ += bytes;
-  else if (p.queued() >= pause_at(p))
-    flow_pause(p);
+  if (!p.flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
 }
 
 std::size_t Pausing::pause_at(const Partition& p) const {
@@ -36,33 +33,53 @@ std::size_t Pausing::pause_at(const Partition& p) const {
   return std::max(floor, static_cast<std::size_t>(std::min(work, static_cast<double>(kMaxPauseAt))));
 }
 
-void Pausing::take_batch(Partition& p, std::size_t max) { unqueued(p, p.take_batch(max)); }
+void Pausing::take_batch(Partition& p, std::size_t max) { unqueued(p.take_batch(max)); }
 
-void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { unqueued(p, p.drop_queue(rewound_to)); }
+void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { unqueued(p.drop_queue(rewound_to)); }
 
-void Pausing::unqueued(const Partition& p, std::size_t bytes) {
-  queued_bytes_ -= bytes;
-  if (p.flow_paused) paused_bytes_ -= bytes;
-}
+void Pausing::unqueued(std::size_t bytes) { queued_bytes_ -= bytes; }
 
 void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point now) {
   // Throttling stops every partition's intake; one whose job hangs (or that waits, held)
   // would keep the group over its budget, and the others idle, until it returns. Such a
-  // partition is paused (librdkafka drops its prefetch; it costs only that partition a
-  // refetch) and its queue no longer counts against the group.
-  std::size_t queued = 0, unpaused = 0;
+  // partition sheds its queue: paused, sought back to its first queued message, its queue
+  // dropped (librdkafka drops its prefetch too; it costs only that partition a refetch
+  // once it resumes), so the memory goes to the others.
+  std::size_t queued = 0, holding = 0;
   for (const Partition* p : parts)
-    if (!p->flow_paused && p->queued() > 0) {
+    if (p->queued() > 0) {
       queued += p->queued_bytes();
-      ++unpaused;
+      ++holding;
     }
-  if (unpaused == 0) return;
-  const std::size_t share = queued / unpaused;
+  if (holding == 0) return;
+  const std::size_t share = queued / holding;
   for (Partition* p : parts) {
-    if (p->flow_paused || p->queued() == 0 || p->queued_bytes() < share) continue;
+    if (p->queued() == 0 || p->queued_bytes() < share || p->leaving) continue;
     const bool stuck = p->held || (p->busy && now - p->job_started >= std::chrono::seconds(1));
-    if (stuck) flow_pause(*p);
+    if (stuck) shed(*p);
   }
+}
+
+void Pausing::shed(Partition& p) {
+  if (!p.flow_paused) flow_pause(p);
+  if (!p.flow_paused) return;  // the client refused the pause: the queue stays (counted)
+  // Errors and the consumer's own pause rewind on their own; their queue is empty anyway
+  // (a paused partition's messages are dropped).
+  if (p.paused) return;
+  const std::int64_t first = p.first_queued();
+  const kafka::Status err = client_.seek(p.topic(), p.partition(), first, milliseconds(10000));
+  if (err) {
+    logger_.error(p.at(first), fmt::format("consumer group {}: {}/{}: seek to offset {} to shed its queue failed: {}; "
+                                           "the queue stays",
+                                           group_, p.topic(), p.partition(), first, err.text()));
+    return;
+  }
+  const std::size_t count = p.queued();
+  drop_queue(p, first);
+  logger_.info(p.at(first), fmt::format("consumer group {}: {}/{}: its job has run for a second or more while the "
+                                        "group's queues are full: {} queued messages dropped, fetched again from "
+                                        "offset {} once it resumes",
+                                        group_, p.topic(), p.partition(), count, first));
 }
 
 bool Pausing::client_pause(Partition& p, bool pause) {
@@ -80,7 +97,6 @@ void Pausing::flow_pause(Partition& p) {
   // tried again with the next message.
   if (!p.paused && !client_pause(p, true)) return;
   p.flow_paused = true;
-  paused_bytes_ += p.queued_bytes();
   flow_paused_.push_back(&p);
   publish(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
   if (logger_.level() <= LogLevel::debug)
@@ -92,13 +108,11 @@ void Pausing::resume_drained() {
   if (flow_paused_.empty()) return;
   auto keep = flow_paused_.begin();
   for (Partition* p : flow_paused_) {
-    if (p->queued() > pause_at(*p) / 2 ||
-        unpaused_bytes() + p->queued_bytes() >= budget_) {
+    if (p->queued() > pause_at(*p) / 2 || throttled()) {
       *keep++ = p;
       continue;
     }
     p->flow_paused = false;
-    paused_bytes_ -= p->queued_bytes();
     // Paused after an error as well: its own resume comes after the back-off.
     if (!p->paused) client_pause(*p, false);
     publish(EventType::partition_resumed, *p, "back-pressure", p->last_queued() + 1, p->queued());

@@ -4,11 +4,12 @@
 // - back-pressure: a partition whose queue holds queue_max_messages and queue_min_time of
 //   its consumer's work is paused in the client (which keeps its position) and resumed
 //   when its queue is down to half. Over the group's budget (its share of
-//   max_buffered_bytes in the queues of unpaused partitions, in real bytes) nothing is paused: the listener stops taking
+//   max_buffered_bytes in all its queues, in real bytes) nothing is paused: the listener stops taking
 //   messages from the client (throttled()), which keeps them in its own queue and stops
 //   fetching at its own limits, with nothing dropped; only a partition that blocks the
-//   group (at least an even share of the queued payload, and a job running for a second or
-//   held) is paused then (relieve());
+//   group (at least an even share of the queued bytes, and a job running for a second or
+//   held) is paused then, sought back to its first queued message and its queue dropped
+//   (relieve()), so that what the group holds stays within its budget;
 // - an error: a partition whose job or hook failed is paused, sought to its first unmarked
 //   message (its queue dropped), and resumed after the back-off, only once a seek succeeded.
 // The state lives on the Partition (flow_paused, paused, rewind_pending, resume_at); this
@@ -50,14 +51,14 @@ class Pausing {
   /// Resumes the partitions paused for back-pressure whose queue drained to half (and that
   /// the group's budget can take back).
   void resume_drained();
-  /// The queues of unpaused partitions hold the group's budget: take no message from the
-  /// client until a job has taken some.
-  bool throttled() const { return unpaused_bytes() >= budget_; }
+  /// The group's queues hold its budget: take no message from the client until a job has
+  /// taken some. O(1): asked for every drain.
+  bool throttled() const { return queued_bytes_ >= budget_; }
   /// What the group's queues may take before throttled() (0 when throttled).
-  std::size_t headroom() const { return throttled() ? 0 : budget_ - unpaused_bytes(); }
-  /// Throttled: pauses the partitions of `parts` that block the group (at least an even
-  /// share of the unpaused partitions' payload, and a job in flight for a second or more,
-  /// or held), so that the others go on.
+  std::size_t headroom() const { return throttled() ? 0 : budget_ - queued_bytes_; }
+  /// Throttled: the partitions of `parts` that block the group (at least an even share of
+  /// the queued bytes, and a job in flight for a second or more, or held) shed their
+  /// queues (shed()), so that the others go on.
   void relieve(const std::vector<Partition*>& parts, Clock::time_point now);
 
   // --- Errors ---
@@ -98,11 +99,12 @@ class Pausing {
   /// batch ended).
   std::size_t pause_at(const Partition& p) const;
   static constexpr std::size_t kMaxPauseAt = 1000000;
-  /// Payload queued in partitions not paused for back-pressure. O(1): throttled() is
-  /// asked for every message collect() takes.
-  std::size_t unpaused_bytes() const { return queued_bytes_ - paused_bytes_; }
-  /// `bytes` of `p`'s queue left it (into a batch, or dropped).
-  void unqueued(const Partition& p, std::size_t bytes);
+  /// `bytes` of a queue left it (into a batch, or dropped).
+  void unqueued(std::size_t bytes);
+  /// Pauses `p` for back-pressure, seeks it to its first queued message and drops its
+  /// queue (fetched again once it resumes); a refused pause or seek keeps the queue
+  /// (logged).
+  void shed(Partition& p);
   void flow_pause(Partition& p);
   /// Seeks `p` to rewind_target(); false (logged) when the client refused.
   bool rewind(Partition& p);
@@ -120,10 +122,9 @@ class Pausing {
   Logger& logger_;
   const Monitor& monitor_;
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
-  std::size_t queued_bytes_ = 0;         // bytes queued in all partitions, not yet in a job
-  // The part of queued_bytes_ in partitions whose flow_paused is set (kept as their queues
-  // change: every change of a queue goes through this class).
-  std::size_t paused_bytes_ = 0;
+  // Bytes (Fetched::footprint) queued in all partitions, not yet in a job: every change of
+  // a queue goes through this class.
+  std::size_t queued_bytes_ = 0;
 };
 
 }  // namespace samsa::runtime

@@ -404,7 +404,7 @@ TEST(Listener, OverTheGroupBudgetTheListenerStopsTakingMessagesInsteadOfPausing)
   EXPECT_EQ(w.fake->committed("t", 0), 400);
 }
 
-TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetIsPausedSoTheOthersGoOn) {
+TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetShedsItsQueueSoTheOthersGoOn) {
   World w;
   w.settings.max_buffered_bytes = 2 * 33 * (3 + kafka::Fetched::kOverhead);
   w.settings.max_messages = 5;
@@ -417,10 +417,15 @@ TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetIsPausedSoTheOthersGoOn)
   ASSERT_TRUE(eventually([&] { return w.offsets(1).size() >= 300; }, 10s))
       << "partition 1 is consumed while partition 0's job hangs" << w.offsets(1).size() << w.record();
   EXPECT_FALSE(w.fake->calls_starting("pause t/0").empty()) << "the hung partition was paused" << w.record();
+  EXPECT_FALSE(w.fake->calls_starting("seek t/0@5").empty())
+      << "its queue was shed: fetched again after the batch in its job (offsets 0-4)" << w.record();
   EXPECT_TRUE(w.fake->calls_starting("pause t/1").empty()) << w.record();
   gate.open();
   ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 300; })) << w.record();
   EXPECT_EQ(w.stop(), kExitOk);
+  std::vector<std::int64_t> expected(300);
+  for (int i = 0; i < 300; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(w.offsets(0), expected) << "every message of the shed partition once, in order";
   EXPECT_EQ(w.fake->committed("t", 0), 300);
   EXPECT_EQ(w.fake->committed("t", 1), 300);
 }
