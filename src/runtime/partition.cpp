@@ -196,6 +196,7 @@ void Partition::enqueue(kafka::Fetched m) {
 }
 
 std::size_t Partition::take_batch(std::size_t max) {
+  wind_down_.store(false, std::memory_order_relaxed);  // the job starts after this (the pool's lock)
   std::size_t bytes = 0;
   if (head_ == 0 && queued_.size() <= max) {
     raw_.swap(queued_);  // the common case: all of it, no copy (both keep their capacity)
@@ -291,7 +292,7 @@ void Partition::publish_consumed(const Messages& all, std::size_t handed, std::c
   Event event{EventType::batch_consumed, listener_.name(), {{topic_, partition_, all.first().offset()}}, handed, {}};
   event.duration = std::chrono::steady_clock::now() - began;
   event.last_offset = all[handed - 1].offset();
-  for (std::size_t i = 0; i < handed; ++i) event.bytes += raw_[i].len();
+  for (std::size_t i = 0; i < handed; ++i) event.bytes += all[i].raw_payload().size();
   listener_.publish(event);
 }
 
@@ -309,13 +310,27 @@ void Partition::run_batch() {
   }
   // An instance whose initialized() failed never sees a message: try it again first.
   if (!ready_ && !run_hook(Hook::initialized)) return;
+  // One consume() per max_messages of the job's messages, in order. The job stops early,
+  // its other messages unhandled (delivered again from the first unmarked one, or to the
+  // next owner), after a failure, a seek or pause of the consumer, a lost partition, or
+  // when the listener asks it to (a revocation, the shutdown).
+  const auto per_batch = static_cast<std::size_t>(std::max(settings_.max_messages, 1));
+  for (std::size_t from = 0; from < views_.size(); from += per_batch) {
+    if (from > 0 && (failed_ || control_ || !owned() || wind_down_.load(std::memory_order_acquire))) break;
+    in_hand_begin_ = from;
+    in_hand_end_ = std::min(from + per_batch, views_.size());
+    run_one_batch(Messages(views_.data() + from, in_hand_end_ - from));
+  }
+  store();
+}
+
+void Partition::run_one_batch(const Messages& all) {
   {
     std::lock_guard lock(mu_);
-    tracker_.delivered(views_.back().offset());
+    tracker_.delivered(all.last().offset());
   }
   Consumer& c = *consumer_;
-  const Messages all(views_.data(), views_.size());
-  std::int64_t current = views_.front().offset();
+  std::int64_t current = all.first().offset();
   const bool automatic = settings_.automatically_mark_as_consumed;
   Hook stage = Hook::after_fetch;
   hook_thread_.store(std::this_thread::get_id(), std::memory_order_release);
@@ -360,7 +375,6 @@ void Partition::run_batch() {
   hook_thread_.store(std::thread::id(), std::memory_order_release);
   delivery_attempt_ = 0;
   detail::ConsumerAccess::set_messages(c, nullptr);
-  store();
 }
 
 
@@ -413,8 +427,10 @@ void Partition::count_failure_and_dead_letter_unguarded() {
   const std::int64_t first = first_unmarked();
   // Only an attempt on a message in hand counts: a consumer that marked the whole batch and
   // then threw (or sought past it) did not fail on the message after it.
-  const auto it = std::find_if(views_.begin(), views_.end(), [&](const Message& m) { return m.offset() == first; });
-  if (it == views_.end()) {
+  const auto in_hand_end = views_.begin() + static_cast<std::ptrdiff_t>(in_hand_end_);
+  const auto it = std::find_if(views_.begin() + static_cast<std::ptrdiff_t>(in_hand_begin_), in_hand_end,
+                               [&](const Message& m) { return m.offset() == first; });
+  if (it == in_hand_end) {
     failed_offset_ = OffsetTracker::kNone;
     failures_ = 0;
     return;

@@ -104,8 +104,8 @@ class Partition {
   /// The highest offset queued or handed out since the assignment or the last rewind (-1:
   /// none); a fetched message at or below it is a duplicate. Listener thread.
   std::int64_t last_queued() const { return last_queued_; }
-  /// Moves up to `max` messages from the front of the queue into the batch; returns the
-  /// bytes moved (Fetched::footprint). Amortised O(max), whatever the queue's length. Listener thread,
+  /// Moves up to `max` messages from the front of the queue into the batch (the next job's;
+  /// it clears wind_down()); returns the bytes moved (Fetched::footprint). Amortised O(max), whatever the queue's length. Listener thread,
   /// no job in flight.
   std::size_t take_batch(std::size_t max);
   /// Releases the queued messages (delivered again after a rewind or by the next owner).
@@ -125,10 +125,15 @@ class Partition {
   /// it destroys the partition.
   JobGroup& jobs() { return jobs_; }
 
-  /// The job for a batch: initialized (again, if it has not succeeded yet), after_fetch,
-  /// consume (per batch or per message), automatic marking, error capture, store. Runs on
-  /// a worker; never throws. A failure leaves failed() set for the listener.
+  /// The job for the messages taken (take_batch): initialized (again, if it has not
+  /// succeeded yet), then for each max_messages of them in order run_one_batch, and store.
+  /// Stops before the next max_messages after a failure, a seek or pause of the consumer,
+  /// a lost partition or wind_down() (the messages left are released unhandled). Runs on a
+  /// worker; never throws. A failure leaves failed() set for the listener.
   void run_batch();
+  /// After the consume() in hand, the job ends (a revocation or the shutdown waits for
+  /// it). Any thread; reset when the next job starts (take_batch).
+  void wind_down() { wind_down_.store(true, std::memory_order_release); }
   /// After a batch (or its failure): batch_consumed for the first `handed` messages of `all`,
   /// those consume() returned from, when observed and there are any.
   void publish_consumed(const Messages& all, std::size_t handed, std::chrono::steady_clock::time_point began);
@@ -273,6 +278,9 @@ class Partition {
   std::int64_t last_queued_ = -1;
   std::vector<kafka::Fetched> raw_;  // the batch: the job's while one is in flight
   std::vector<Message> views_;
+  // The part of views_ handed to the consumer now, [begin, end) (job thread).
+  std::size_t in_hand_begin_ = 0;
+  std::size_t in_hand_end_ = 0;
   JobGroup jobs_;
   bool failed_ = false;
   bool ready_ = false;
@@ -287,6 +295,10 @@ class Partition {
   std::int64_t sought_ = OffsetTracker::kNone;  // under mu_: marks below it are refused
   std::int64_t assignment_start_ = OffsetTracker::kNone;  // under mu_
   std::atomic<bool> resume_requested_{false};
+  std::atomic<bool> wind_down_{false};
+  /// One batch of the job (at most max_messages): after_fetch, consume (per batch or per
+  /// message), automatic marking, error capture.
+  void run_one_batch(const Messages& all);
   std::atomic<std::thread::id> hook_thread_{};  // the thread running a hook of the consumer
   // consumer_position(): set and read by the consumer's hooks, which never run at once
   // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.

@@ -197,6 +197,7 @@ void Listener::revoke(const std::vector<TopicPartitionOffset>& parts, bool lost)
   pausing_.forget(going);
   for (Partition* p : going) {
     p->leaving = true;
+    p->wind_down();  // a job in flight ends after the batch in hand
     // A job that has not started yet (behind other partitions' jobs) never will: its batch
     // is dropped unhandled like the queue.
     if (p->busy && pool_.cancel(p->jobs()) > 0) {

@@ -57,6 +57,7 @@ void Listener::shutdown() {
   // it); the jobs in flight finish (App's shutdown_timeout bounds the wait) while the poll
   // keeps serving the group, so a long job does not cost the membership and its commit.
   wake_on_job_end_.store(false, std::memory_order_release);
+  for (Partition* p : live_partitions()) p->wind_down();  // jobs end after the batch in hand
   pausing_.forget(live_partitions());
   listed_.clear();
   publish_step("fetching stopped");

@@ -454,6 +454,62 @@ TEST(Listener, ALongQueueIsHandedOutInBatchesOfMaxMessagesInOrder) {
   EXPECT_EQ(w.fake->committed("t", 0), 5000);
 }
 
+// With a consume() of about 1 ms per batch of 5, the jobs after the first (one batch: the
+// rate is not known yet) take ten batches: 0-4, 5-54, 55-104, ... (Listener::job_size).
+TEST(Listener, AJobOfSeveralBatchesStopsAtTheBatchThatFailedAndTheRestComesAgainAfterTheRewind) {
+  World w;
+  w.settings.max_messages = 5;
+  w.settings.queue_max_messages = 100000;
+  std::atomic<int> failures{0};
+  std::atomic<std::size_t> largest{0};
+  w.on_consume = [&](Scripted& c) {
+    std::this_thread::sleep_for(1ms);
+    largest = std::max(largest.load(), c.messages().size());
+    for (const auto& m : c.messages()) {
+      // In the sixth batch of the job 1455-1504.
+      if (m.offset() == 1482 && failures++ == 0) throw std::runtime_error("the database is away");
+      c.mark_as_consumed(m);
+    }
+  };
+  w.start(1, 2000);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 2003; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_EQ(largest.load(), 5u) << "consume() never gets more than max_messages";
+  EXPECT_TRUE(w.called("seek t/0@1482")) << "rewound to the first unmarked message" << w.record();
+  // 1480 and 1481 were marked in the failed batch: not repeated; 1482-1484 come again, and
+  // the job's batches after the failed one were not handed out before the rewind.
+  std::vector<std::int64_t> expected;
+  for (std::int64_t o = 0; o < 1485; ++o) expected.push_back(o);
+  for (std::int64_t o = 1482; o < 2000; ++o) expected.push_back(o);
+  EXPECT_EQ(w.offsets(0), expected);
+  EXPECT_EQ(w.fake->committed("t", 0), 2000);
+}
+
+TEST(Listener, ARevocationEndsAJobOfSeveralBatchesAfterTheBatchInHand) {
+  World w;
+  w.settings.max_messages = 5;
+  w.settings.queue_max_messages = 100000;
+  Gate gate;
+  std::atomic<bool> held{false};
+  std::atomic<int> batches_after{0};
+  w.on_consume = [&](Scripted& c) {
+    std::this_thread::sleep_for(1ms);
+    if (held) ++batches_after;
+    // The second batch of the job 1005-1054 waits until the revocation began.
+    if (c.messages().first().offset() == 1010 && !held.exchange(true)) gate.wait();
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 2000);
+  ASSERT_TRUE(eventually([&] { return held.load(); })) << w.record();
+  w.fake->rebalance_revoke({{"t", 0}}, false);
+  std::this_thread::sleep_for(100ms);  // the revocation began and waits for the job
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return w.called("revoked t/0"); })) << w.record();
+  EXPECT_EQ(batches_after.load(), 0) << "no batch after the one in hand" << w.record();
+  EXPECT_EQ(w.fake->committed("t", 0), 1015) << "what the job marked before it ended" << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+}
+
 TEST(Listener, JobsOfDifferentPartitionsRunAtOnceAndAStuckOneHoldsUpOnlyItsOwn) {
   World w;
   w.settings.concurrency = 3;
