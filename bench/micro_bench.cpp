@@ -67,7 +67,7 @@ struct Fixture {
     for (std::size_t i = 0; i < messages; ++i) raw.push_back(samsa::test::FakeConsumerClient::borrowed(records[i]));
     for (std::size_t i = messages; i < records.size(); ++i)
       partition->enqueue(samsa::test::FakeConsumerClient::borrowed(records[i]));
-    partition->take_batch(2);
+    partition->take_batch(2, SIZE_MAX);
     partition->run_batch();
   }
   void set_offset(std::size_t i, std::int64_t offset) {

@@ -108,14 +108,14 @@ int raw_consume(const char* brokers, const char* topic, const char* group, long 
     return -1;
   }
   /* Samsa's fetch-queue defaults (add_fetch_queue_defaults in src/settings.cpp, for the
-   * default max_buffered_bytes of 64 MiB and one consumer group: librdkafka's half is
-   * 32 MiB), which the raw-autostore loop, librdkafka's defaults, goes without; `props` can
+   * default max_buffered_bytes of 48 MiB and one consumer group: librdkafka's half is
+   * 24 MiB), which the raw-autostore loop, librdkafka's defaults, goes without; `props` can
    * override them. */
   int queue_failed = 0;
   if (!autostore && rd_kafka_version() >= 0x02010000)
     queue_failed = rd_kafka_conf_set(conf, "fetch.queue.backoff.ms", "20", err, sizeof err) != RD_KAFKA_CONF_OK ||
-                   rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "32768", err, sizeof err) != RD_KAFKA_CONF_OK ||
-                   rd_kafka_conf_set(conf, "queued.min.messages", "65536", err, sizeof err) != RD_KAFKA_CONF_OK;
+                   rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "24576", err, sizeof err) != RD_KAFKA_CONF_OK ||
+                   rd_kafka_conf_set(conf, "queued.min.messages", "49152", err, sizeof err) != RD_KAFKA_CONF_OK;
   else if (!autostore)
     queue_failed = rd_kafka_conf_set(conf, "queued.min.messages", "300000", err, sizeof err) != RD_KAFKA_CONF_OK ||
                    rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "131072", err, sizeof err) != RD_KAFKA_CONF_OK;

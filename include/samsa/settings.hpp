@@ -104,11 +104,12 @@ struct Settings : TopicSettings {
   /// group half for Samsa's queues and half for librdkafka, whose fetch queue limits are
   /// derived from it unless set in `kafka`: queued.max.messages.kbytes (the half, in KiB;
   /// librdkafka caps fetch.max.bytes at it) and queued.min.messages (the half / 512 bytes).
-  /// Messages inside a running job (up to max_messages per partition) are not counted.
+  /// A job's messages count until the job ends; one job takes at most a quarter of its
+  /// group's queue half (at least one message), so a hung job cannot hold all of it.
   /// Raising it buys deeper queues (more slack for bursty consumers and long jobs on many
   /// partitions); lowering it costs throughput once a queue holds less than a few batches
   /// per partition. See docs/performance.md.
-  std::int64_t max_buffered_bytes = 64 * 1024 * 1024;
+  std::int64_t max_buffered_bytes = 48 * 1024 * 1024;
   /// Back-pressure per partition. Messages fetched for a partition wait in its queue while
   /// its job runs; a partition whose queue holds queue_max_messages and queue_min_time of
   /// its consumer's work (at the rate its jobs handled messages lately; at most 1,000,000

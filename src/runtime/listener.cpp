@@ -449,7 +449,7 @@ void Listener::finish_jobs() {
 void Listener::finish_job(Partition& p) {
   p.busy = false;
   if (p.batch_size() > 0) p.note_batch(p.batch_size(), Clock::now() - p.job_started);
-  p.clear_batch();
+  pausing_.release_batch(p);
   if (p.leaving || stop_.load()) return;  // no new work; a failure's marks stay as they are
   if (p.failed()) {
     p.take_control();  // the error path decides where it resumes

@@ -166,8 +166,8 @@ class Listener final : private kafka::ClientEvents {
   void start_job(Partition& p, Job job, bool first = false);
   /// How many queued messages `p`'s next job takes (see the .cpp).
   std::size_t job_size(const Partition& p) const;
-  static constexpr std::size_t kBatchesPerJob = 10;
-  static constexpr std::chrono::milliseconds kJobTarget{50};
+  static constexpr std::size_t kBatchesPerJob = 50;
+  static constexpr std::chrono::milliseconds kJobTarget{200};
   /// Worker: records that `p`'s job ended and wakes the listener.
   void job_done(Partition* p);
   /// Processes the jobs that ended: a failed partition pauses and rewinds, a due tick runs,

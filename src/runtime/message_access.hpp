@@ -1,5 +1,9 @@
 #pragma once
 // Builds public Message views over fetched messages (the only way to fill one).
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
 #include "kafka/fetched.hpp"
 #include "samsa/message.hpp"
 
@@ -9,6 +13,9 @@ struct MessageAccess {
   /// `m`, `topic` and `deserializer` must outlive `out`'s use.
   static void fill(Message& out, const kafka::Fetched& m, const std::string* topic,
                    const Deserializer* deserializer);
+  /// Frees what `out` parsed (its payload() document); `out` must be filled again before
+  /// its next use.
+  static void release(Message& out) { out.parsed_.reset(); }
 };
 
 }  // namespace samsa::detail

@@ -195,18 +195,19 @@ void Partition::enqueue(kafka::Fetched m) {
   queued_.push_back(std::move(m));
 }
 
-std::size_t Partition::take_batch(std::size_t max) {
+std::size_t Partition::take_batch(std::size_t max, std::size_t max_bytes) {
   wind_down_.store(false, std::memory_order_relaxed);  // the job starts after this (the pool's lock)
   std::size_t bytes = 0;
-  if (head_ == 0 && queued_.size() <= max) {
+  if (head_ == 0 && queued_.size() <= max && queued_bytes_ <= max_bytes) {
     raw_.swap(queued_);  // the common case: all of it, no copy (both keep their capacity)
     bytes = queued_bytes_;
   } else {
+    std::size_t n = 0;
+    const std::size_t available = std::min(max, queued());
+    while (n < available && (n == 0 || bytes < max_bytes)) bytes += queued_[head_ + n++].footprint();
     const auto begin = queued_.begin() + static_cast<std::ptrdiff_t>(head_);
-    const auto end = begin + static_cast<std::ptrdiff_t>(std::min(max, queued()));
-    raw_.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
-    head_ += raw_.size();
-    for (const auto& m : raw_) bytes += m.footprint();
+    raw_.assign(std::make_move_iterator(begin), std::make_move_iterator(begin + static_cast<std::ptrdiff_t>(n)));
+    head_ += n;
     if (head_ == queued_.size()) {
       queued_.clear();  // the moved-from slots hold nothing
       head_ = 0;
@@ -216,6 +217,7 @@ std::size_t Partition::take_batch(std::size_t max) {
     }
   }
   queued_bytes_ -= bytes;
+  batch_bytes_ = bytes;
   return bytes;
 }
 
@@ -234,9 +236,12 @@ void Partition::note_batch(std::size_t count, std::chrono::steady_clock::duratio
   rate_ = rate_ == 0 ? now : 0.7 * rate_ + 0.3 * now;
 }
 
-void Partition::clear_batch() {
-  views_.clear();
+std::size_t Partition::clear_batch() {
+  // views_ keeps its elements (a job resizes it only to grow): their parsed payloads go
+  // now, the rest is overwritten by the next job's fill.
+  for (std::size_t i = 0; i < raw_.size() && i < views_.size(); ++i) detail::MessageAccess::release(views_[i]);
   raw_.clear();  // releases the messages
+  return std::exchange(batch_bytes_, 0);
 }
 
 const char* to_string(Hook hook) {
@@ -298,7 +303,7 @@ void Partition::publish_consumed(const Messages& all, std::size_t handed, std::c
 
 void Partition::run_batch() {
   failed_ = false;
-  views_.resize(raw_.size());
+  if (views_.size() < raw_.size()) views_.resize(raw_.size());
   for (std::size_t i = 0; i < raw_.size(); ++i)
     detail::MessageAccess::fill(views_[i], raw_[i], &topic_, &route_.deserializer());
   {
@@ -315,10 +320,11 @@ void Partition::run_batch() {
   // next owner), after a failure, a seek or pause of the consumer, a lost partition, or
   // when the listener asks it to (a revocation, the shutdown).
   const auto per_batch = static_cast<std::size_t>(std::max(settings_.max_messages, 1));
-  for (std::size_t from = 0; from < views_.size(); from += per_batch) {
+  const std::size_t count = raw_.size();
+  for (std::size_t from = 0; from < count; from += per_batch) {
     if (from > 0 && (failed_ || control_ || !owned() || wind_down_.load(std::memory_order_acquire))) break;
     in_hand_begin_ = from;
-    in_hand_end_ = std::min(from + per_batch, views_.size());
+    in_hand_end_ = std::min(from + per_batch, count);
     run_one_batch(Messages(views_.data() + from, in_hand_end_ - from));
   }
   store();

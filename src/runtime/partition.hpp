@@ -105,9 +105,10 @@ class Partition {
   /// none); a fetched message at or below it is a duplicate. Listener thread.
   std::int64_t last_queued() const { return last_queued_; }
   /// Moves up to `max` messages from the front of the queue into the batch (the next job's;
-  /// it clears wind_down()); returns the bytes moved (Fetched::footprint). Amortised O(max), whatever the queue's length. Listener thread,
+  /// it clears wind_down()), fewer once they hold `max_bytes` (at least one); returns the
+  /// bytes moved (Fetched::footprint), which clear_batch() returns again. Amortised O(max), whatever the queue's length. Listener thread,
   /// no job in flight.
-  std::size_t take_batch(std::size_t max);
+  std::size_t take_batch(std::size_t max, std::size_t max_bytes);
   /// Releases the queued messages (delivered again after a rewind or by the next owner).
   /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
   /// Returns the bytes dropped (Fetched::footprint). Listener thread.
@@ -119,8 +120,8 @@ class Partition {
   void note_batch(std::size_t count, std::chrono::steady_clock::duration took);
   /// Messages per second its jobs handled lately (0 before the first batch).
   double rate() const { return rate_; }
-  /// Releases the batch's messages. No job in flight.
-  void clear_batch();
+  /// Releases the batch's messages; returns their bytes (take_batch's). No job in flight.
+  std::size_t clear_batch();
   /// Counts this partition's jobs (at most one in flight): the listener waits on it before
   /// it destroys the partition.
   JobGroup& jobs() { return jobs_; }
@@ -277,6 +278,7 @@ class Partition {
   std::size_t queued_bytes_ = 0;
   std::int64_t last_queued_ = -1;
   std::vector<kafka::Fetched> raw_;  // the batch: the job's while one is in flight
+  std::size_t batch_bytes_ = 0;      // raw_'s bytes (Fetched::footprint), listener thread
   std::vector<Message> views_;
   // The part of views_ handed to the consumer now, [begin, end) (job thread).
   std::size_t in_hand_begin_ = 0;

@@ -33,7 +33,7 @@ std::size_t Pausing::pause_at(const Partition& p) const {
   return std::max(floor, static_cast<std::size_t>(std::min(work, static_cast<double>(kMaxPauseAt))));
 }
 
-void Pausing::take_batch(Partition& p, std::size_t max) { unqueued(p.take_batch(max)); }
+void Pausing::take_batch(Partition& p, std::size_t max) { p.take_batch(max, std::max<std::size_t>(budget_ / 4, 1)); }
 
 void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { unqueued(p.drop_queue(rewound_to)); }
 

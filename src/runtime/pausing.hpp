@@ -42,8 +42,12 @@ class Pausing {
   /// After `p` queued a message costing `bytes` (Fetched::footprint): pauses `p` for
   /// back-pressure when its queue or the group's is full.
   void queued(Partition& p, std::size_t bytes);
-  /// Moves a batch out of `p`'s queue (up to `max` messages; Partition::take_batch).
+  /// Moves a batch out of `p`'s queue (up to `max` messages, and a quarter of the group's
+  /// budget: a hung job holds no more; Partition::take_batch). Its bytes count against the
+  /// budget until release_batch().
   void take_batch(Partition& p, std::size_t max);
+  /// `p`'s job ended (or never started): its batch is released (Partition::clear_batch).
+  void release_batch(Partition& p) { unqueued(p.clear_batch()); }
   /// Drops `p`'s queue (unhandled, delivered again); `rewound_to` as Partition::drop_queue.
   void drop_queue(Partition& p, std::int64_t rewound_to);
 
@@ -122,8 +126,8 @@ class Pausing {
   Logger& logger_;
   const Monitor& monitor_;
   std::vector<Partition*> flow_paused_;  // paused for back-pressure
-  // Bytes (Fetched::footprint) queued in all partitions, not yet in a job: every change of
-  // a queue goes through this class.
+  // Bytes (Fetched::footprint) the group holds: in its partitions' queues and in their
+  // jobs' batches. Every change of a queue or a batch goes through this class.
   std::size_t queued_bytes_ = 0;
 };
 

@@ -50,7 +50,7 @@ bool Listener::wait_idle(const std::vector<Partition*>& parts, Deadline deadline
         continue;
       }
       (*it)->busy = false;
-      (*it)->clear_batch();
+      pausing_.release_batch(**it);
       it = done_.erase(it);
     }
     if (!busy()) return true;
@@ -70,7 +70,7 @@ void Listener::abandon(Partition& p) {
 
 void Listener::finish_abandoned(Partition& p) {
   p.busy = false;
-  p.clear_batch();
+  pausing_.release_batch(p);
   if (!p.revoke_started) {
     // Its batch ended: revoked() runs now, its marks refused (the partition is another
     // member's by now).
@@ -202,7 +202,7 @@ void Listener::revoke(const std::vector<TopicPartitionOffset>& parts, bool lost)
     // is dropped unhandled like the queue.
     if (p->busy && pool_.cancel(p->jobs()) > 0) {
       p->busy = false;
-      p->clear_batch();
+      pausing_.release_batch(*p);
     }
   }
   if (lost)

@@ -223,14 +223,14 @@ TEST(FetchQueueDefaults, ShortBackoffAndTheBudgetFrom2_1AndALargerQueueBefore) {
 
 TEST(BufferShare, EvenlyBetweenTheGroupsThenHalfEach) {
   Settings s;
-  EXPECT_EQ(s.max_buffered_bytes, 64 << 20);
+  EXPECT_EQ(s.max_buffered_bytes, 48 << 20);
   const samsa::BufferShare one = samsa::buffer_share(s, 1);
-  EXPECT_EQ(one.queues, 32 << 20);
-  EXPECT_EQ(one.librdkafka, 32 << 20);
+  EXPECT_EQ(one.queues, 24 << 20);
+  EXPECT_EQ(one.librdkafka, 24 << 20);
   const samsa::BufferShare four = samsa::buffer_share(s, 4);
-  EXPECT_EQ(four.queues, 8 << 20);
-  EXPECT_EQ(four.librdkafka, 8 << 20);
-  EXPECT_EQ(samsa::buffer_share(s, 0).queues, 32 << 20) << "no group counts as one";
+  EXPECT_EQ(four.queues, 6 << 20);
+  EXPECT_EQ(four.librdkafka, 6 << 20);
+  EXPECT_EQ(samsa::buffer_share(s, 0).queues, 24 << 20) << "no group counts as one";
   s.max_buffered_bytes = 3;
   EXPECT_EQ(samsa::buffer_share(s, 1).queues + samsa::buffer_share(s, 1).librdkafka, 3);
 }
@@ -251,7 +251,7 @@ TEST(Settings, TheSchedulerSettingsParseAndAreChecked) {
   Settings s;
   EXPECT_EQ(s.revoke_timeout, std::chrono::milliseconds(30000));
   EXPECT_EQ(s.queue_max_messages, 10000);
-  EXPECT_EQ(s.max_buffered_bytes, 64 * 1024 * 1024);
+  EXPECT_EQ(s.max_buffered_bytes, 48 * 1024 * 1024);
   s.set("revoke_timeout", "5s");
   s.set("queue_max_messages", "50");
   s.set("max_buffered_bytes", "1048576");
