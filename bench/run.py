@@ -384,7 +384,8 @@ def main():
                     help="efficiency study: PARTITIONS:MESSAGES topics, 100 B each (default: "
                          "1:5000000,8:2000000,1000:2000000)")
     ap.add_argument("--eff-cases", default=",".join(EFFICIENCY_CASES),
-                    help=f"efficiency study: cases (default: {','.join(EFFICIENCY_CASES)})")
+                    help=f"efficiency study: cases (default: {','.join(EFFICIENCY_CASES)}; the peers "
+                         f"{','.join(EFFICIENCY_PEERS)} too when named)")
     ap.add_argument("--study", choices=("fetch-queue", "fetch-queue-debug", "rebalance", "io-bound", "partitions", "efficiency",
                                         "latency"),
                     help="run one study instead of the benchmark")
@@ -880,6 +881,7 @@ def free_port():
 # every Samsa default (samsa-bench --defaults); "bench" is the bench's settings (concurrency 1,
 # max_messages 1000).
 EFFICIENCY_CASES = ["raw-batch", "defaults", "defaults-metrics", "manual-defaults", "manual-defaults-metrics", "bench"]
+EFFICIENCY_PEERS = ["franz", "java", "python"]  # run_case's peers, with --eff-cases
 
 
 def efficiency_cmd(kafka, case, topic, n, settings):
@@ -924,7 +926,10 @@ def efficiency_study(kafka, args, info):
             for topic, (parts, n) in topics.items():
                 order = cases[rep % len(cases):] + cases[:rep % len(cases)]
                 for case in order:
-                    r = bench_result(timed(efficiency_cmd(kafka, case, topic, n, args.set)))
+                    if case in EFFICIENCY_PEERS:
+                        r = run_case(kafka, case, topic, n, size)
+                    else:
+                        r = bench_result(timed(efficiency_cmd(kafka, case, topic, n, args.set)))
                     runs[topic][case].append(r)
                     log(f"rep {rep + 1} {topic:20} {case:24} {r['msg_per_s']:>10,.0f} msg/s  cpu "
                         f"{r['cpu_s'] / (n / 1e6):.2f} s/M  rss {r['peak_rss_kb'] / 1024:.0f} MiB")
@@ -933,7 +938,7 @@ def efficiency_study(kafka, args, info):
     summary, ratios = {}, {}
     for topic, cs in runs.items():
         n = topics[topic][1]
-        sums = {r["checksum"] for rs in cs.values() for r in rs}
+        sums = {r["checksum"] for rs in cs.values() for r in rs if "checksum" in r}
         if len(sums) > 1:
             log(f"{topic}: WARNING: the cases read different payloads (checksums {sorted(sums)})")
         summary[topic] = {c: throughput_figures(rs, n) for c, rs in cs.items()}
@@ -961,7 +966,7 @@ def efficiency_study(kafka, args, info):
             extra = (f"{fmt_spread(rt['paired'], '{:.2f}')} | {rt['rate']:.2f} | {rt['rss_over_raw_mib']:+.0f}"
                      if rt else "1 | 1 | 0")
             lines.append(f"| {topic} | {c} | {throughput_cells(sm)} | {extra} |")
-    lines += settings_lines({c: runs[first][c][0]["settings"] for c in cases})
+    lines += settings_lines({c: runs[first][c][0]["settings"] for c in cases if "settings" in runs[first][c][0]})
     write_study("efficiency", results, lines)
 
 

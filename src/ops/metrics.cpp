@@ -7,6 +7,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <string>
+#include <unordered_map>
+
 namespace samsa::ops {
 namespace {
 
@@ -63,6 +66,15 @@ struct Metrics::Families {
   Family<Counter>& hook_failures = BuildCounter().Name("samsa_hook_failures_total").Help("Exceptions thrown by a consumer's hook, by hook").Register(*registry);
   Family<Counter>& dead_letters = BuildCounter().Name("samsa_dead_letters_total").Help("Messages given up after max_retries, by outcome (dispatched, skipped)").Register(*registry);
   Family<Counter>& errors = BuildCounter().Name("samsa_errors_total").Help("Errors of the consumer group's client, by librdkafka error name").Register(*registry);
+  // batch_consumed comes once per batch: its series are looked up by (group, topic,
+  // partition) here instead of through four label maps each time. Monitor thread only.
+  struct Consumed {
+    Counter* messages;
+    Counter* bytes;
+    Counter* batches;
+    Histogram* seconds;
+  };
+  std::unordered_map<std::string, Consumed> consumed;
   Family<Counter>& statistics = BuildCounter().Name("samsa_librdkafka_statistics_total").Help("librdkafka statistics documents received (kafka.statistics.interval.ms)").Register(*registry);
 };
 
@@ -84,10 +96,22 @@ void Metrics::apply(const Event& e) {
       break;
     case EventType::batch_consumed:
       for (const auto& o : e.offsets) {
-        f_->messages.Add(tp(o)).Increment(static_cast<double>(e.count));
-        f_->bytes.Add(tp(o)).Increment(static_cast<double>(e.bytes));
-        f_->batches.Add({{"group", g}, {"topic", o.topic}}).Increment();
-        f_->consume_seconds.Add({{"group", g}, {"topic", o.topic}}, latency_buckets()).Observe(seconds(e.duration));
+        std::string key = g;
+        key += '\0';
+        key += o.topic;
+        key += '\0';
+        key += std::to_string(o.partition);
+        auto it = f_->consumed.find(key);
+        if (it == f_->consumed.end()) {
+          Families::Consumed c{&f_->messages.Add(tp(o)), &f_->bytes.Add(tp(o)),
+                               &f_->batches.Add({{"group", g}, {"topic", o.topic}}),
+                               &f_->consume_seconds.Add({{"group", g}, {"topic", o.topic}}, latency_buckets())};
+          it = f_->consumed.emplace(std::move(key), c).first;
+        }
+        it->second.messages->Increment(static_cast<double>(e.count));
+        it->second.bytes->Increment(static_cast<double>(e.bytes));
+        it->second.batches->Increment();
+        it->second.seconds->Observe(seconds(e.duration));
       }
       break;
     case EventType::offsets_committed:

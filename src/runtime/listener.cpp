@@ -450,6 +450,8 @@ void Listener::finish_job(Partition& p) {
   p.busy = false;
   if (p.batch_size() > 0) p.note_batch(p.batch_size(), Clock::now() - p.job_started);
   pausing_.release_batch(p);
+  // Each partition keeps the storage of its share of the budget, 64 KiB at least.
+  p.trim(std::max<std::size_t>(64 * 1024, pausing_.budget() / std::max<std::size_t>(partition_count_.load(), 1)));
   if (p.leaving || stop_.load()) return;  // no new work; a failure's marks stay as they are
   if (p.failed()) {
     p.take_control();  // the error path decides where it resumes
@@ -524,8 +526,13 @@ void Listener::pause_after_error(Partition& p) { wake_at_ = std::min(wake_at_, p
 
 Partition* Listener::lookup(const kafka::Fetched& m) {
   const std::pair<const void*, std::int32_t> key{m.topic_key(), m.partition()};
+  // A batch is mostly runs of one partition: the last answer first.
+  if (last_lookup_ && key == last_key_) return last_lookup_;
   auto it = fast_.find(key);
-  if (it != fast_.end()) return it->second;
+  if (it != fast_.end()) {
+    last_key_ = key;
+    return last_lookup_ = it->second;
+  }
   auto pit = partitions_.find({m.topic(), m.partition()});
   if (pit == partitions_.end()) return nullptr;
   fast_.emplace(key, pit->second.get());

@@ -266,8 +266,15 @@ class Listener final : private kafka::ClientEvents {
       return std::hash<const void*>()(k.first) ^ (static_cast<std::size_t>(k.second) * 0x9e3779b97f4a7c15ULL);
     }
   };
-  // Listener thread only: message -> partition, by the client's topic key.
+  // Listener thread only: message -> partition, by the client's topic key, and the last
+  // answer; both forgotten at every rebalance.
   std::unordered_map<std::pair<const void*, std::int32_t>, Partition*, KeyHash> fast_;
+  std::pair<const void*, std::int32_t> last_key_{nullptr, -1};
+  Partition* last_lookup_ = nullptr;
+  void forget_lookups() {
+    fast_.clear();
+    last_lookup_ = nullptr;
+  }
   // Intake, listener thread only: drain()'s messages, before accept() places them, and the
   // average Fetched::footprint of the last drain.
   std::vector<kafka::Fetched> intake_;

@@ -221,6 +221,26 @@ std::size_t Partition::take_batch(std::size_t max, std::size_t max_bytes) {
   return bytes;
 }
 
+namespace {
+template <class T>
+void trim_vector(std::vector<T>& v, std::size_t used, std::size_t keep_bytes) {
+  if (v.capacity() * sizeof(T) <= keep_bytes || used * 4 > v.capacity()) return;
+  if (used == 0) {
+    std::vector<T>().swap(v);
+  } else {
+    v.resize(used);
+    v.shrink_to_fit();
+  }
+}
+}  // namespace
+
+void Partition::trim(std::size_t keep_bytes) {
+  if (head_ == 0) trim_vector(queued_, queued_.size(), keep_bytes);
+  trim_vector(raw_, raw_.size(), keep_bytes);
+  // The views beyond raw_ are stale (released by clear_batch): none needs keeping.
+  trim_vector(views_, std::min(views_.size(), raw_.size()), keep_bytes);
+}
+
 std::size_t Partition::drop_queue(std::int64_t rewound_to) {
   queued_.clear();  // releases the messages
   head_ = 0;

@@ -122,6 +122,11 @@ class Partition {
   double rate() const { return rate_; }
   /// Releases the batch's messages; returns their bytes (take_batch's). No job in flight.
   std::size_t clear_batch();
+  /// Gives back the storage of the queue, the batch and the views beyond `keep_bytes` each
+  /// when they hold a quarter of it or less (the vectors keep their capacity otherwise:
+  /// a thousand partitions that each once queued thousands of messages held hundreds of
+  /// MiB of empty slots). Listener thread, no job in flight.
+  void trim(std::size_t keep_bytes);
   /// Counts this partition's jobs (at most one in flight): the listener waits on it before
   /// it destroys the partition.
   JobGroup& jobs() { return jobs_; }

@@ -58,6 +58,8 @@ class Pausing {
   /// The group's queues hold its budget: take no message from the client until a job has
   /// taken some. O(1): asked for every drain.
   bool throttled() const { return queued_bytes_ >= budget_; }
+  /// The group's budget, in bytes.
+  std::size_t budget() const { return budget_; }
   /// What the group's queues may take before throttled() (0 when throttled).
   std::size_t headroom() const { return throttled() ? 0 : budget_ - queued_bytes_; }
   /// Throttled: the partitions of `parts` that block the group (at least an even share of

@@ -94,17 +94,17 @@ void Listener::finish_abandoned(Partition& p) {
 }
 
 void Listener::on_assigned(const std::vector<TopicPartitionOffset>& parts) {
-  fast_.clear();
+  forget_lookups();
   assign(parts);
 }
 
 void Listener::on_revoked(const std::vector<TopicPartitionOffset>& parts, bool lost) {
-  fast_.clear();
+  forget_lookups();
   revoke(parts, lost);
 }
 
 void Listener::on_rebalance_error(const kafka::Status& error, const std::vector<TopicPartitionOffset>& parts) {
-  fast_.clear();
+  forget_lookups();
   logger_.error(fmt::format("consumer group {}: rebalance failed: {}", name(), error.text()));
   revoke(parts, client_->assignment_lost());
 }
