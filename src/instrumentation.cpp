@@ -63,7 +63,7 @@ void Monitor::publish(const Event& event) const {
   if (async_.empty()) return;
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= kQueueCapacity) {
+    if (queue_.size() + in_hand_ >= kQueueCapacity) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -72,6 +72,9 @@ void Monitor::publish(const Event& event) const {
     else
       queue_.push_back(event);
     ++published_;
+    // The monitor's thread wakes by itself every kDeliveryInterval; woken here only when a
+    // batch of events waits (a wake-up per event cost more than the subscribers' work).
+    if (queue_.size() != kWakeAt) return;
   }
   cv_.notify_one();
 }
@@ -79,25 +82,39 @@ void Monitor::publish(const Event& event) const {
 bool Monitor::flush(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
   const std::uint64_t target = published_;
-  return drained_cv_.wait_for(lock, timeout, [&] { return delivered_ >= target; });
+  if (delivered_ >= target) return true;
+  ++flushing_;
+  cv_.notify_one();
+  const bool done = drained_cv_.wait_for(lock, timeout, [&] { return delivered_ >= target; });
+  --flushing_;
+  return done;
 }
 
 void Monitor::run() const {
+  std::deque<Event> batch;
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_, and everything delivered
-    Event e = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    for (const auto& l : async_) {
-      try {
-        l(e);
-      } catch (...) {
-      }
+    cv_.wait_for(lock, kDeliveryInterval,
+                 [&] { return stop_ || queue_.size() >= kWakeAt || (flushing_ > 0 && !queue_.empty()); });
+    if (queue_.empty()) {
+      if (stop_) return;  // everything delivered
+      continue;
     }
+    batch.swap(queue_);
+    in_hand_ = batch.size();
+    lock.unlock();
+    for (const Event& e : batch)
+      for (const auto& l : async_) {
+        try {
+          l(e);
+        } catch (...) {
+        }
+      }
+    const std::size_t n = batch.size();
+    batch.clear();
     lock.lock();
-    ++delivered_;
+    in_hand_ = 0;
+    delivered_ += n;
     drained_cv_.notify_all();
   }
 }

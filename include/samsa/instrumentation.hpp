@@ -5,9 +5,10 @@
 //
 // Two kinds of subscribers:
 //  - subscribe(): called on the monitor's own thread, in the order the events were
-//    published, off the hot path. publish() only copies the event into a bounded queue
-//    (kQueueCapacity); when a subscriber falls that far behind, newer events are dropped
-//    and counted (dropped()), never blocking a listener or a worker.
+//    published, off the hot path, at most kDeliveryInterval (50 ms) after the publication.
+//    publish() only copies the event into a bounded queue (kQueueCapacity); when a
+//    subscriber falls that far behind, newer events are dropped and counted (dropped()),
+//    never blocking a listener or a worker.
 //  - subscribe_inline(): called synchronously on the thread where the event happens
 //    (listener, worker, or a librdkafka callback served by the listener), before the
 //    runtime goes on: for checkers that need that ordering (e.g. partitions_revoked before
@@ -146,8 +147,12 @@ struct Event {
 class Monitor {
  public:
   using Listener = std::function<void(const Event&)>;
-  /// Most events waiting for the asynchronous subscribers.
+  /// Most events waiting for the asynchronous subscribers (those being delivered included).
   static constexpr std::size_t kQueueCapacity = 100000;
+  /// The asynchronous subscribers get what was published every kDeliveryInterval, or as
+  /// soon as kWakeAt events wait (or flush() asks), in batches on the monitor's thread.
+  static constexpr std::chrono::milliseconds kDeliveryInterval{50};
+  static constexpr std::size_t kWakeAt = 512;
 
   Monitor() = default;
   /// Delivers what is queued, then stops the monitor's thread.
@@ -182,6 +187,8 @@ class Monitor {
   mutable std::uint64_t published_ = 0;  // under mu_: queued so far
   mutable std::uint64_t delivered_ = 0;  // under mu_: handed to the subscribers so far
   mutable std::atomic<std::uint64_t> dropped_{0};
+  mutable int flushing_ = 0;  // under mu_: flush() calls waiting
+  mutable std::size_t in_hand_ = 0;  // under mu_: events taken from queue_, being delivered
   bool stop_ = false;  // under mu_
   std::thread thread_;
 };
