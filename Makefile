@@ -32,7 +32,7 @@ CMAKE_CONFIGURE = cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebI
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-suite bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -108,9 +108,9 @@ deps-demo:
 librdkafka-modern:
 	@scripts/librdkafka-modern
 
-# Benchmarks on real Kafka: Samsa vs a raw librdkafka loop, Kafka's Java consumer and kcat.
-# Results in bench/results/librdkafka-VERSION/ (results.json, results.md, chart.png,
-# micro.json). REPS=3 by default; Kafka 4.1.2 for librdkafka 2.14.2, 3.9.1 for 2.0.2
+# Benchmarks on real Kafka: Samsa vs the raw librdkafka loop and the peers. Results in
+# bench/results/librdkafka-VERSION/ (make bench: efficiency.json and efficiency.md;
+# make bench-suite: results.json, results.md, chart.png, micro.json). REPS=3 by default; Kafka 4.1.2 for librdkafka 2.14.2, 3.9.1 for 2.0.2
 # (BENCH_KAFKA); BENCH_ARGS passes more options to bench/run.py, e.g.
 # BENCH_ARGS="--cases auto-batch,java --topics b100-p8" or "--study fetch-queue".
 REPS ?= 3
@@ -119,7 +119,16 @@ BENCH_KAFKA ?= 3.9.1
 else
 BENCH_KAFKA ?= 4.1.2
 endif
+# make bench: Samsa's defaults against the fastest raw librdkafka loop and the peers, on 1,
+# 8 and 1,000 partitions (bench/run.py --study efficiency; README, Benchmarks).
+BENCH_CASES ?= raw-batch,defaults,defaults-metrics,manual-defaults,manual-defaults-metrics,bench,franz,java,python
 bench: build
+	@scripts/install-deps --bench
+	@bench/run.py --study efficiency --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps $(REPS) \
+	  --eff-cases $(BENCH_CASES) $(BENCH_ARGS)
+
+# The older, wider run: more cases and message sizes, SIGTERM, rebalance and micro figures.
+bench-suite: build
 	@scripts/install-deps --bench
 	@bench/run.py --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps $(REPS) --micro $(BENCH_ARGS)
 

@@ -48,7 +48,16 @@ kafka::Status Committer::commit_sync(const std::vector<kafka::CommitOffset>& giv
     // The epoch the commit goes out with (librdkafka reads its own when it sends, a moment
     // later: at worst one retry more). Unknown under the classic protocol.
     const std::optional<std::int32_t> epoch = client_.member_epoch();
-    const kafka::CommitAnswer answer = client_.commit(offsets, left);
+    kafka::CommitAnswer answer;
+    {
+      // One synchronous commit in flight per group at a time: librdkafka completes an
+      // assignment change (a KIP-848 member acknowledges its revocation) only at a moment
+      // with no commit in flight, and workers marking synchronously back to back kept one in
+      // flight for over a minute on real Kafka 4.1.
+      std::unique_lock lock(in_flight_mu_, std::defer_lock);
+      if (!lock.try_lock_until(deadline)) break;
+      answer = client_.commit(offsets, std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+    }
     if (!answer.answered && answer.request.code() != kafka::Status::Code::timed_out) {
       err = answer.request;  // not sent
       break;

@@ -52,6 +52,11 @@ class Committer {
   /// assignment is lost. A partition no longer owned is never committed again; the result
   /// is then an ownership loss (state) unless another error came. The deadline passing
   /// first returns the stale_member_epoch error (the marks stay stored).
+  ///
+  /// One synchronous commit of the group is in flight at a time: a caller waits for the one
+  /// before it (within its deadline). librdkafka completes an assignment change only when
+  /// no commit is in flight, and concurrent back-to-back commits starved a KIP-848
+  /// revocation for over a minute.
   kafka::Status commit_sync(const std::vector<kafka::CommitOffset>& offsets, Deadline deadline,
                             const Owned& owned = {});
   /// Asks for an asynchronous commit of everything stored (logged when refused).
@@ -83,6 +88,8 @@ class Committer {
   // up (librdkafka's commit on unassign repeats revoke()'s).
   std::mutex mu_;
   std::map<TopicPartition, std::int64_t> confirmed_;
+  /// Held while a synchronous commit is in flight (see commit_sync).
+  std::timed_mutex in_flight_mu_;
   /// When commit_async() last asked (steady_clock ticks), for the answer's latency.
   std::atomic<std::chrono::steady_clock::rep> async_asked_{0};
 };
