@@ -7,7 +7,7 @@
 
 #include "admin/groups.hpp"
 #include "log_text.hpp"
-#include "samsa/app.hpp"
+#include "samsa/exit_codes.hpp"
 
 namespace samsa::runtime {
 namespace {
