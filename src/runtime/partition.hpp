@@ -250,7 +250,8 @@ class Partition {
   void fail(Hook hook, std::int64_t offset, std::size_t count);
   /// After consume()/after_fetch() failed on the batch in hand (call from the catch block):
   /// counts the attempt on the first unmarked message, and past max_retries hands it to the
-  /// dead-letter queue (dispatch or skip), marking it when that succeeded.
+  /// dead-letter queue (dispatch or skip), marking it when that succeeded. These three are
+  /// in dead_letter.cpp.
   void count_failure_and_dead_letter();
   void count_failure_and_dead_letter_unguarded();
   /// Produces `m` to the route's dead-letter topic and waits for the broker; false (logged)
