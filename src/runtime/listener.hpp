@@ -164,7 +164,7 @@ class Listener final : private kafka::ClientEvents {
   /// Hands `p` a job of kind `job` (a batch: up to max_messages of its queue). p->busy
   /// until finish_jobs() processed its end. Listener thread.
   void start_job(Partition& p, Job job, bool first = false);
-  /// How many queued messages `p`'s next job takes (see the .cpp).
+  /// How many queued messages `p`'s next job takes (see scheduler.cpp).
   std::size_t job_size(const Partition& p) const;
   static constexpr std::size_t kBatchesPerJob = 50;
   static constexpr std::chrono::milliseconds kJobTarget{200};
