@@ -211,7 +211,7 @@ void Listener::run_poll_hooks(Hook hook) {
     // Not for a partition with a job in flight (its hooks never overlap) or paused after
     // an error (it resumes, then its hooks run again).
     for (Partition* p : poll_hooked_)
-      if (!p->busy && !p->paused) {
+      if (!p->busy && !p->pause_state().paused) {
         p->run_hook(hook);
         before_polled_.push_back(p);
       }
@@ -326,8 +326,8 @@ void Listener::accept(kafka::Fetched m) {
   // Not ours any more, rewound and paused, or leaving: it is delivered again (after the
   // rewind, or to the next owner). At or below what was queued already: a duplicate
   // (librdkafka before 2.4 could fetch again from a stale position after a resume).
-  if (!p || p->paused || p->leaving || m.offset() <= p->last_queued()) {
-    if (p && p->paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
+  if (!p || p->pause_state().paused || p->leaving || m.offset() <= p->last_queued()) {
+    if (p && p->pause_state().paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
     return;  // m is released
   }
   const std::size_t bytes = m.footprint();
@@ -341,7 +341,9 @@ void Listener::housekeeping() {
   const auto now = Clock::now();
   if (now >= next_tick_) {
     for (const auto& [key, p] : partitions_) {
-      if ((p->paused && !p->consumer_paused) || p->leaving || p->held || !p->route().hooks().tick) continue;
+      const PauseState& pause = p->pause_state();
+      if ((pause.paused && !pause.consumer_paused) || p->leaving || p->held || !p->route().hooks().tick)
+        continue;
       p->tick_due = true;
       if (!p->busy) list(*p);
     }
@@ -356,14 +358,14 @@ void Listener::housekeeping() {
   store_all();
   // Consumer::resume(), from any thread: the consumer's pause ends now.
   for (const auto& [key, p] : partitions_)
-    if (p->take_resume_request() && p->paused && p->consumer_paused) p->resume_at = now;
+    if (p->take_resume_request()) pausing_.consumer_resumed(*p, now);
   pausing_.resume_due(live_partitions(), now, [this](Partition& p) {
     if (p.queued() > 0) list(p);
   });
   wake_at_ = next_tick_;
   milliseconds longest{0};
   for (const auto& [key, p] : partitions_) {
-    if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
+    if (p->pause_state().paused) wake_at_ = std::min(wake_at_, p->pause_state().resume_at);
     if (p->busy) longest = std::max(longest, std::chrono::duration_cast<milliseconds>(now - p->job_started));
     if (!p->busy || p->long_job_reported) continue;
     const auto ran = std::chrono::duration_cast<milliseconds>(now - p->job_started);

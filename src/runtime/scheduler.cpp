@@ -45,9 +45,9 @@ void Listener::dispatch() {
   for (Partition* p : listed_) {
     p->listed = false;
     if (p->busy || p->leaving || p->held) continue;
-    if (p->paused) {
+    if (p->pause_state().paused) {
       // Paused by its consumer: its ticks go on (one may resume it), no batch.
-      if (p->consumer_paused && p->tick_due) start_job(*p, Job::tick);
+      if (p->pause_state().consumer_paused && p->tick_due) start_job(*p, Job::tick);
       continue;
     }
     if (p->tick_due)
