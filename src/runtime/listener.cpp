@@ -95,51 +95,6 @@ Listener::Health Listener::health() const {
   return h;
 }
 
-void Listener::watch_watermarks() {
-  while (!stop_.load()) {
-    std::vector<TopicPartition> parts;
-    {
-      std::lock_guard lock(partitions_mu_);
-      for (const auto& [key, p] : partitions_) parts.push_back(key);
-    }
-    Event e{EventType::watermarks, name(), {}, 0, {}};
-    e.at = std::chrono::system_clock::now();
-    std::vector<std::int64_t> committed;
-    // One OffsetFetch for all of them; -1 for each when the coordinator does not answer.
-    if (!parts.empty() && client_->committed_offsets(parts, milliseconds(5000), committed))
-      committed.assign(parts.size(), -1);
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (stop_.load()) return;
-      const auto& [topic, partition] = parts[i];
-      std::int64_t low = -1, high = -1;
-      // One ListOffsets round trip; a partition whose broker does not answer is left out
-      // (its lag keeps its last value), the broker being away is reported by the loop.
-      if (!client_->watermarks(topic, partition, milliseconds(5000), low, high)) {
-        e.offsets.push_back({topic, partition, high});
-        e.committed.push_back(committed[i]);
-      }
-    }
-    if (!e.offsets.empty()) publish(e);
-    if (!stop_.load()) publish_group_description();
-    const auto until = Clock::now() + settings_.lag_interval;
-    while (!stop_.load() && Clock::now() < until) std::this_thread::sleep_for(milliseconds(50));
-  }
-}
-
-void Listener::publish_group_description() {
-  Event e{EventType::group_described, name(), {}, 0, {}};
-  e.at = std::chrono::system_clock::now();
-  // Even with no partition assigned here: the other members are what the page shows.
-  admin::GroupDescription d = client_->describe_group(milliseconds(5000));
-  if (d.known) {
-    e.reason = std::move(d.state);
-    e.members = std::move(d.members);
-  } else {
-    e.error = d.reason.empty() ? std::string("the broker did not say") : std::move(d.reason);
-  }
-  publish(e);
-}
-
 void Listener::on_statistics(const std::string& json) {
   if (!observed()) return;
   Event e{EventType::statistics, name(), {}, 0, {}};
@@ -415,32 +370,6 @@ void Listener::on_consumer_error(const kafka::Status& error, const std::string& 
   publish_error(error, topic);
 }
 
-void Listener::warn_missing_topic(const std::string& topic) {
-  {
-    std::lock_guard lock(warned_mu_);
-    if (!warned_topics_.insert(topic).second) return;
-  }
-  logger_.warn(fmt::format(
-      "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
-      "with `<app> topics create` or your usual tooling",
-      name(), topic));
-}
-
-void Listener::watch_missing_topics() {
-  std::vector<std::string> unknown;
-  for (const auto& t : group_.topics()) unknown.push_back(t->name());
-  while (!unknown.empty() && !stop_.load()) {
-    for (auto it = unknown.begin(); it != unknown.end() && !stop_.load();) {
-      // A broker that does not answer is reported by the poll loop; only a definite
-      // "unknown topic" counts here.
-      const std::optional<bool> exists = client_->topic_exists(*it, milliseconds(3000));
-      if (exists == false) warn_missing_topic(*it);
-      it = exists == true ? unknown.erase(it) : it + 1;
-    }
-    for (int i = 0; i < 100 && !stop_.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
-  }
-}
-
 void Listener::store_all() {
   // Under the lock: a user thread's commit_offsets() must not store into a partition that
   // a rebalance is destroying.
@@ -454,73 +383,6 @@ std::vector<Partition*> Listener::live_partitions() {
   out.reserve(partitions_.size());
   for (const auto& [key, p] : partitions_) out.push_back(p.get());
   return out;
-}
-
-// ---- Commits ----
-
-void Listener::note_confirmed(const kafka::CommitOffset& o) {
-  std::lock_guard lock(partitions_mu_);
-  auto it = partitions_.find({o.topic, o.partition});
-  if (it != partitions_.end()) it->second->committed(o.offset, o.metadata);
-}
-
-kafka::Status Listener::commit_partition_sync(Partition& p) {
-  // A partition given up (a job that outlived revoke_timeout) commits nothing: the broker
-  // would take a classic member's commit for a partition another member owns now.
-  if (!p.owned()) return kafka::Status(kafka::Status::Code::state, "_STATE", "the partition is not owned");
-  p.store();
-  Partition::Mark mark = p.uncommitted();
-  if (mark.offset < 0) return {};
-  return committer_.commit_sync({{p.topic(), p.partition(), mark.offset, std::move(mark.metadata), {}}},
-                                Clock::now() + kCommitBudget,
-                                [&p](const std::string&, std::int32_t) { return p.owned(); });
-}
-
-kafka::Status Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
-  std::vector<kafka::CommitOffset> list;
-  {
-    std::unique_lock lock(partitions_mu_, std::defer_lock);
-    std::vector<Partition*> all;
-    if (!only) {
-      lock.lock();
-      for (const auto& [key, p] : partitions_) all.push_back(p.get());
-    }
-    for (Partition* p : only ? *only : all) {
-      if (!p->owned()) continue;  // lost or given up: the broker would refuse or misplace it
-      p->store();
-      Partition::Mark mark = p->uncommitted();
-      if (mark.offset >= 0) list.push_back({p->topic(), p->partition(), mark.offset, std::move(mark.metadata), {}});
-    }
-  }
-  // Asked again before a retry: a rebalance may have taken a partition meanwhile (one that
-  // is gone from partitions_ is not owned).
-  return committer_.commit_sync(list, deadline, [this](const std::string& topic, std::int32_t partition) {
-    std::lock_guard lock(partitions_mu_);
-    const auto it = partitions_.find({topic, partition});
-    return it != partitions_.end() && it->second->owned();
-  });
-}
-
-void Listener::commit_async() {
-  store_all();
-  committer_.commit_async();
-}
-
-std::string Listener::committed_metadata(const Partition& p, milliseconds timeout) {
-  std::string metadata;
-  if (const kafka::Status err = client_->committed_metadata(p.topic(), p.partition(), timeout, metadata))
-    throw err.error(
-        fmt::format("consumer group {}: cannot read the committed offset of {}/{}", name(), p.topic(), p.partition()));
-  return metadata;
-}
-
-void Listener::commit_marked_now(milliseconds budget) {
-  const kafka::Status err = commit_all_sync(nullptr, Clock::now() + budget);
-  if (err)
-    logger_.error(fmt::format("consumer group {}: final commit of the marked offsets failed: {}",
-                              name(), err.text()));
-  else
-    logger_.warn(fmt::format("consumer group {}: committed the marked offsets", name()));
 }
 
 void Listener::on_error(const kafka::Status& error) {

@@ -20,6 +20,10 @@
 //
 // Kafka is reached only through kafka::ConsumerClient (librdkafka in production, a fake in
 // the unit tests); commits go through the Committer.
+//
+// The member functions live in listener.cpp (the loop, the intake, housekeeping, the
+// client's callbacks), scheduler.cpp (the jobs), rebalance.cpp, shutdown.cpp, commits.cpp
+// and watchers.cpp (the watermark and missing-topic threads).
 #include <atomic>
 #include <chrono>
 #include <map>
