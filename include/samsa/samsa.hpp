@@ -4,6 +4,7 @@
 #include "samsa/app.hpp"
 #include "samsa/consumer.hpp"
 #include "samsa/errors.hpp"
+#include "samsa/exit_codes.hpp"
 #include "samsa/group_member.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"

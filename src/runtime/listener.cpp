@@ -7,7 +7,7 @@
 
 #include "admin/groups.hpp"
 #include "log_text.hpp"
-#include "samsa/app.hpp"
+#include "samsa/exit_codes.hpp"
 
 namespace samsa::runtime {
 namespace {
@@ -95,51 +95,6 @@ Listener::Health Listener::health() const {
   return h;
 }
 
-void Listener::watch_watermarks() {
-  while (!stop_.load()) {
-    std::vector<TopicPartition> parts;
-    {
-      std::lock_guard lock(partitions_mu_);
-      for (const auto& [key, p] : partitions_) parts.push_back(key);
-    }
-    Event e{EventType::watermarks, name(), {}, 0, {}};
-    e.at = std::chrono::system_clock::now();
-    std::vector<std::int64_t> committed;
-    // One OffsetFetch for all of them; -1 for each when the coordinator does not answer.
-    if (!parts.empty() && client_->committed_offsets(parts, milliseconds(5000), committed))
-      committed.assign(parts.size(), -1);
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (stop_.load()) return;
-      const auto& [topic, partition] = parts[i];
-      std::int64_t low = -1, high = -1;
-      // One ListOffsets round trip; a partition whose broker does not answer is left out
-      // (its lag keeps its last value), the broker being away is reported by the loop.
-      if (!client_->watermarks(topic, partition, milliseconds(5000), low, high)) {
-        e.offsets.push_back({topic, partition, high});
-        e.committed.push_back(committed[i]);
-      }
-    }
-    if (!e.offsets.empty()) publish(e);
-    if (!stop_.load()) publish_group_description();
-    const auto until = Clock::now() + settings_.lag_interval;
-    while (!stop_.load() && Clock::now() < until) std::this_thread::sleep_for(milliseconds(50));
-  }
-}
-
-void Listener::publish_group_description() {
-  Event e{EventType::group_described, name(), {}, 0, {}};
-  e.at = std::chrono::system_clock::now();
-  // Even with no partition assigned here: the other members are what the page shows.
-  admin::GroupDescription d = client_->describe_group(milliseconds(5000));
-  if (d.known) {
-    e.reason = std::move(d.state);
-    e.members = std::move(d.members);
-  } else {
-    e.error = d.reason.empty() ? std::string("the broker did not say") : std::move(d.reason);
-  }
-  publish(e);
-}
-
 void Listener::on_statistics(const std::string& json) {
   if (!observed()) return;
   Event e{EventType::statistics, name(), {}, 0, {}};
@@ -211,7 +166,7 @@ void Listener::run_poll_hooks(Hook hook) {
     // Not for a partition with a job in flight (its hooks never overlap) or paused after
     // an error (it resumes, then its hooks run again).
     for (Partition* p : poll_hooked_)
-      if (!p->busy && !p->paused) {
+      if (!p->busy && !p->pause_state().paused) {
         p->run_hook(hook);
         before_polled_.push_back(p);
       }
@@ -326,8 +281,8 @@ void Listener::accept(kafka::Fetched m) {
   // Not ours any more, rewound and paused, or leaving: it is delivered again (after the
   // rewind, or to the next owner). At or below what was queued already: a duplicate
   // (librdkafka before 2.4 could fetch again from a stale position after a resume).
-  if (!p || p->paused || p->leaving || m.offset() <= p->last_queued()) {
-    if (p && p->paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
+  if (!p || p->pause_state().paused || p->leaving || m.offset() <= p->last_queued()) {
+    if (p && p->pause_state().paused && !p->leaving) pausing_.dropped_while_paused(*p, m.offset());
     return;  // m is released
   }
   const std::size_t bytes = m.footprint();
@@ -336,146 +291,14 @@ void Listener::accept(kafka::Fetched m) {
   pausing_.queued(*p, bytes);
 }
 
-void Listener::list(Partition& p) {
-  if (p.listed) return;
-  p.listed = true;
-  listed_.push_back(&p);
-}
-
-void Listener::dispatch() {
-  if (stop_.load()) return;  // the shutdown takes over: no new work
-  for (Partition* p : listed_) {
-    p->listed = false;
-    if (p->busy || p->leaving || p->held) continue;
-    if (p->paused) {
-      // Paused by its consumer: its ticks go on (one may resume it), no batch.
-      if (p->consumer_paused && p->tick_due) start_job(*p, Job::tick);
-      continue;
-    }
-    if (p->tick_due)
-      start_job(*p, Job::tick);
-    else if (p->queued() > 0)
-      start_job(*p, Job::batch);
-  }
-  listed_.clear();
-  pausing_.resume_drained();
-}
-
-void Listener::start_job(Partition& p, Job job, bool first) {
-  p.busy = true;
-  p.job_started = Clock::now();
-  p.long_job_reported = false;
-  Partition* part = &p;
-  std::function<void()> fn;
-  switch (job) {
-    case Job::batch:
-      pausing_.take_batch(p, job_size(p));
-      fn = [this, part] {
-        part->run_batch();
-        job_done(part);
-      };
-      break;
-    case Job::initialized:
-      // At assignment: a failure is reported and initialized() runs again before the first
-      // batch (which pauses with back-off while it keeps failing); nothing was delivered,
-      // so there is nothing to rewind.
-      fn = [this, part] {
-        if (!part->run_hook(Hook::initialized)) part->clear_failure();
-        job_done(part);
-      };
-      break;
-    case Job::tick:
-    case Job::revoked: {
-      // The hook's marks reach librdkafka at once (a revocation commits right after).
-      const Hook hook = job == Job::tick ? Hook::tick : Hook::revoked;
-      if (job == Job::tick)
-        p.tick_due = false;
-      else
-        p.revoke_started = true;
-      fn = [this, part, hook] {
-        part->run_hook(hook);
-        part->store();
-        job_done(part);
-      };
-      break;
-    }
-  }
-  if (first)
-    pool_.submit_front(p.jobs(), std::move(fn));
-  else
-    pool_.submit(p.jobs(), std::move(fn));
-}
-
-std::size_t Listener::job_size(const Partition& p) const {
-  // Up to kBatchesPerJob batches, about kJobTarget of the consumer's work at the rate its
-  // jobs handled messages lately (one batch before the first job ended): a job per batch
-  // of 100 messages cost two thread wake-ups per hundred messages, a third of the CPU on
-  // one partition, while a slow consumer's job stays one batch long (revocations and the
-  // shutdown end a job after the batch in hand anyway: Partition::wind_down).
-  const auto per_batch = static_cast<std::size_t>(std::max(p.settings().max_messages, 1));
-  const double work = p.rate() * std::chrono::duration<double>(kJobTarget).count();
-  return std::clamp<std::size_t>(static_cast<std::size_t>(work), per_batch, per_batch * kBatchesPerJob);
-}
-
-void Listener::job_done(Partition* p) {
-  {
-    std::lock_guard lock(done_mu_);
-    done_.push_back(p);
-    jobs_ended_.store(true, std::memory_order_release);
-    // Wakes a poll that waits for a first message. A yield is kept until the next poll of
-    // the queue, and rd_kafka_consumer_close serves that queue too and takes a yield for
-    // its end (then times out, and rd_kafka_destroy hangs): the shutdown turns wake-ups off,
-    // processes every job's end (taken under this lock, so after its yield) and polls once.
-    if (wake_on_job_end_.load(std::memory_order_acquire)) client_->wake();
-  }
-  done_cv_.notify_all();
-}
-
-void Listener::finish_jobs() {
-  if (!jobs_ended_.exchange(false, std::memory_order_acq_rel)) return;
-  {
-    std::lock_guard lock(done_mu_);
-    done_swap_.swap(done_);
-  }
-  for (Partition* p : done_swap_) {
-    if (p->abandoned)
-      finish_abandoned(*p);
-    else
-      finish_job(*p);
-  }
-  done_swap_.clear();
-}
-
-void Listener::finish_job(Partition& p) {
-  p.busy = false;
-  if (p.batch_size() > 0) p.note_batch(p.batch_size(), Clock::now() - p.job_started);
-  pausing_.release_batch(p);
-  // Each partition keeps the storage of its share of the budget, 64 KiB at least.
-  p.trim(std::max<std::size_t>(64 * 1024, pausing_.budget() / std::max<std::size_t>(partition_count_.load(), 1)));
-  if (p.leaving || stop_.load()) return;  // no new work; a failure's marks stay as they are
-  if (p.failed()) {
-    p.take_control();  // the error path decides where it resumes
-    pause_after_error(p);
-    return;
-  }
-  if (apply_control(p)) return;
-  if (p.tick_due || p.queued() > 0) list(p);
-}
-
-bool Listener::apply_control(Partition& p) {
-  const std::optional<Partition::Control> c = p.take_control();
-  if (!c) return false;
-  wake_at_ = std::min(wake_at_, pausing_.pause_for_consumer(p, *c));
-  if (p.tick_due) list(p);
-  return true;
-}
-
 void Listener::housekeeping() {
   if (stop_.load()) return;
   const auto now = Clock::now();
   if (now >= next_tick_) {
     for (const auto& [key, p] : partitions_) {
-      if ((p->paused && !p->consumer_paused) || p->leaving || p->held || !p->route().hooks().tick) continue;
+      const PauseState& pause = p->pause_state();
+      if ((pause.paused && !pause.consumer_paused) || p->leaving || p->held || !p->route().hooks().tick)
+        continue;
       p->tick_due = true;
       if (!p->busy) list(*p);
     }
@@ -490,14 +313,14 @@ void Listener::housekeeping() {
   store_all();
   // Consumer::resume(), from any thread: the consumer's pause ends now.
   for (const auto& [key, p] : partitions_)
-    if (p->take_resume_request() && p->paused && p->consumer_paused) p->resume_at = now;
+    if (p->take_resume_request()) pausing_.consumer_resumed(*p, now);
   pausing_.resume_due(live_partitions(), now, [this](Partition& p) {
     if (p.queued() > 0) list(p);
   });
   wake_at_ = next_tick_;
   milliseconds longest{0};
   for (const auto& [key, p] : partitions_) {
-    if (p->paused) wake_at_ = std::min(wake_at_, p->resume_at);
+    if (p->pause_state().paused) wake_at_ = std::min(wake_at_, p->pause_state().resume_at);
     if (p->busy) longest = std::max(longest, std::chrono::duration_cast<milliseconds>(now - p->job_started));
     if (!p->busy || p->long_job_reported) continue;
     const auto ran = std::chrono::duration_cast<milliseconds>(now - p->job_started);
@@ -521,8 +344,6 @@ void Listener::run_hooks(const std::vector<Partition*>& parts, Hook hook) {
     if (!p->busy) pool_.submit(jobs_, [p, hook] { p->run_hook(hook); });
   jobs_.wait();
 }
-
-void Listener::pause_after_error(Partition& p) { wake_at_ = std::min(wake_at_, pausing_.pause_after_error(p)); }
 
 Partition* Listener::lookup(const kafka::Fetched& m) {
   const std::pair<const void*, std::int32_t> key{m.topic_key(), m.partition()};
@@ -549,32 +370,6 @@ void Listener::on_consumer_error(const kafka::Status& error, const std::string& 
   publish_error(error, topic);
 }
 
-void Listener::warn_missing_topic(const std::string& topic) {
-  {
-    std::lock_guard lock(warned_mu_);
-    if (!warned_topics_.insert(topic).second) return;
-  }
-  logger_.warn(fmt::format(
-      "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
-      "with `<app> topics create` or your usual tooling",
-      name(), topic));
-}
-
-void Listener::watch_missing_topics() {
-  std::vector<std::string> unknown;
-  for (const auto& t : group_.topics()) unknown.push_back(t->name());
-  while (!unknown.empty() && !stop_.load()) {
-    for (auto it = unknown.begin(); it != unknown.end() && !stop_.load();) {
-      // A broker that does not answer is reported by the poll loop; only a definite
-      // "unknown topic" counts here.
-      const std::optional<bool> exists = client_->topic_exists(*it, milliseconds(3000));
-      if (exists == false) warn_missing_topic(*it);
-      it = exists == true ? unknown.erase(it) : it + 1;
-    }
-    for (int i = 0; i < 100 && !stop_.load(); ++i) std::this_thread::sleep_for(milliseconds(100));
-  }
-}
-
 void Listener::store_all() {
   // Under the lock: a user thread's commit_offsets() must not store into a partition that
   // a rebalance is destroying.
@@ -588,73 +383,6 @@ std::vector<Partition*> Listener::live_partitions() {
   out.reserve(partitions_.size());
   for (const auto& [key, p] : partitions_) out.push_back(p.get());
   return out;
-}
-
-// ---- Commits ----
-
-void Listener::note_confirmed(const kafka::CommitOffset& o) {
-  std::lock_guard lock(partitions_mu_);
-  auto it = partitions_.find({o.topic, o.partition});
-  if (it != partitions_.end()) it->second->committed(o.offset, o.metadata);
-}
-
-kafka::Status Listener::commit_partition_sync(Partition& p) {
-  // A partition given up (a job that outlived revoke_timeout) commits nothing: the broker
-  // would take a classic member's commit for a partition another member owns now.
-  if (!p.owned()) return kafka::Status(kafka::Status::Code::state, "_STATE", "the partition is not owned");
-  p.store();
-  Partition::Mark mark = p.uncommitted();
-  if (mark.offset < 0) return {};
-  return committer_.commit_sync({{p.topic(), p.partition(), mark.offset, std::move(mark.metadata), {}}},
-                                Clock::now() + kCommitBudget,
-                                [&p](const std::string&, std::int32_t) { return p.owned(); });
-}
-
-kafka::Status Listener::commit_all_sync(const std::vector<Partition*>* only, Deadline deadline) {
-  std::vector<kafka::CommitOffset> list;
-  {
-    std::unique_lock lock(partitions_mu_, std::defer_lock);
-    std::vector<Partition*> all;
-    if (!only) {
-      lock.lock();
-      for (const auto& [key, p] : partitions_) all.push_back(p.get());
-    }
-    for (Partition* p : only ? *only : all) {
-      if (!p->owned()) continue;  // lost or given up: the broker would refuse or misplace it
-      p->store();
-      Partition::Mark mark = p->uncommitted();
-      if (mark.offset >= 0) list.push_back({p->topic(), p->partition(), mark.offset, std::move(mark.metadata), {}});
-    }
-  }
-  // Asked again before a retry: a rebalance may have taken a partition meanwhile (one that
-  // is gone from partitions_ is not owned).
-  return committer_.commit_sync(list, deadline, [this](const std::string& topic, std::int32_t partition) {
-    std::lock_guard lock(partitions_mu_);
-    const auto it = partitions_.find({topic, partition});
-    return it != partitions_.end() && it->second->owned();
-  });
-}
-
-void Listener::commit_async() {
-  store_all();
-  committer_.commit_async();
-}
-
-std::string Listener::committed_metadata(const Partition& p, milliseconds timeout) {
-  std::string metadata;
-  if (const kafka::Status err = client_->committed_metadata(p.topic(), p.partition(), timeout, metadata))
-    throw err.error(
-        fmt::format("consumer group {}: cannot read the committed offset of {}/{}", name(), p.topic(), p.partition()));
-  return metadata;
-}
-
-void Listener::commit_marked_now(milliseconds budget) {
-  const kafka::Status err = commit_all_sync(nullptr, Clock::now() + budget);
-  if (err)
-    logger_.error(fmt::format("consumer group {}: final commit of the marked offsets failed: {}",
-                              name(), err.text()));
-  else
-    logger_.warn(fmt::format("consumer group {}: committed the marked offsets", name()));
 }
 
 void Listener::on_error(const kafka::Status& error) {

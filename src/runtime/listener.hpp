@@ -20,6 +20,10 @@
 //
 // Kafka is reached only through kafka::ConsumerClient (librdkafka in production, a fake in
 // the unit tests); commits go through the Committer.
+//
+// The member functions live in listener.cpp (the loop, the intake, housekeeping, the
+// client's callbacks), scheduler.cpp (the jobs), rebalance.cpp, shutdown.cpp, commits.cpp
+// and watchers.cpp (the watermark and missing-topic threads).
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -164,7 +168,7 @@ class Listener final : private kafka::ClientEvents {
   /// Hands `p` a job of kind `job` (a batch: up to max_messages of its queue). p->busy
   /// until finish_jobs() processed its end. Listener thread.
   void start_job(Partition& p, Job job, bool first = false);
-  /// How many queued messages `p`'s next job takes (see the .cpp).
+  /// How many queued messages `p`'s next job takes (see scheduler.cpp).
   std::size_t job_size(const Partition& p) const;
   static constexpr std::size_t kBatchesPerJob = 50;
   static constexpr std::chrono::milliseconds kJobTarget{200};

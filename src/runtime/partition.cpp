@@ -2,17 +2,13 @@
 
 #include <spdlog/fmt/fmt.h>
 
-#include <cxxabi.h>
-
-#include <cstdlib>
 #include <stdexcept>
 #include <thread>
-#include <typeinfo>
 
 #include "runtime/consumer_access.hpp"
+#include "runtime/current_exception.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/message_access.hpp"
-#include "log_text.hpp"
 
 namespace samsa::runtime {
 
@@ -54,38 +50,6 @@ std::string refusal(const OffsetTracker& tracker, OffsetTracker::MarkCheck check
       break;
   }
   return {};
-}
-
-// The type of the exception in flight, demangled ("std::runtime_error"). Only inside a
-// catch block.
-std::string current_exception_class() {
-  const std::type_info* type = abi::__cxa_current_exception_type();
-  if (!type) return "unknown";
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(type->name());
-}
-
-// The what() of the exception in flight, as it is (for a header, not a log line).
-std::string current_exception_what() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
-}
-
-// The text of the exception in flight. Only inside a catch block.
-std::string current_exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return escape_for_log(e.what());
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
 }
 
 }  // namespace
@@ -435,104 +399,6 @@ bool Partition::run_hook(Hook hook) {
     if (pauses_on_failure(hook)) set_position(OffsetTracker::kNone);
   }
   return false;
-}
-
-// ---- Retries and dead letters ----
-
-void Partition::count_failure_and_dead_letter() {
-  try {
-    count_failure_and_dead_letter_unguarded();
-  } catch (...) {
-    // Called inside run_batch's catch block: an error here must not leave the worker.
-    listener_.logger().error(at(-1), fmt::format("consumer group {}: {}/{}: the dead-letter handling failed: {}",
-                                         listener_.name(), topic_, partition_, current_exception_text()));
-  }
-}
-
-void Partition::count_failure_and_dead_letter_unguarded() {
-  const std::int64_t first = first_unmarked();
-  // Only an attempt on a message in hand counts: a consumer that marked the whole batch and
-  // then threw (or sought past it) did not fail on the message after it.
-  const auto in_hand_end = views_.begin() + static_cast<std::ptrdiff_t>(in_hand_end_);
-  const auto it = std::find_if(views_.begin() + static_cast<std::ptrdiff_t>(in_hand_begin_), in_hand_end,
-                               [&](const Message& m) { return m.offset() == first; });
-  if (it == in_hand_end) {
-    failed_offset_ = OffsetTracker::kNone;
-    failures_ = 0;
-    return;
-  }
-  if (first == failed_offset_) {
-    ++failures_;
-  } else {
-    failed_offset_ = first;
-    failures_ = 1;
-  }
-  const auto& dlq = route_.dead_letter_queue();
-  // The first unmarked message has used its attempts.
-  if (!dlq || failures_ <= dlq->max_retries) return;
-  if (dlq->dispatch) {
-    std::string what = current_exception_what();
-    if (what.size() > 1000) what.resize(1000);
-    if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
-  } else {
-    listener_.logger().error(at(first), fmt::format(
-        "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
-        "(dead_letter_queue dispatch = false) and marked",
-        listener_.name(), topic_, partition_, first, failures_));
-  }
-  mark(first);
-  store();
-  failed_offset_ = OffsetTracker::kNone;
-  failures_ = 0;
-  skip_backoff_ = true;
-  if (listener_.observed()) {
-    Event event{EventType::dead_letter, listener_.name(), {{topic_, partition_, first}}, 1, {}};
-    event.reason = dlq->dispatch ? dlq->topic : "";
-    listener_.publish(event);
-  }
-}
-
-bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text) {
-  const auto& dlq = *route_.dead_letter_queue();
-  Producer* producer = listener_.producer();
-  const std::string where = fmt::format("consumer group {}: {}/{}: the message at offset {}", listener_.name(), topic_,
-                                        partition_, m.offset());
-  if (!producer) {
-    listener_.logger().error(at(m.offset()), where + " cannot go to its dead-letter topic: this listener has no producer");
-    return false;
-  }
-  // The values live until produce() copied them.
-  const std::string partition = std::to_string(partition_), offset = std::to_string(m.offset()),
-                    timestamp = std::to_string(
-                        m.timestamp().time_since_epoch() == std::chrono::system_clock::duration::zero()
-                            ? -1
-                            : std::chrono::duration_cast<std::chrono::milliseconds>(m.timestamp().time_since_epoch()).count()),
-                    attempts = std::to_string(failures_);
-  std::vector<Header> headers = m.headers();
-  headers.push_back({"original_topic", topic_});
-  headers.push_back({"original_partition", partition});
-  headers.push_back({"original_offset", offset});
-  headers.push_back({"original_timestamp", timestamp});
-  headers.push_back({"original_consumer_group", listener_.name()});
-  headers.push_back({"original_attempts", attempts});
-  headers.push_back({"error_class", error_class});
-  headers.push_back({"error_message", error_text});
-  OutgoingMessage out{dlq.topic, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
-                      m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
-                      std::move(headers)};
-  const DeliveryReport report = producer->produce(out).get();
-  if (!report.ok()) {
-    listener_.logger().error(at(m.offset()), fmt::format(
-        "{} failed {} times and could not go to dead-letter topic '{}': {}; nothing is marked, the partition "
-        "retries after its back-off",
-        where, failures_, dlq.topic, report.error));
-    return false;
-  }
-  listener_.logger().error(at(m.offset()), fmt::format("{} failed {} times ({}: {}); dispatched to dead-letter topic '{}' ({}/{}@{}) "
-                                       "and marked; the partition goes on after it",
-                                       where, failures_, error_class, escape_for_log(error_text), dlq.topic,
-                                       report.topic, report.partition, report.offset));
-  return true;
 }
 
 // ---- The consumer's seek and pause ----

@@ -23,6 +23,7 @@
 #include "samsa/consumer.hpp"
 #include "samsa/offset_tracker.hpp"
 #include "samsa/routing.hpp"
+#include "runtime/pause_state.hpp"
 #include "runtime/worker_pool.hpp"
 
 namespace samsa::runtime {
@@ -199,14 +200,6 @@ class Partition {
   /// end of a job the offset after what it handled. kNone: where the partition resumes
   /// anyway (nothing delivered yet, or after a failure: its first unmarked message).
   std::int64_t consumer_position() const;
-  /// Paused by the consumer (pause()), not after an error: its ticks still run (one may
-  /// call resume()). Listener thread.
-  bool consumer_paused = false;
-  /// The pause in effect (paused) is the consumer's pause or seek, not an error's.
-  bool consumer_control = false;
-  /// Where the consumer's seek or pause resumes (kNone: the error path's target, the first
-  /// unmarked message). Listener thread.
-  std::int64_t resume_from = OffsetTracker::kNone;
 
   // --- Error state: written by the job, read by the listener after the job finished. ---
   /// The last job or hook failed; the listener pauses and rewinds the partition, then
@@ -216,14 +209,8 @@ class Partition {
   /// Consecutive failures for the back-off: 0 again once a mark moves forward.
   int attempt() const { return attempt_.load(std::memory_order_relaxed); }
   // --- Scheduling and pause bookkeeping: listener thread only. ---
-  /// Paused after an error (back-off): fetched messages are dropped until it resumes from
-  /// its first unmarked message.
-  bool paused = false;
-  /// Paused because its queue (or the group's) is full: fetched messages are kept.
-  bool flow_paused = false;
-  /// The seek to the first unmarked offset failed: stay paused until it succeeds.
-  bool rewind_pending = false;
-  std::chrono::steady_clock::time_point resume_at{};
+  /// Where its fetching is paused, and why. Only Pausing changes it.
+  const PauseState& pause_state() const { return pause_; }
   /// A job (batch or hook) was handed to the pool and its end not yet processed.
   bool busy = false;
   /// In the listener's list of partitions that may start a job.
@@ -244,13 +231,18 @@ class Partition {
   bool long_job_reported = false;
 
  private:
+  // Pausing is the only class that changes the pause state, through mutable_pause_state().
+  friend class Pausing;
+  PauseState& mutable_pause_state() { return pause_; }
+
   /// Records a failure of `hook` with the exception in flight (call from a catch block):
   /// log, hook_failed event, and when pauses_on_failure(hook) failed() and the back-off
   /// attempt. `count` messages from `offset` were being handled (0: none).
   void fail(Hook hook, std::int64_t offset, std::size_t count);
   /// After consume()/after_fetch() failed on the batch in hand (call from the catch block):
   /// counts the attempt on the first unmarked message, and past max_retries hands it to the
-  /// dead-letter queue (dispatch or skip), marking it when that succeeded.
+  /// dead-letter queue (dispatch or skip), marking it when that succeeded. These three are
+  /// in dead_letter.cpp.
   void count_failure_and_dead_letter();
   void count_failure_and_dead_letter_unguarded();
   /// Produces `m` to the route's dead-letter topic and waits for the broker; false (logged)
@@ -270,6 +262,7 @@ class Partition {
   std::atomic<bool> owned_{true};
   std::atomic<bool> dirty_{false};
   std::atomic<int> attempt_{0};
+  PauseState pause_;  // listener thread
 
   /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
   bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);

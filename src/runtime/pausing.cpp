@@ -19,7 +19,7 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, std::i
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   queued_bytes_ += bytes;
-  if (!p.flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
+  if (!p.pause_state().flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
 }
 
 std::size_t Pausing::pause_at(const Partition& p) const {
@@ -61,11 +61,12 @@ void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point no
 }
 
 void Pausing::shed(Partition& p) {
-  if (!p.flow_paused) flow_pause(p);
-  if (!p.flow_paused) return;  // the client refused the pause: the queue stays (counted)
+  const PauseState& s = p.pause_state();
+  if (!s.flow_paused) flow_pause(p);
+  if (!s.flow_paused) return;  // the client refused the pause: the queue stays (counted)
   // Errors and the consumer's own pause rewind on their own; their queue is empty anyway
   // (a paused partition's messages are dropped).
-  if (p.paused) return;
+  if (s.paused) return;
   const std::int64_t first = p.first_queued();
   const kafka::Status err = client_.seek(p.topic(), p.partition(), first, milliseconds(10000));
   if (err) {
@@ -95,8 +96,9 @@ void Pausing::flow_pause(Partition& p) {
   // after the last message it handed out (the end of this queue): nothing is skipped.
   // Refused: the client keeps fetching and the queue keeps growing (nothing is lost); it is
   // tried again with the next message.
-  if (!p.paused && !client_pause(p, true)) return;
-  p.flow_paused = true;
+  PauseState& s = p.mutable_pause_state();
+  if (!s.paused && !client_pause(p, true)) return;
+  s.flow_paused = true;
   flow_paused_.push_back(&p);
   publish(EventType::partition_paused, p, "back-pressure", p.last_queued() + 1, p.queued());
   if (logger_.level() <= LogLevel::debug)
@@ -112,16 +114,17 @@ void Pausing::resume_drained() {
       *keep++ = p;
       continue;
     }
-    p->flow_paused = false;
+    PauseState& s = p->mutable_pause_state();
+    s.flow_paused = false;
     // Paused after an error as well: its own resume comes after the back-off.
-    if (!p->paused) client_pause(*p, false);
+    if (!s.paused) client_pause(*p, false);
     publish(EventType::partition_resumed, *p, "back-pressure", p->last_queued() + 1, p->queued());
   }
   flow_paused_.erase(keep, flow_paused_.end());
 }
 
 std::int64_t Pausing::rewind_target(const Partition& p) {
-  if (p.resume_from != OffsetTracker::kNone) return p.resume_from;
+  if (p.pause_state().resume_from != OffsetTracker::kNone) return p.pause_state().resume_from;
   const std::int64_t unmarked = p.first_unmarked();
   if (unmarked >= 0) return unmarked;
   return p.first_queued();
@@ -142,24 +145,25 @@ bool Pausing::rewind(Partition& p) {
 }
 
 Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
-  if (!p.flow_paused && !p.paused) client_pause(p, true);
+  PauseState& s = p.mutable_pause_state();
+  if (!s.flow_paused && !s.paused) client_pause(p, true);
   // An error takes over from the consumer's own pause or seek: it resumes from its first
   // unmarked message (after a forward seek, the seek's position).
-  p.consumer_paused = false;
-  p.consumer_control = false;
-  p.resume_from = OffsetTracker::kNone;
+  s.consumer_paused = false;
+  s.consumer_control = false;
+  s.resume_from = OffsetTracker::kNone;
   // Pause, then seek: librdkafka drops what it fetched past the target (version barrier)
   // and resumes from the target; what this partition queued is dropped too. A partition
   // whose rewind failed is never resumed before the rewind succeeds, or the next mark would
   // cover the failed messages.
   const std::int64_t target = rewind_target(p);
-  p.paused = true;  // from here on its fetched messages are dropped
-  p.rewind_pending = !rewind(p);
+  s.paused = true;  // from here on its fetched messages are dropped
+  s.rewind_pending = !rewind(p);
   p.clear_failure();
   p.tick_due = false;
   // After a dead-letter dispatch the failed message is marked: go on at once.
   const auto backoff = p.take_skip_backoff() ? milliseconds(0) : p.settings().pause_for_attempt(p.attempt());
-  p.resume_at = Clock::now() + backoff;
+  s.resume_at = Clock::now() + backoff;
   logger_.warn(p.at(target), fmt::format("consumer group {}: {}/{} paused for {} ms, then resumes from offset {}", group_,
                            p.topic(), p.partition(), backoff.count(), target));
   publish(EventType::partition_paused, p, "error", target, 0);
@@ -169,46 +173,48 @@ Pausing::Clock::time_point Pausing::pause_after_error(Partition& p) {
     e.duration = backoff;
     monitor_.publish(e);
   }
-  return p.resume_at;
+  return s.resume_at;
 }
 
 Pausing::Clock::time_point Pausing::pause_for_consumer(Partition& p, const Partition::Control& c) {
-  if (!p.flow_paused && !p.paused) client_pause(p, true);
-  p.paused = true;  // from here on its fetched messages are dropped
-  p.consumer_paused = c.pause;
-  p.consumer_control = true;
+  PauseState& s = p.mutable_pause_state();
+  if (!s.flow_paused && !s.paused) client_pause(p, true);
+  s.paused = true;  // from here on its fetched messages are dropped
+  s.consumer_paused = c.pause;
+  s.consumer_control = true;
   if (c.pause) p.forget_resume_request();
   // Without a position (pause_consecutive before any delivery) the target is the first
   // queued message, or the first one dropped while paused (dropped_while_paused).
-  p.resume_from = c.position;
-  p.rewind_pending = !rewind(p);
-  p.resume_at = Clock::now() + (c.pause ? c.pause_for : milliseconds(0));
+  s.resume_from = c.position;
+  s.rewind_pending = !rewind(p);
+  s.resume_at = Clock::now() + (c.pause ? c.pause_for : milliseconds(0));
   if (logger_.level() <= LogLevel::debug)
     logger_.debug(p.at(c.position), fmt::format("consumer group {}: {}/{}: the consumer {} (offset {})", group_, p.topic(), p.partition(),
                               c.pause ? fmt::format("paused it for {} ms", c.pause_for.count()) : std::string("sought"),
                               c.position));
   publish(EventType::partition_paused, p, "consumer", c.position, p.queued());
-  return p.resume_at;
+  return s.resume_at;
 }
 
 void Pausing::resume_due(const std::vector<Partition*>& parts, Clock::time_point now,
                          const std::function<void(Partition&)>& resumed) {
   for (Partition* p : parts) {
-    if (!p->paused || now < p->resume_at) continue;
+    PauseState& s = p->mutable_pause_state();
+    if (!s.paused || now < s.resume_at) continue;
     // Seek again, also when the first seek succeeded: if the client refused the pause it
     // kept fetching, and what it fetched meanwhile was dropped here. Idempotent otherwise.
-    p->rewind_pending = !rewind(*p);
-    if (p->rewind_pending) {
-      p->resume_at = now + p->settings().pause_for_attempt(p->attempt());
+    s.rewind_pending = !rewind(*p);
+    if (s.rewind_pending) {
+      s.resume_at = now + p->settings().pause_for_attempt(p->attempt());
       continue;
     }
-    p->paused = false;
-    if (!p->flow_paused) client_pause(*p, false);
-    const char* reason = p->consumer_control ? "consumer" : "error";
+    s.paused = false;
+    if (!s.flow_paused) client_pause(*p, false);
+    const char* reason = s.consumer_control ? "consumer" : "error";
     const std::int64_t from = rewind_target(*p);
-    p->consumer_paused = false;
-    p->consumer_control = false;
-    p->resume_from = OffsetTracker::kNone;
+    s.consumer_paused = false;
+    s.consumer_control = false;
+    s.resume_from = OffsetTracker::kNone;
     if (reason[0] == 'e' || logger_.level() <= LogLevel::debug)
       logger_.write(reason[0] == 'e' ? LogLevel::info : LogLevel::debug,
                     fmt::format("consumer group {}: {}/{} resumed", group_, p->topic(), p->partition()));
@@ -218,7 +224,12 @@ void Pausing::resume_due(const std::vector<Partition*>& parts, Clock::time_point
 }
 
 void Pausing::dropped_while_paused(Partition& p, std::int64_t offset) {
-  if (rewind_target(p) == OffsetTracker::kNone) p.resume_from = offset;
+  if (rewind_target(p) == OffsetTracker::kNone) p.mutable_pause_state().resume_from = offset;
+}
+
+void Pausing::consumer_resumed(Partition& p, Clock::time_point now) {
+  PauseState& s = p.mutable_pause_state();
+  if (s.paused && s.consumer_paused) s.resume_at = now;
 }
 
 void Pausing::forget(const std::vector<Partition*>& parts) {
@@ -229,7 +240,7 @@ void Pausing::forget(const std::vector<Partition*>& parts) {
 }
 
 void Pausing::release(Partition& p) {
-  if (p.paused || p.flow_paused) client_.resume(p.topic(), p.partition());
+  if (p.pause_state().paused || p.pause_state().flow_paused) client_.resume(p.topic(), p.partition());
 }
 
 void Pausing::publish(EventType type, const Partition& p, const char* reason, std::int64_t offset,

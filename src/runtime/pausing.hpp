@@ -12,8 +12,10 @@
 //   (relieve()), so that what the group holds stays within its budget;
 // - an error: a partition whose job or hook failed is paused, sought to its first unmarked
 //   message (its queue dropped), and resumed after the back-off, only once a seek succeeded.
-// The state lives on the Partition (flow_paused, paused, rewind_pending, resume_at); this
-// class is the only one that changes it.
+// The state is each Partition's PauseState (pause_state.hpp: paused, flow_paused,
+// rewind_pending, resume_at, and the consumer's pause or seek), which the Partition holds
+// privately and others read through Partition::pause_state(); this class is the only one
+// that changes it.
 //
 // Listener thread only.
 #include <chrono>
@@ -88,6 +90,9 @@ class Pausing {
   /// when `p` has no rewind target yet (nothing delivered or queued), `offset` becomes it,
   /// so the resume fetches it again instead of going on after it.
   void dropped_while_paused(Partition& p, std::int64_t offset);
+  /// The consumer called resume() (Partition::take_resume_request): when `p` is paused by
+  /// its consumer, that pause ends at `now` (resume_due resumes it); else nothing.
+  void consumer_resumed(Partition& p, Clock::time_point now);
 
   // --- Revocation ---
   /// `parts` are being revoked: their queues are dropped and they leave the back-pressure

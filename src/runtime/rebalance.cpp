@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "runtime/listener.hpp"
-#include "samsa/app.hpp"
+#include "samsa/exit_codes.hpp"
 
 namespace samsa::runtime {
 namespace {

@@ -5,7 +5,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "runtime/listener.hpp"
-#include "samsa/app.hpp"
+#include "samsa/exit_codes.hpp"
 
 namespace samsa::runtime {
 namespace {
