@@ -113,13 +113,14 @@ struct Settings : TopicSettings {
   /// Back-pressure per partition. Messages fetched for a partition wait in its queue while
   /// its job runs; a partition whose queue holds queue_max_messages and queue_min_time of
   /// its consumer's work (at the rate its jobs handled messages lately; at most 1,000,000
-  /// messages) is paused in librdkafka and resumed once its queue is down to half. While the
-  /// queues of a consumer group's unpaused partitions hold its share of
-  /// max_buffered_bytes, the listener takes no more messages from librdkafka (which keeps
-  /// them and stops fetching at its own limits, derived from the same budget); a partition
-  /// that blocks the group then (an even share of the queued bytes or more, and a job
-  /// running for a second, or waiting for an abandoned predecessor) is paused so the
-  /// others go on.
+  /// messages) is paused in librdkafka and resumed once its queue is down to half. While a
+  /// consumer group's queues and its jobs' batches hold its share of max_buffered_bytes,
+  /// the listener takes no more messages from librdkafka (which keeps them and stops
+  /// fetching at its own limits, derived from the same budget); then the batch of a job
+  /// that has run a second or more stops counting, and when the group has other partitions
+  /// a partition that blocks it (an even share of the queued bytes or more, and a job
+  /// running for a second, or waiting for an abandoned predecessor) sheds its queue
+  /// (fetched again later) so the others go on.
   /// Why a time: librdkafka drops what it prefetched for a paused partition and fetches
   /// again up to a second after the resume; a queue that holds less than that of work
   /// would leave a consumer idle for most of each second (queue_min_time 0: pause on the

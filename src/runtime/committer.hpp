@@ -8,6 +8,7 @@
 // from the listener thread (asynchronous answers) and from commit_sync()'s caller.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -88,8 +89,10 @@ class Committer {
   // up (librdkafka's commit on unassign repeats revoke()'s).
   std::mutex mu_;
   std::map<TopicPartition, std::int64_t> confirmed_;
-  /// Held while a synchronous commit is in flight (see commit_sync).
-  std::timed_mutex in_flight_mu_;
+  /// A synchronous commit is in flight (see commit_sync); under in_flight_mu_.
+  std::mutex in_flight_mu_;
+  std::condition_variable in_flight_cv_;
+  bool in_flight_ = false;
   /// When commit_async() last asked (steady_clock ticks), for the answer's latency.
   std::atomic<std::chrono::steady_clock::rep> async_asked_{0};
 };

@@ -8,7 +8,7 @@
 //   their partition's queue, waiting at most max_wait_time for the first one (less when a
 //   job ends, a tick or a resume is due) -> after_poll hooks -> process the jobs that ended
 //   (pause and rewind a failed partition) -> start a job for every idle partition with
-//   queued messages (up to max_messages of them) -> ticks, resumes, stores when due.
+//   queued messages (up to 50 batches of max_messages) -> ticks, resumes, stores when due.
 // A partition has at most one job in flight; the jobs of different partitions run in
 // parallel on `concurrency` workers. A partition whose queue is full is paused in librdkafka
 // (nothing is lost: librdkafka resumes after the last message it handed out), so a long
@@ -165,7 +165,7 @@ class Listener final : private kafka::ClientEvents {
   void run_poll_hooks(Hook hook);
   /// What a job does.
   enum class Job { batch, tick, initialized, revoked };
-  /// Hands `p` a job of kind `job` (a batch: up to max_messages of its queue). p->busy
+  /// Hands `p` a job of kind `job` (a batch: up to job_size(p) of its queue). p->busy
   /// until finish_jobs() processed its end. Listener thread.
   void start_job(Partition& p, Job job, bool first = false);
   /// How many queued messages `p`'s next job takes (see scheduler.cpp).

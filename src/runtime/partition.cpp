@@ -305,11 +305,13 @@ void Partition::run_batch() {
   // when the listener asks it to (a revocation, the shutdown).
   const auto per_batch = static_cast<std::size_t>(std::max(settings_.max_messages, 1));
   const std::size_t count = raw_.size();
+  handled_ = 0;
   for (std::size_t from = 0; from < count; from += per_batch) {
     if (from > 0 && (failed_ || control_ || !owned() || wind_down_.load(std::memory_order_acquire))) break;
     in_hand_begin_ = from;
     in_hand_end_ = std::min(from + per_batch, count);
     run_one_batch(Messages(views_.data() + from, in_hand_end_ - from));
+    handled_ = in_hand_end_;
   }
   store();
 }

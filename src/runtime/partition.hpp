@@ -114,8 +114,12 @@ class Partition {
   /// `rewound_to`: the offset the partition was sought to, the next one it accepts.
   /// Returns the bytes dropped (Fetched::footprint). Listener thread.
   std::size_t drop_queue(std::int64_t rewound_to);
-  /// Messages in the batch (of the job in flight, or of the one that ended).
+  /// Messages in the batch (of the job in flight, or of the one that ended), and their bytes.
   std::size_t batch_size() const { return raw_.size(); }
+  std::size_t batch_bytes() const { return batch_bytes_; }
+  /// Messages of the batch its job handed to consume() (fewer than batch_size() when the
+  /// job stopped early). Listener thread, after the job's end.
+  std::size_t batch_handled() const { return handled_; }
   /// Records that a job handled `count` messages in `took`: the rate back-pressure uses
   /// (a moving average). Listener thread.
   void note_batch(std::size_t count, std::chrono::steady_clock::duration took);
@@ -281,6 +285,7 @@ class Partition {
   // The part of views_ handed to the consumer now, [begin, end) (job thread).
   std::size_t in_hand_begin_ = 0;
   std::size_t in_hand_end_ = 0;
+  std::size_t handled_ = 0;  // batch_handled(), written by the job
   JobGroup jobs_;
   bool failed_ = false;
   bool ready_ = false;

@@ -27,6 +27,9 @@ struct PauseState {
   /// Where the consumer's seek or pause resumes (kNone: the error path's target, the first
   /// unmarked message). Listener thread.
   std::int64_t resume_from = OffsetTracker::kNone;
+  /// The batch of its job in flight no longer counts against the group's budget: the job
+  /// ran a second or more while the group was over it, or was abandoned (Pausing::uncount).
+  bool batch_uncounted = false;
 };
 
 }  // namespace samsa::runtime

@@ -3,6 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace samsa::runtime {
 
@@ -39,12 +40,28 @@ void Pausing::drop_queue(Partition& p, std::int64_t rewound_to) { unqueued(p.dro
 
 void Pausing::unqueued(std::size_t bytes) { queued_bytes_ -= bytes; }
 
+void Pausing::release_batch(Partition& p) {
+  const std::size_t bytes = p.clear_batch();
+  if (!std::exchange(p.mutable_pause_state().batch_uncounted, false)) unqueued(bytes);
+}
+
+void Pausing::uncount(Partition& p) {
+  if (!p.busy || p.pause_state().batch_uncounted) return;
+  p.mutable_pause_state().batch_uncounted = true;
+  unqueued(p.batch_bytes());
+}
+
 void Pausing::relieve(const std::vector<Partition*>& parts, Clock::time_point now) {
   // Throttling stops every partition's intake; one whose job hangs (or that waits, held)
   // would keep the group over its budget, and the others idle, until it returns. Such a
   // partition sheds its queue: paused, sought back to its first queued message, its queue
   // dropped (librdkafka drops its prefetch too; it costs only that partition a refetch
   // once it resumes), so the memory goes to the others.
+  // First, the batches of jobs that have run a second or more stop counting: four hung
+  // jobs, each at its quarter, would otherwise hold the whole budget until they return.
+  for (Partition* p : parts)
+    if (p->busy && now - p->job_started >= std::chrono::seconds(1)) uncount(*p);
+  if (throttled() == false || parts.size() < 2) return;
   std::size_t queued = 0, holding = 0;
   for (const Partition* p : parts)
     if (p->queued() > 0) {

@@ -49,7 +49,11 @@ class Pausing {
   /// budget until release_batch().
   void take_batch(Partition& p, std::size_t max);
   /// `p`'s job ended (or never started): its batch is released (Partition::clear_batch).
-  void release_batch(Partition& p) { unqueued(p.clear_batch()); }
+  void release_batch(Partition& p);
+  /// `p`'s job in flight stops counting against the budget (once): a job that hangs must
+  /// not keep the group throttled (relieve() does this after a second over the budget; a
+  /// revocation for the job it abandons). Its bytes are still held until it ends.
+  void uncount(Partition& p);
   /// Drops `p`'s queue (unhandled, delivered again); `rewound_to` as Partition::drop_queue.
   void drop_queue(Partition& p, std::int64_t rewound_to);
 
@@ -64,9 +68,11 @@ class Pausing {
   std::size_t budget() const { return budget_; }
   /// What the group's queues may take before throttled() (0 when throttled).
   std::size_t headroom() const { return throttled() ? 0 : budget_ - queued_bytes_; }
-  /// Throttled: the partitions of `parts` that block the group (at least an even share of
-  /// the queued bytes, and a job in flight for a second or more, or held) shed their
-  /// queues (shed()), so that the others go on.
+  /// Throttled: the jobs of `parts` in flight for a second or more stop counting
+  /// (uncount()); and when there are other partitions to go on, those that block the group
+  /// (at least an even share of the queued bytes, and a job in flight for a second or more,
+  /// or held) shed their queues (shed()). A single partition keeps its queue: the memory
+  /// would go to nobody, and its refetch would cost a stall.
   void relieve(const std::vector<Partition*>& parts, Clock::time_point now);
 
   // --- Errors ---

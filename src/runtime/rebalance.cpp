@@ -62,6 +62,7 @@ bool Listener::wait_idle(const std::vector<Partition*>& parts, Deadline deadline
 void Listener::abandon(Partition& p) {
   p.disown();
   p.abandoned = true;
+  pausing_.uncount(p);  // the new assignment's queues get the budget
   std::lock_guard lock(partitions_mu_);
   auto it = partitions_.find({p.topic(), p.partition()});
   abandoned_[&p] = std::move(it->second);

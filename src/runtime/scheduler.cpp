@@ -146,7 +146,9 @@ void Listener::finish_jobs() {
 
 void Listener::finish_job(Partition& p) {
   p.busy = false;
-  if (p.batch_size() > 0) p.note_batch(p.batch_size(), Clock::now() - p.job_started);
+  // The rate counts what the job handled: one that stopped early (a failure, a seek) must
+  // not size the next job for messages it never handled.
+  if (p.batch_size() > 0) p.note_batch(p.batch_handled(), Clock::now() - p.job_started);
   pausing_.release_batch(p);
   // Each partition keeps the storage of its share of the budget, 64 KiB at least.
   p.trim(std::max<std::size_t>(64 * 1024, pausing_.budget() / std::max<std::size_t>(partition_count_.load(), 1)));

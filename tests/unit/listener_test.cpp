@@ -430,6 +430,29 @@ TEST(Listener, APartitionWhoseJobHangsOverTheGroupBudgetShedsItsQueueSoTheOthers
   EXPECT_EQ(w.fake->committed("t", 1), 300);
 }
 
+TEST(Listener, ASinglePartitionWhoseJobHangsOverTheBudgetKeepsItsQueue) {
+  World w;
+  w.settings.max_buffered_bytes = 2 * 33 * (3 + kafka::Fetched::kOverhead);
+  w.settings.max_messages = 5;
+  Gate gate;
+  std::atomic<bool> first{true};
+  w.on_consume = [&](Scripted& c) {
+    if (first.exchange(false)) gate.wait();  // the first job hangs past a second
+    for (const auto& m : c.messages()) c.mark_as_consumed(m);
+  };
+  w.start(1, 300);
+  std::this_thread::sleep_for(1500ms);
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() >= 300; })) << w.record();
+  EXPECT_EQ(w.stop(), kExitOk);
+  EXPECT_TRUE(w.fake->calls_starting("seek t/0").empty())
+      << "no other partition could use the memory: nothing shed, nothing fetched twice" << w.record();
+  std::vector<std::int64_t> expected(300);
+  for (int i = 0; i < 300; ++i) expected[static_cast<std::size_t>(i)] = i;
+  EXPECT_EQ(w.offsets(0), expected);
+  EXPECT_EQ(w.fake->committed("t", 0), 300);
+}
+
 TEST(Listener, ALongQueueIsHandedOutInBatchesOfMaxMessagesInOrder) {
   World w;
   w.settings.max_messages = 7;
