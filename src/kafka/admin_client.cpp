@@ -160,9 +160,8 @@ class RdKafkaAdminClient final : public AdminClient {
       return not_sent(RD_KAFKA_RESP_ERR__INVALID_ARG, errstr);
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     rd_kafka_CreateTopics(rk_.get(), new_topics.data(), new_topics.size(), options.get(), queue.get());
-    EventPtr ev = wait(queue.get(), timeout);
-    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
-    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    EventPtr ev;
+    if (const Status err = await_result(queue.get(), timeout, ev)) return err;
     const auto* result = rd_kafka_event_CreateTopics_result(ev.get());
     size_t cnt = 0;
     const rd_kafka_topic_result_t** results = result ? rd_kafka_CreateTopics_result_topics(result, &cnt) : nullptr;
@@ -190,9 +189,8 @@ class RdKafkaAdminClient final : public AdminClient {
     if (!options) return refused;
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     rd_kafka_DescribeConfigs(rk_.get(), resources.data(), resources.size(), options.get(), queue.get());
-    EventPtr ev = wait(queue.get(), timeout);
-    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
-    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    EventPtr ev;
+    if (const Status err = await_result(queue.get(), timeout, ev)) return err;
     size_t cnt = 0;
     const auto* result = rd_kafka_event_DescribeConfigs_result(ev.get());
     const rd_kafka_ConfigResource_t** results = result ? rd_kafka_DescribeConfigs_result_resources(result, &cnt) : nullptr;
@@ -221,9 +219,8 @@ class RdKafkaAdminClient final : public AdminClient {
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     const char* groups[] = {group.c_str()};
     rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, options.get(), queue.get());
-    EventPtr ev = wait(queue.get(), timeout);
-    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
-    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    EventPtr ev;
+    if (const Status err = await_result(queue.get(), timeout, ev)) return err;
     const auto* result = rd_kafka_event_DescribeConsumerGroups_result(ev.get());
     size_t cnt = 0;
     const rd_kafka_ConsumerGroupDescription_t** descs =
@@ -244,9 +241,8 @@ class RdKafkaAdminClient final : public AdminClient {
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     rd_kafka_ListConsumerGroupOffsets_t* requests[] = {request.get()};
     rd_kafka_ListConsumerGroupOffsets(rk_.get(), requests, 1, options.get(), queue.get());
-    EventPtr ev = wait(queue.get(), timeout);
-    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
-    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    EventPtr ev;
+    if (const Status err = await_result(queue.get(), timeout, ev)) return err;
     const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get());
     if (!result) return unexpected_answer();
     size_t cnt = 0;
@@ -265,9 +261,8 @@ class RdKafkaAdminClient final : public AdminClient {
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     rd_kafka_AlterConsumerGroupOffsets_t* requests[] = {request.get()};
     rd_kafka_AlterConsumerGroupOffsets(rk_.get(), requests, 1, options.get(), queue.get());
-    EventPtr ev = wait(queue.get(), timeout);
-    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
-    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    EventPtr ev;
+    if (const Status err = await_result(queue.get(), timeout, ev)) return err;
     const auto* result = rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get());
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups =
@@ -401,8 +396,14 @@ class RdKafkaAdminClient final : public AdminClient {
 
   // The answer to an admin request on `queue`: the request's own timeout ends it first, the
   // margin lets its answer arrive. Null when none came.
-  static EventPtr wait(rd_kafka_queue_t* queue, milliseconds timeout) {
-    return EventPtr(rd_kafka_queue_poll(queue, std::max(1, to_ms(timeout)) + 2000));
+  /// Waits for the answer to a request sent to `queue` (librdkafka's own timeout is in the
+  /// request's options; 2 s more here) into `ev`: timed_out when none came, the request's
+  /// error when it failed as a whole, ok otherwise.
+  static Status await_result(rd_kafka_queue_t* queue, milliseconds timeout, EventPtr& ev) {
+    ev.reset(rd_kafka_queue_poll(queue, std::max(1, to_ms(timeout)) + 2000));
+    if (!ev) return status(RD_KAFKA_RESP_ERR__TIMED_OUT);
+    if (rd_kafka_event_error(ev.get())) return event_status(ev.get());
+    return {};
   }
 
   static GroupOffsets group_offsets(const rd_kafka_group_result_t** groups, size_t cnt) {

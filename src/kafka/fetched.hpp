@@ -66,8 +66,6 @@ class Fetched {
   std::string_view key() const { return f_.key ? std::string_view(f_.key, f_.key_len) : std::string_view(); }
   bool has_payload() const { return f_.payload != nullptr; }
   std::string_view payload() const { return f_.payload ? std::string_view(f_.payload, f_.len) : std::string_view(); }
-  /// Payload bytes (0 for a tombstone).
-  std::size_t len() const { return f_.len; }
   /// What holding the message costs in memory, as max_buffered_bytes counts it: its key
   /// and payload (in the fetch response's buffer, which librdkafka frees with its last
   /// message) and kOverhead.

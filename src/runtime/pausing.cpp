@@ -20,7 +20,10 @@ Pausing::Pausing(kafka::ConsumerClient& client, const Settings& settings, std::i
 
 void Pausing::queued(Partition& p, std::size_t bytes) {
   queued_bytes_ += bytes;
-  if (!p.pause_state().flow_paused && p.queued() >= pause_at(p)) flow_pause(p);
+  // Per message: pause_at() (never below queue_max_messages) only once the queue is that long.
+  if (!p.pause_state().flow_paused && p.queued() >= static_cast<std::size_t>(settings_.queue_max_messages) &&
+      p.queued() >= pause_at(p))
+    flow_pause(p);
 }
 
 std::size_t Pausing::pause_at(const Partition& p) const {
