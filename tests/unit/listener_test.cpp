@@ -529,6 +529,8 @@ TEST(Listener, ARevocationEndsAJobOfSeveralBatchesAfterTheBatchInHand) {
   std::this_thread::sleep_for(100ms);  // the revocation began and waits for the job
   gate.open();
   ASSERT_TRUE(eventually([&] { return w.called("revoked t/0"); })) << w.record();
+  // The revocation commits after revoked() returned.
+  ASSERT_TRUE(eventually([&] { return w.fake->committed("t", 0) >= 0; })) << w.record();
   EXPECT_EQ(batches_after.load(), 0) << "no batch after the one in hand" << w.record();
   EXPECT_EQ(w.fake->committed("t", 0), 1015) << "what the job marked before it ended" << w.record();
   EXPECT_EQ(w.stop(), kExitOk);
