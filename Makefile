@@ -121,7 +121,7 @@ BENCH_KAFKA ?= 4.1.2
 endif
 # make bench: Samsa's defaults against the fastest raw librdkafka loop and the peers, on 1,
 # 8 and 1,000 partitions (bench/run.py --study efficiency; README, Benchmarks).
-BENCH_CASES ?= raw-batch,defaults,defaults-metrics,manual-defaults,manual-defaults-metrics,bench,franz,java,python
+BENCH_CASES ?= raw-batch,raw-handoff,defaults,defaults-metrics,manual-defaults,manual-defaults-metrics,bench,franz,java,python
 bench: build
 	@scripts/install-deps --bench
 	@bench/run.py --study efficiency --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps $(REPS) \

@@ -17,6 +17,7 @@
 #include "raw_consumer.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <string.h>
@@ -88,6 +89,87 @@ static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
   }
 }
 
+/* RAW_HANDOFF: the raw loop split over two threads, the least any listener-and-workers design
+ * does. The polling thread drains batches as RAW_BATCH does and hands each whole batch (its
+ * message pointers, no copy) to one worker thread through a mutex and condition variable;
+ * the worker reads every payload byte and destroys the messages. Up to HANDOFF_SLOTS batches
+ * wait between them. */
+enum { HANDOFF_SLOTS = 8 };
+typedef struct {
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  rd_kafka_message_t* slots[HANDOFF_SLOTS][RAW_BATCH_SIZE];
+  size_t sizes[HANDOFF_SLOTS];
+  int head, used, done;
+  raw_result* out;
+  long seen;
+  double last;
+} handoff;
+
+static void* handoff_worker(void* arg) {
+  handoff* h = (handoff*)arg;
+  pthread_mutex_lock(&h->lock);
+  for (;;) {
+    while (h->used == 0 && !h->done) pthread_cond_wait(&h->changed, &h->lock);
+    if (h->used == 0) break;
+    const int slot = h->head;
+    pthread_mutex_unlock(&h->lock);
+    for (size_t i = 0; i < h->sizes[slot]; ++i) take(h->slots[slot][i], h->out, &h->seen, &h->last);
+    pthread_mutex_lock(&h->lock);
+    h->head = (h->head + 1) % HANDOFF_SLOTS;
+    if (h->used-- == HANDOFF_SLOTS) pthread_cond_broadcast(&h->changed);
+  }
+  pthread_mutex_unlock(&h->lock);
+  return NULL;
+}
+
+/* Drains the consumer queue into the handoff's free slots until `count` good messages were
+ * handed over; the worker's own count (h->seen) is the result. */
+static int handoff_consume(rd_kafka_t* rk, long count, raw_result* out) {
+  static handoff h;
+  memset(&h, 0, sizeof h);
+  pthread_mutex_init(&h.lock, NULL);
+  pthread_cond_init(&h.changed, NULL);
+  h.out = out;
+  pthread_t worker;
+  pthread_create(&worker, NULL, handoff_worker, &h);
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk);
+  long handed = 0;
+  int failed = 0;
+  while (handed < count) {
+    pthread_mutex_lock(&h.lock);
+    while (h.used == HANDOFF_SLOTS) pthread_cond_wait(&h.changed, &h.lock);
+    const int slot = (h.head + h.used) % HANDOFF_SLOTS;
+    pthread_mutex_unlock(&h.lock);
+    /* The slot is the polling thread's until it is counted in `used`. */
+    const size_t want = count - handed < RAW_BATCH_SIZE ? (size_t)(count - handed) : RAW_BATCH_SIZE;
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 0, h.slots[slot], want);
+    if (got < 0) {
+      fprintf(stderr, "raw: rd_kafka_consume_batch_queue: %s\n", rd_kafka_err2str(rd_kafka_last_error()));
+      failed = 1;
+      break;
+    }
+    if (got == 0) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+      if (!m) continue;
+      h.slots[slot][0] = m;
+      got = 1;
+    }
+    for (ssize_t i = 0; i < got; ++i) handed += !h.slots[slot][i]->err;
+    pthread_mutex_lock(&h.lock);
+    h.sizes[slot] = (size_t)got;
+    if (h.used++ == 0) pthread_cond_broadcast(&h.changed);
+    pthread_mutex_unlock(&h.lock);
+  }
+  pthread_mutex_lock(&h.lock);
+  h.done = 1;
+  pthread_cond_broadcast(&h.changed);
+  pthread_mutex_unlock(&h.lock);
+  pthread_join(worker, NULL);
+  rd_kafka_queue_destroy(queue);
+  return failed ? -1 : 0;
+}
+
 int raw_consume(const char* brokers, const char* topic, const char* group, long count, int flags,
                 const raw_options* opts, raw_result* out) {
   const char* const* props = opts ? opts->props : NULL;
@@ -145,7 +227,14 @@ int raw_consume(const char* brokers, const char* topic, const char* group, long 
   long seen = 0;
   double last = 0;
   memset(out, 0, sizeof *out);
-  if (flags & RAW_BATCH) {
+  if (flags & RAW_HANDOFF) {
+    if (handoff_consume(rk, count, out) != 0) {
+      rd_kafka_consumer_close(rk);
+      rd_kafka_destroy(rk);
+      return -1;
+    }
+    seen = count;
+  } else if (flags & RAW_BATCH) {
     /* The consumer queue (rd_kafka_poll_set_consumer above forwards the main queue to it, so
      * the rebalance callback is served inside rd_kafka_consume_batch_queue too). Timeout 0:
      * a non-zero timeout would wait until the batch is full; an empty queue is waited on by

@@ -36,8 +36,11 @@ typedef struct {
  * Samsa's listener, against the plain loop's rd_kafka_consumer_poll(rk, 1000) every time;
  * RAW_BATCH, the consumer queue drained with rd_kafka_consume_batch_queue (timeout 0, up to
  * RAW_BATCH_SIZE messages a call), waiting (rd_kafka_consumer_poll, 100 ms) only when it
- * returned nothing: the cheapest way librdkafka hands out messages, the ceiling. */
-enum { RAW_AUTOSTORE = 1, RAW_NOWAIT_FIRST = 2, RAW_BATCH = 4 };
+ * returned nothing: the cheapest way librdkafka hands out messages, the ceiling. RAW_HANDOFF,
+ * RAW_BATCH's drain on one thread and the payloads read and messages destroyed on a second
+ * (each batch handed over whole): the floor of any design where the thread that polls is not
+ * the thread that consumes. */
+enum { RAW_AUTOSTORE = 1, RAW_NOWAIT_FIRST = 2, RAW_BATCH = 4, RAW_HANDOFF = 8 };
 enum { RAW_BATCH_SIZE = 1000 };
 
 /* Adds `len` bytes at `data` to `sum`: the wrapping sum of their 8-byte words (the last

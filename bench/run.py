@@ -885,8 +885,8 @@ EFFICIENCY_PEERS = ["franz", "java", "python"]  # run_case's peers, with --eff-c
 
 
 def efficiency_cmd(kafka, case, topic, n, settings):
-    if case == "raw-batch":
-        return bench_cmd(kafka, "raw-batch", topic, n, settings)
+    if case in ("raw-batch", "raw-handoff"):
+        return bench_cmd(kafka, case, topic, n, settings)
     if case == "bench":
         return bench_cmd(kafka, "auto-batch", topic, n, settings)
     mode = "manual-each" if case.startswith("manual") else "auto-batch"

@@ -10,6 +10,8 @@
 // the ceiling), raw-autostore (the same loop with librdkafka's default per-message store),
 // raw-nowait (the raw loop polling with timeout 0 first, waiting only on an empty queue),
 // raw-batch (the raw loop draining with rd_kafka_consume_batch_queue: the honest ceiling),
+// raw-handoff (raw-batch split over two threads: one drains, a second reads and destroys each
+// batch: the floor of any design where the polling thread does not consume),
 // auto-batch (automatic marking per batch), auto-batch-defaults (automatic marking per batch
 // with every Samsa default: max_messages, max_wait_time and concurrency too, unless
 // --concurrency or --set gives one),
@@ -244,9 +246,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--librdkafka-version", version, "Print the librdkafka version this binary runs on and exit");
   cli.add_option("--brokers", brokers, "Bootstrap servers");
   cli.add_option("--topic", topic, "Topic, consumed from the start");
-  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, raw-batch, auto-batch, auto-batch-defaults, "
+  cli.add_option("--mode", mode, "raw, raw-autostore, raw-nowait, raw-batch, raw-handoff, auto-batch, auto-batch-defaults, "
                                  "auto-message, manual-each, sync-every-1000, sync-each-batch, io-bound")
-      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "raw-batch", "auto-batch", "auto-batch-defaults",
+      ->check(CLI::IsMember({"raw", "raw-autostore", "raw-nowait", "raw-batch", "raw-handoff", "auto-batch", "auto-batch-defaults",
                              "auto-message", "manual-each", "sync-every-1000", "sync-each-batch", "io-bound"}));
   cli.add_option("--messages", messages, "How many messages to consume")->check(CLI::PositiveNumber);
   auto* concurrency_option = cli.add_option("--concurrency", concurrency, "Samsa worker threads (default: 1; "
@@ -304,6 +306,7 @@ int main(int argc, char** argv) {
     const int flags = mode == "raw-autostore" ? RAW_AUTOSTORE
                       : mode == "raw-nowait"    ? RAW_NOWAIT_FIRST
                       : mode == "raw-batch"     ? RAW_BATCH
+                      : mode == "raw-handoff"   ? RAW_HANDOFF
                                                 : 0;
     if (raw_consume(brokers.c_str(), topic.c_str(), group.c_str(), messages, flags, &opts, &r) != 0) return 1;
     latencies.resize(static_cast<std::size_t>(r.latencies));
