@@ -79,6 +79,10 @@ bool Consumer::commit_offsets_sync() {
   return partition_->listener().commit_all_sync().ok() && partition_->owned();
 }
 
+bool Consumer::run_transaction(const std::function<void(StoreSession&)>& body) {
+  return partition_->run_transaction(body);
+}
+
 int Consumer::attempt() const { return partition_->delivery_attempt(); }
 bool Consumer::retrying() const { return attempt() > 1; }
 

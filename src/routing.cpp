@@ -85,7 +85,10 @@ TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group) {
 
 TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group,
                         const TopicRoute& topic) {
-  return resolve(effective(app, group), topic.overrides());
+  TopicSettings s = resolve(effective(app, group), topic.overrides());
+  // Marks of a route with an offset store are written by its transactions only.
+  if (topic.offset_store()) s.automatically_mark_as_consumed = false;
+  return s;
 }
 
 std::map<std::string, std::string> effective_kafka(const Settings& app,

@@ -39,11 +39,15 @@
 // EventType::hook_failed event.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "samsa/logger.hpp"
 #include "samsa/message.hpp"
+#include "samsa/offset_store.hpp"
 
 namespace samsa {
 
@@ -58,7 +62,19 @@ class Partition;
 }
 namespace detail {
 struct ConsumerAccess;
-}
+// The type of the one parameter of a lambda (or other callable with a single, non-template
+// operator()): Consumer::transaction hands the session as that type.
+template <class F>
+struct session_parameter : session_parameter<decltype(&F::operator())> {};
+template <class C, class R, class A>
+struct session_parameter<R (C::*)(A) const> {
+  using type = std::remove_cvref_t<A>;
+};
+template <class C, class R, class A>
+struct session_parameter<R (C::*)(A)> {
+  using type = std::remove_cvref_t<A>;
+};
+}  // namespace detail
 
 class Consumer {
  public:
@@ -154,6 +170,43 @@ class Consumer {
   /// retries and deadline as mark_as_consumed_sync. True only when the broker confirmed it.
   bool commit_offsets_sync();
 
+  // --- Exactly-once into a database (samsa/offset_store.hpp, docs/exactly-once.md) ---
+
+  /// For a route with an offset_store: runs `body` in a transaction of this partition's
+  /// own session of the store (opened on first use, kept until the partition goes), and
+  /// the marks it makes are written by that transaction. `body` takes the session as the
+  /// store's type (`[&](samsa::SqliteSession& db) { ... }`) or as StoreSession&; it runs
+  /// on this hook's thread and writes the output on the session.
+  ///
+  /// In order: begin; body; then, when body marked, a compare-and-set of the stored next
+  /// offset from the one this owner read at assignment (or last wrote) to the mark + 1;
+  /// commit. Then the mark reaches Kafka as any other (its committed offset follows the
+  /// store's). Returns true when committed (also when body marked nothing: its writes are
+  /// committed without an offset).
+  ///
+  /// Returns false, with everything rolled back and body's marks dropped, when the
+  /// partition is no longer owned (body does not run then) or when the stored offset is
+  /// not the one this owner expected: another owner wrote it (after a rebalance, or this
+  /// process was a zombie). Then the partition goes on from the store's offset once this
+  /// hook returns (a seek: the rest of the batch is not delivered; buffered work past the
+  /// store's offset is someone else's). Throws, with everything rolled back, what body
+  /// throws and OffsetStoreError when the database fails (begin, the write, the commit):
+  /// a failure of this hook, as any (back-off, redelivery from the first unmarked
+  /// message, the dead-letter queue). Throws std::logic_error for a route without an
+  /// offset store, for a session of another type than the store's, and when called
+  /// inside another transaction() or outside this consumer's hooks.
+  template <class Body>
+  bool transaction(Body&& body) {
+    using Session = typename detail::session_parameter<std::remove_cvref_t<Body>>::type;
+    static_assert(std::is_base_of_v<StoreSession, Session>,
+                  "transaction()'s body takes the store's session: [&](samsa::SqliteSession& db) {...}");
+    return run_transaction([&](StoreSession& session) {
+      auto* typed = dynamic_cast<Session*>(&session);
+      if (!typed) throw std::logic_error("transaction(): the body takes a session of another store than the route's");
+      body(*typed);
+    });
+  }
+
   // --- Retries (Karafka's attempt / retrying?) ---
 
   /// In consume() and after_fetch(): which delivery of the first message in hand this is:
@@ -217,6 +270,7 @@ class Consumer {
  private:
   friend struct detail::ConsumerAccess;
   bool commit_marked_sync();
+  bool run_transaction(const std::function<void(StoreSession&)>& body);
   void check_same_partition(const Message& message) const;
   /// `offset` checked (see seek(std::int64_t)).
   std::int64_t checked_position(std::int64_t offset) const;

@@ -19,6 +19,7 @@
 
 #include "samsa/consumer.hpp"
 #include "samsa/message.hpp"
+#include "samsa/offset_store.hpp"
 #include "samsa/settings.hpp"
 
 namespace samsa {
@@ -103,6 +104,14 @@ class TopicRoute {
   TopicRoute& dead_letter_queue(DeadLetterQueue dlq) { dlq_ = std::move(dlq); return *this; }
   const std::optional<DeadLetterQueue>& dead_letter_queue() const { return dlq_; }
 
+  /// Keeps this topic's offsets in `store`, written by the consumer's transaction() with
+  /// its output (samsa/offset_store.hpp, docs/exactly-once.md): each partition starts from
+  /// the store's offset, automatic marking is off, and marks outside transaction() throw.
+  /// One store may serve several routes and groups (its rows are keyed by group, topic
+  /// and partition).
+  TopicRoute& offset_store(std::shared_ptr<OffsetStore> store) { store_ = std::move(store); return *this; }
+  const std::shared_ptr<OffsetStore>& offset_store() const { return store_; }
+
   TopicRoute& automatically_mark_as_consumed(bool v) { overrides_.automatically_mark_as_consumed = v; return *this; }
   TopicRoute& batch_fetching(bool v) { overrides_.batch_fetching = v; return *this; }
   TopicRoute& pause_timeout(std::chrono::milliseconds v) { overrides_.pause_timeout = v; return *this; }
@@ -136,6 +145,7 @@ class TopicRoute {
   ConsumerHooks hooks_;
   Deserializer deserializer_ = json_deserializer;
   std::optional<DeadLetterQueue> dlq_;
+  std::shared_ptr<OffsetStore> store_;
   Overrides overrides_;
   int partitions_ = 1;
   int replication_factor_ = 1;

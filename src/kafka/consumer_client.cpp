@@ -367,10 +367,19 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   rd_kafka_topic_partition_list_t* list_for(const std::vector<TopicPartitionOffset>& parts, ListPtr& made) {
     const rd_kafka_topic_partition_list_t* given = rebalance_list_;
     bool same = given && given->cnt == static_cast<int>(parts.size());
-    for (int i = 0; same && i < given->cnt; ++i)
-      same = parts[static_cast<std::size_t>(i)].topic == given->elems[i].topic &&
-             parts[static_cast<std::size_t>(i)].partition == given->elems[i].partition;
-    if (same) return rebalance_list_;
+    bool same_offsets = same;
+    for (int i = 0; same && i < given->cnt; ++i) {
+      const TopicPartitionOffset& part = parts[static_cast<std::size_t>(i)];
+      same = part.topic == given->elems[i].topic && part.partition == given->elems[i].partition;
+      same_offsets = same_offsets && part.offset == given->elems[i].offset;
+    }
+    if (same && same_offsets) return rebalance_list_;
+    if (same) {
+      // The same partitions at other offsets (an offset store's): a copy keeps the rest.
+      made.reset(rd_kafka_topic_partition_list_copy(given));
+      for (int i = 0; i < made->cnt; ++i) made->elems[i].offset = parts[static_cast<std::size_t>(i)].offset;
+      return made.get();
+    }
     made = to_list(parts);
     return made.get();
   }

@@ -71,7 +71,13 @@ void Partition::count_failure_and_dead_letter_unguarded() {
         "(dead_letter_queue dispatch = false) and marked",
         listener_.name(), topic_, partition_, first, failures_));
   }
-  mark(first);
+  // A route with an offset store writes the mark in a transaction of its own; when that
+  // fails nothing is marked and the partition retries after its back-off.
+  if (route_.offset_store()) {
+    if (!mark_in_store(first)) return;
+  } else {
+    mark(first);
+  }
   store();
   failed_offset_ = OffsetTracker::kNone;
   failures_ = 0;

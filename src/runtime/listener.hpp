@@ -230,6 +230,10 @@ class Listener final : private kafka::ClientEvents {
   void publish_group_description();
   bool logs(LogLevel level) const override { return level >= logger_.level(); }
   void assign(const std::vector<TopicPartitionOffset>& parts);
+  /// At assignment: `e` (what librdkafka is told) gets the offset `p`'s route's store holds
+  /// for it; when the store does not answer, `e` stays as it is and `p` reads the store
+  /// before its first delivery (Partition::load_stored_before_delivery).
+  void start_from_store(Partition& p, TopicPartitionOffset& e);
   void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);
   /// Tells the partition of `o` (if still here) that the broker confirmed its commit.
   void note_confirmed(const kafka::CommitOffset& o);

@@ -55,7 +55,22 @@ std::string refusal(const OffsetTracker& tracker, OffsetTracker::MarkCheck check
 }  // namespace
 
 bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view> metadata) {
-  if (!owned()) return false;
+  // With an offset store a mark is written by the transaction it is made in (whoever owns
+  // the partition: the store's compare-and-set decides), never on its own.
+  const bool transactional = has_store();
+  if (transactional) {
+    if (transaction_thread_.load(std::memory_order_acquire) != std::this_thread::get_id())
+      throw std::logic_error(fmt::format(
+          "mark_as_consumed({}) on {}/{}: mark inside transaction() on a route with an offset store, so that "
+          "the mark is written with your output (store {})",
+          offset, topic_, partition_, route_.offset_store()->describe()));
+    if (metadata)
+      throw std::logic_error(fmt::format("mark_as_consumed({}, metadata) on {}/{}: a route with an offset store "
+                                         "keeps no offset metadata; keep it in a table of your own",
+                                         offset, topic_, partition_));
+  } else if (!owned()) {
+    return false;
+  }
   std::lock_guard lock(mu_);
   const auto check = tracker_.check_mark(offset);
   // After the consumer's seek to sought_: a message before it is one the consumer moved
@@ -71,6 +86,10 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
   if (check != OffsetTracker::MarkCheck::ok)
     throw std::invalid_argument(fmt::format("mark_as_consumed({}) on {}/{}: {}", offset, topic_, partition_,
                                             refusal(tracker_, check, offset)));
+  if (transactional) {
+    pending_mark_ = std::max(pending_mark_, offset);
+    return true;
+  }
   const std::int64_t before = tracker_.committable();
   if (metadata ? tracker_.mark_through(offset, *metadata) : tracker_.mark_through(offset)) {
     dirty_.store(true, std::memory_order_relaxed);
@@ -287,6 +306,7 @@ void Partition::publish_consumed(const Messages& all, std::size_t handed, std::c
 
 void Partition::run_batch() {
   failed_ = false;
+  handled_ = 0;
   if (views_.size() < raw_.size()) views_.resize(raw_.size());
   for (std::size_t i = 0; i < raw_.size(); ++i)
     detail::MessageAccess::fill(views_[i], raw_[i], &topic_, &route_.deserializer());
@@ -297,15 +317,25 @@ void Partition::run_batch() {
       assignment_start_ = views_.front().offset();
     }
   }
-  // An instance whose initialized() failed never sees a message: try it again first.
-  if (!ready_ && !run_hook(Hook::initialized)) return;
+  // An instance whose initialized() failed never sees a message: try it again first (a
+  // failure rewinds to this batch's first message, where the tracker starts).
+  if (!ready_) {
+    if (!run_hook(Hook::initialized)) return;
+    if (control_ && !control_->pause) {
+      // It asked for a seek (its own, or to the offset store's offset): nothing of this
+      // batch is delivered, and the tracker starts again where the partition goes.
+      std::lock_guard lock(mu_);
+      tracker_ = OffsetTracker();
+      assignment_start_ = OffsetTracker::kNone;
+      return;
+    }
+  }
   // One consume() per max_messages of the job's messages, in order. The job stops early,
   // its other messages unhandled (delivered again from the first unmarked one, or to the
   // next owner), after a failure, a seek or pause of the consumer, a lost partition, or
   // when the listener asks it to (a revocation, the shutdown).
   const auto per_batch = static_cast<std::size_t>(std::max(settings_.max_messages, 1));
   const std::size_t count = raw_.size();
-  handled_ = 0;
   for (std::size_t from = 0; from < count; from += per_batch) {
     if (from > 0 && (failed_ || control_ || !owned() || wind_down_.load(std::memory_order_acquire))) break;
     in_hand_begin_ = from;
@@ -393,6 +423,7 @@ bool Partition::run_hook(Hook hook) {
     ~InHook() { thread.store(std::thread::id(), std::memory_order_release); }
   } in_hook(hook_thread_);
   try {
+    if (hook == Hook::initialized) load_stored_before_delivery();
     (consumer_.get()->*fn)();
     if (hook == Hook::initialized) ready_ = true;
     return true;

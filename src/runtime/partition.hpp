@@ -10,6 +10,7 @@
 // and may also be called from user threads while it lives.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,6 +91,18 @@ class Partition {
   /// Returns false when the client refused it because the partition is no longer assigned
   /// (ownership lost; the partition is then disowned).
   bool store();
+
+  // --- Offsets kept in the route's OffsetStore (stored_offsets.cpp) ---
+  /// The route keeps its offsets in a store: marks are written by transactions only.
+  bool has_store() const { return route_.offset_store() != nullptr; }
+  /// Reads the store's next offset for this partition and keeps it as the one the next
+  /// write expects. Returns it (std::nullopt: nothing stored). Throws OffsetStoreError.
+  /// Listener thread at assignment, or this partition's job.
+  std::optional<std::int64_t> load_stored();
+  /// load_stored() succeeded in this assignment.
+  bool stored_known() const { return stored_known_.load(std::memory_order_acquire); }
+  /// Consumer::transaction (see there). Job thread, inside a hook.
+  bool run_transaction(const std::function<void(StoreSession&)>& body);
 
   // --- The queue and the batch: the listener fills the queue and moves a batch out of it
   // when it starts a job; the job's worker handles the batch. ---
@@ -305,6 +318,28 @@ class Partition {
   /// message), automatic marking, error capture.
   void run_one_batch(const Messages& all);
   std::atomic<std::thread::id> hook_thread_{};  // the thread running a hook of the consumer
+  // The offset store (stored_offsets.cpp). stored_next_: the next offset this owner read from
+  // the store or last wrote to it (nullopt: none stored), which the next write expects;
+  // under mu_. session_: this partition's connection, opened by its first transaction (job
+  // thread). in_transaction_: transaction() runs on the hook's thread; its marks go to
+  // pending_mark_ (under mu_) until the database committed.
+  std::optional<std::int64_t> stored_next_;
+  std::atomic<bool> stored_known_{false};
+  std::unique_ptr<StoreSession> session_;
+  std::atomic<std::thread::id> transaction_thread_{};
+  std::int64_t pending_mark_ = OffsetTracker::kNone;
+  /// Before the first delivery: reads the store when the assignment could not, and asks
+  /// for a seek to its offset. Throws OffsetStoreError (a failure of initialized(), tried
+  /// again before the next delivery). Inside initialized's guard.
+  void load_stored_before_delivery();
+  /// One transaction of the store: begin, `body` (when set), the compare-and-set of its
+  /// marks (or of `mark_offset`), commit, then the mark into the tracker. False: the store
+  /// had moved (rolled back; a seek to the store's offset is asked for). Throws what body or
+  /// the store throws, rolled back.
+  bool commit_to_store(const std::function<void(StoreSession&)>* body, std::int64_t mark_offset);
+  /// The dead-letter path's mark on a route with a store, in a transaction of its own;
+  /// false (logged) when it was not written.
+  bool mark_in_store(std::int64_t offset);
   // consumer_position(): set and read by the consumer's hooks, which never run at once
   // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.
   std::atomic<std::int64_t> position_{OffsetTracker::kNone};

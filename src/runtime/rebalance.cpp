@@ -114,11 +114,14 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   const auto began = Clock::now();
   note_broker_answered("the group coordinator assigned partitions");
   std::vector<std::unique_ptr<Partition>> created;
-  for (const auto& e : parts) {
+  // What librdkafka is told: a route with an offset store starts at the store's offset.
+  std::vector<TopicPartitionOffset> assigned = parts;
+  for (auto& e : assigned) {
     const TopicRoute* route = group_.find(e.topic);
     if (!route) continue;
     try {
       created.push_back(std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition));
+      if (route->offset_store()) start_from_store(*created.back(), e);
     } catch (const std::exception& ex) {
       // Without a consumer its messages would be dropped unmarked (never committed): stop
       // rather than leave the partition stuck.
@@ -128,7 +131,7 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
       stop_ = true;
     }
   }
-  if (const kafka::Status failure = client_->assign(parts)) {
+  if (const kafka::Status failure = client_->assign(assigned)) {
     // Not assigned is not owned: the partitions just built are dropped unused (no hook ran
     // on them, nothing was delivered or marked), and the group gives them out again.
     logger_.error(fmt::format("consumer group {}: {} assign of {} failed: {}; the partitions are "
@@ -172,6 +175,19 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
     Event e{EventType::partitions_assigned, name(), parts, 0, {}};
     e.duration = Clock::now() - began;
     publish(e);
+  }
+}
+
+void Listener::start_from_store(Partition& p, TopicPartitionOffset& e) {
+  try {
+    if (const std::optional<std::int64_t> next = p.load_stored()) e.offset = *next;
+  } catch (const std::exception& ex) {
+    // Assigned as without a store; the read is tried again before any delivery (with
+    // initialized(), and its back-off), so nothing is consumed from a guessed offset.
+    logger_.warn(p.at(-1), fmt::format("consumer group {}: {}/{}: the offset store {} did not answer ({}); the "
+                                       "partition delivers nothing until it does",
+                                       name(), p.topic(), p.partition(), p.route().offset_store()->describe(),
+                                       ex.what()));
   }
 }
 

@@ -139,6 +139,7 @@ class RecordingConsumer : public Consumer {
   using Consumer::owned;
   using Consumer::partition;
   using Consumer::topic;
+  using Consumer::transaction;
 
   /// Per-instance state for behaviours (e.g. a buffer of offsets).
   std::vector<std::int64_t> buffer;
