@@ -325,8 +325,7 @@ void Partition::run_batch() {
       // It asked for a seek (its own, or to the offset store's offset): nothing of this
       // batch is delivered, and the tracker starts again where the partition goes.
       std::lock_guard lock(mu_);
-      tracker_ = OffsetTracker();
-      assignment_start_ = OffsetTracker::kNone;
+      restart_tracker_at_store();
       return;
     }
   }

@@ -337,6 +337,9 @@ class Partition {
   /// had moved (rolled back; a seek to the store's offset is asked for). Throws what body or
   /// the store throws, rolled back.
   bool commit_to_store(const std::function<void(StoreSession&)>* body, std::int64_t mark_offset);
+  /// The tracker starts again, nothing delivered, at the store's offset (stored_next_,
+  /// marked for Kafka's commit; empty without one). Under mu_.
+  void restart_tracker_at_store();
   /// The dead-letter path's mark on a route with a store, in a transaction of its own;
   /// false (logged) when it was not written.
   bool mark_in_store(std::int64_t offset);

@@ -29,9 +29,22 @@ std::optional<std::int64_t> Partition::load_stored() {
   {
     std::lock_guard lock(mu_);
     stored_next_ = next;
+    if (!tracker_.started()) restart_tracker_at_store();
   }
   stored_known_.store(true, std::memory_order_release);
   return next;
+}
+
+void Partition::restart_tracker_at_store() {
+  tracker_ = OffsetTracker();
+  assignment_start_ = OffsetTracker::kNone;
+  // Kafka's committed offset follows the store's, also when the store is ahead of it (a
+  // member killed before its commit; the next owner has nothing to deliver) or behind it
+  // (a database restored from a backup): the housekeeping's next store commits it.
+  if (stored_next_ && *stored_next_ > 0) {
+    tracker_.mark_through(*stored_next_ - 1);
+    dirty_.store(true, std::memory_order_relaxed);
+  }
 }
 
 void Partition::load_stored_before_delivery() {
@@ -108,11 +121,10 @@ bool Partition::commit_to_store(const std::function<void(StoreSession&)>* body, 
         now ? std::to_string(*now) : std::string("nothing"), expected ? std::to_string(*expected) : std::string("nothing")));
     if (now && owned() && request_control(*now, false, std::chrono::milliseconds(0))) {
       // The store is the truth, also below where this assignment began: the tracker starts
-      // again with the next delivery (at the store's offset). Its marks came from committed
-      // transactions, so nothing the store holds is lost with them.
+      // again at the store's offset (its marks came from committed transactions, so
+      // nothing the store holds is lost with them).
       std::lock_guard lock(mu_);
-      tracker_ = OffsetTracker();
-      assignment_start_ = OffsetTracker::kNone;
+      restart_tracker_at_store();
     }
     return false;
   }

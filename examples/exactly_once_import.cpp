@@ -1,0 +1,157 @@
+// exactly_once_import: buffered_import's import, with its offsets in the database.
+//
+// The same topic (`user_events`), consumer group (`events`), command line and table
+// (`events`: one row per event with its partition and offset) as buffered_import, but the
+// consumed offsets live in the same SQLite file, in table samsa_offsets, written by the
+// same transaction as the rows (samsa::SqliteOffsetStore). So a SIGKILL at any moment, a
+// rebalance or a zombie member never imports an event twice: the rows and the offset that
+// says they are done commit together, and every partition starts from the stored offset.
+// Kafka's committed offset follows each commit of the database (lag, `samsa offsets`).
+//
+// Each batch (up to max_messages events) is one transaction: no buffer is needed, since a
+// batch that fails leaves neither rows nor an offset behind. An event with "poison": true
+// can never be imported: consume() imports the events before it and throws; with
+// --dead-letter-topic Samsa sends it there after --max-retries retries and marks it in the
+// database (a transaction of its own), and the partition goes on.
+//
+//   exactly_once_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
+//                              [--dead-letter-topic user_events_dlq [--max-retries 3]]
+#include <samsa/samsa.hpp>
+#include <samsa/sqlite_offset_store.hpp>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace {
+
+struct Options {
+  std::string db = "events.db";
+  int busy_timeout_ms = 30000;
+  std::string dead_letter_topic;  // empty: no dead-letter queue, a poison event blocks its partition
+  int max_retries = 3;
+} options;
+
+// What consume() throws for a poison event (the error_class header of its dead letter).
+class PoisonEvent : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class EventsConsumer : public samsa::Consumer {
+ public:
+  void consume() override {
+    // A bad event (not JSON, no "id") throws while its batch is read, before anything is
+    // written: the partition is retried with back-off from its first unmarked message.
+    const samsa::Messages& batch = messages();
+    std::size_t good = 0;
+    for (const auto& m : batch) {
+      m.payload().at("id").get<std::int64_t>();
+      if (m.payload().value("poison", false)) break;
+      ++good;
+    }
+    if (good > 0) {
+      // The rows and the offset after the last of them, in one transaction of this
+      // partition's connection. False: another member wrote this partition's offset (a
+      // rebalance, or this process is a zombie); nothing was written, and Samsa goes on
+      // from the stored offset.
+      const bool committed = transaction([&](samsa::SqliteSession& db) {
+        insert(db, batch, good);
+        mark_as_consumed(batch[good - 1]);
+      });
+      if (!committed) return;
+    }
+    if (good < batch.size()) {
+      const auto& poison = batch[good];
+      throw PoisonEvent("poison event " + std::to_string(poison.payload().at("id").get<std::int64_t>()) +
+                        " at offset " + std::to_string(poison.offset()));
+    }
+  }
+
+ private:
+  void insert(samsa::SqliteSession& db, const samsa::Messages& batch, std::size_t n) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db.handle(), "INSERT INTO events VALUES (?, ?, ?, ?, ?)", -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db.handle()));
+    for (std::size_t i = 0; i < n; ++i) {
+      const samsa::Message& m = batch[i];
+      const std::string payload(m.raw_payload());
+      sqlite3_bind_int64(st, 1, m.payload().at("id").get<std::int64_t>());
+      sqlite3_bind_text(st, 2, topic().c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int(st, 3, m.partition());
+      sqlite3_bind_int64(st, 4, m.offset());
+      sqlite3_bind_text(st, 5, payload.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        const std::string error = sqlite3_errmsg(db.handle());
+        sqlite3_finalize(st);
+        throw std::runtime_error("sqlite: " + error);  // transaction() rolls back
+      }
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    logger().info("imported " + std::to_string(n) + " events from " + topic() + "/" + std::to_string(partition()) +
+                  " through offset " + std::to_string(batch[n - 1].offset()));
+  }
+};
+
+// The value of `--flag V` or `--flag=V` in argv, if given: the store and the routes are
+// made before App::run parses the command line (which checks them again with the others).
+std::optional<std::string> flag_value(int argc, char** argv, std::string_view flag) {
+  std::optional<std::string> value;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == flag && i + 1 < argc)
+      value = argv[++i];
+    else if (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag && arg[flag.size()] == '=')
+      value = std::string(arg.substr(flag.size() + 1));
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (auto db = flag_value(argc, argv, "--db")) options.db = *db;
+  if (auto ms = flag_value(argc, argv, "--busy-timeout")) options.busy_timeout_ms = std::atoi(ms->c_str());
+  if (auto topic = flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
+  if (auto n = flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
+  std::shared_ptr<samsa::SqliteOffsetStore> store;
+  const bool serving = argc > 1 && std::string_view(argv[1]) == "server";
+  if (serving) {
+    try {
+      // Creates the file and its samsa_offsets table when missing; the events table too.
+      store = std::make_shared<samsa::SqliteOffsetStore>(options.db, std::chrono::milliseconds(options.busy_timeout_ms));
+      samsa::SqliteSession(options.db, std::chrono::milliseconds(options.busy_timeout_ms))
+          .exec("CREATE TABLE IF NOT EXISTS events (id INTEGER, topic TEXT, partition INTEGER, "
+                "offset INTEGER, payload TEXT)");
+    } catch (const samsa::OffsetStoreError& e) {
+      std::fprintf(stderr, "exactly_once_import: %s\n", e.what());
+      return samsa::kExitConfig;
+    }
+  }
+  samsa::App app;
+  app.setup([](samsa::Settings& config) { config.client_id = "exactly_once_import"; });
+  app.routes([&](samsa::Routes& routes) {
+    routes.consumer_group("events", [&](samsa::ConsumerGroupRoute& group) {
+      auto& events = group.topic("user_events").consumer<EventsConsumer>().partitions(4);
+      if (store) events.offset_store(store);
+      if (!options.dead_letter_topic.empty())
+        events.dead_letter_queue({.topic = options.dead_letter_topic, .max_retries = options.max_retries});
+    });
+  });
+  app.option("--db", options.db, "SQLite database file: the events and their offsets");
+  app.option("--busy-timeout", options.busy_timeout_ms,
+             "Milliseconds a transaction waits for a database locked by another connection");
+  app.option("--dead-letter-topic", options.dead_letter_topic,
+             "Send an event that keeps failing (\"poison\": true) to this topic after --max-retries "
+             "retries (default: none, it blocks its partition)");
+  app.option("--max-retries", options.max_retries, "Retries of a failing event before its dead letter");
+  return app.run(argc, argv);
+}
