@@ -2,8 +2,9 @@
 //
 // The same topic (`user_events`), consumer group (`events`), command line and table
 // (`events`: one row per event with its partition and offset) as buffered_import, but the
-// consumed offsets live in the same SQLite file, in table samsa_offsets, written by the
-// same transaction as the rows (samsa::SqliteOffsetStore). So a SIGKILL at any moment, a
+// consumed offsets live in the same database, in table samsa_offsets, written by the
+// same transaction as the rows: an SQLite file (--db FILE, samsa::SqliteOffsetStore) or
+// PostgreSQL (--db postgresql://..., samsa::PostgresqlOffsetStore). So a SIGKILL at any moment, a
 // rebalance or a zombie member never imports an event twice: the rows and the offset that
 // says they are done commit together, and every partition starts from the stored offset.
 // Kafka's committed offset follows each commit of the database (lag, `samsa offsets`).
@@ -14,8 +15,9 @@
 // --dead-letter-topic Samsa sends it there after --max-retries retries and marks it in the
 // database (a transaction of its own), and the partition goes on.
 //
-//   exactly_once_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
+//   exactly_once_import server --brokers 127.0.0.1:9092 --db events.db|postgresql://... [--busy-timeout MS]
 //                              [--dead-letter-topic user_events_dlq [--max-retries 3]]
+#include <samsa/postgresql_offset_store.hpp>
 #include <samsa/samsa.hpp>
 #include <samsa/sqlite_offset_store.hpp>
 #include <sqlite3.h>
@@ -62,8 +64,11 @@ class EventsConsumer : public samsa::Consumer {
       // partition's connection. False: another member wrote this partition's offset (a
       // rebalance, or this process is a zombie); nothing was written, and Samsa goes on
       // from the stored offset.
-      const bool committed = transaction([&](samsa::SqliteSession& db) {
-        insert(db, batch, good);
+      const bool committed = transaction([&](samsa::StoreSession& session) {
+        if (auto* pg = dynamic_cast<samsa::PostgresqlSession*>(&session))
+          insert(pg->work(), batch, good);
+        else
+          insert(dynamic_cast<samsa::SqliteSession&>(session), batch, good);
         mark_as_consumed(batch[good - 1]);
       });
       if (!committed) return;
@@ -96,6 +101,19 @@ class EventsConsumer : public samsa::Consumer {
       sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    imported(batch, n);
+  }
+
+  void insert(pqxx::work& work, const samsa::Messages& batch, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const samsa::Message& m = batch[i];
+      work.exec_params("INSERT INTO events VALUES ($1, $2, $3, $4, $5)", m.payload().at("id").get<std::int64_t>(),
+                       topic(), m.partition(), m.offset(), std::string(m.raw_payload()));
+    }
+    imported(batch, n);
+  }
+
+  void imported(const samsa::Messages& batch, std::size_t n) {
     logger().info("imported " + std::to_string(n) + " events from " + topic() + "/" + std::to_string(partition()) +
                   " through offset " + std::to_string(batch[n - 1].offset()));
   }
@@ -122,16 +140,26 @@ int main(int argc, char** argv) {
   if (auto ms = flag_value(argc, argv, "--busy-timeout")) options.busy_timeout_ms = std::atoi(ms->c_str());
   if (auto topic = flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
   if (auto n = flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
-  std::shared_ptr<samsa::SqliteOffsetStore> store;
+  std::shared_ptr<samsa::OffsetStore> store;
   const bool serving = argc > 1 && std::string_view(argv[1]) == "server";
   if (serving) {
     try {
-      // Creates the file and its samsa_offsets table when missing; the events table too.
-      store = std::make_shared<samsa::SqliteOffsetStore>(options.db, std::chrono::milliseconds(options.busy_timeout_ms));
-      samsa::SqliteSession(options.db, std::chrono::milliseconds(options.busy_timeout_ms))
-          .exec("CREATE TABLE IF NOT EXISTS events (id INTEGER, topic TEXT, partition INTEGER, "
-                "offset INTEGER, payload TEXT)");
-    } catch (const samsa::OffsetStoreError& e) {
+      // Creates the samsa_offsets table when missing, and the events table.
+      if (options.db.rfind("postgresql://", 0) == 0 || options.db.rfind("postgres://", 0) == 0) {
+        store = std::make_shared<samsa::PostgresqlOffsetStore>(options.db);
+        samsa::PostgresqlSession session(options.db);
+        session.begin();
+        session.work().exec("CREATE TABLE IF NOT EXISTS events (id BIGINT, topic TEXT, partition INTEGER, "
+                            "\"offset\" BIGINT, payload TEXT)");
+        session.commit();
+      } else {
+        const std::chrono::milliseconds busy(options.busy_timeout_ms);
+        store = std::make_shared<samsa::SqliteOffsetStore>(options.db, busy);
+        samsa::SqliteSession(options.db, busy)
+            .exec("CREATE TABLE IF NOT EXISTS events (id INTEGER, topic TEXT, partition INTEGER, "
+                  "offset INTEGER, payload TEXT)");
+      }
+    } catch (const std::exception& e) {
       std::fprintf(stderr, "exactly_once_import: %s\n", e.what());
       return samsa::kExitConfig;
     }
@@ -146,7 +174,8 @@ int main(int argc, char** argv) {
         events.dead_letter_queue({.topic = options.dead_letter_topic, .max_retries = options.max_retries});
     });
   });
-  app.option("--db", options.db, "SQLite database file: the events and their offsets");
+  app.option("--db", options.db,
+             "The events and their offsets: an SQLite file, or a PostgreSQL URI (postgresql://user@host:port/db)");
   app.option("--busy-timeout", options.busy_timeout_ms,
              "Milliseconds a transaction waits for a database locked by another connection");
   app.option("--dead-letter-topic", options.dead_letter_topic,

@@ -144,10 +144,45 @@ class ExactlyOnceImportTest(base.BufferedImportTest):
         self.assertFalse(db.parent.exists())
 
 
+class ExactlyOnceImportPostgresqlTest(ExactlyOnceImportTest):
+    """The same cases with --db postgresql://... (SAMSA_TEST_POSTGRES: scripts/run-tests postgres
+    starts the server). Each case has a database of its own, made and dropped here."""
+
+    def setUp(self):
+        super().setUp()
+        server = os.environ.get("SAMSA_TEST_POSTGRES")
+        self.assertTrue(server, "SAMSA_TEST_POSTGRES is not set: run scripts/run-tests postgres")
+        name = f"eo_{os.getpid()}_{random.randrange(1 << 30)}"
+        self.psql(server, f"CREATE DATABASE {name}")
+        self.addCleanup(self.psql, server, f"DROP DATABASE {name} WITH (FORCE)")
+        self.db = server.rsplit("/", 1)[0] + "/" + name
+
+    @staticmethod
+    def psql(uri, sql):
+        done = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", uri, "-c", sql], capture_output=True, text=True,
+                              timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"psql {sql}: {done.stderr}")
+        return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+    def rows(self):
+        try:
+            return [(int(i), int(p), int(o)) for i, p, o in self.psql(self.db, 'SELECT id, partition, "offset" FROM events')]
+        except AssertionError:  # no table yet
+            return []
+
+    def stored(self):
+        return {int(p): int(n) for p, n in self.psql(
+            self.db, f"SELECT partition, next_offset FROM samsa_offsets WHERE consumer_group = '{GROUP}' "
+                     f"AND topic = '{TOPIC}'")}
+
+
 # Not buffered_import's own cases: only the helpers are shared.
 for _name in dir(base.BufferedImportTest):
     if _name.startswith("test_") and _name not in ExactlyOnceImportTest.__dict__:
         setattr(ExactlyOnceImportTest, _name, None)
+# A database in a missing directory is SQLite's case.
+ExactlyOnceImportPostgresqlTest.test_database_in_a_missing_directory_is_a_clear_error = None
 
 
 if __name__ == "__main__":
