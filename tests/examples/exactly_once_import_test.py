@@ -44,7 +44,8 @@ class ExactlyOnceImportTest(base.BufferedImportTest):
         self.log = log  # show_log prints the last one started
         cmd = [str(BIN["exactly_once_import"]), "server", "--brokers", self.brokers,
                "--db", str(db or self.db), *base.FAST, *args]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "a"), env=env)
+        with open(log, "a") as err:  # the child keeps its own descriptor
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         self.addCleanup(self.stop, proc)
         self.members[name] = proc
         return proc
