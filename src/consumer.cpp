@@ -67,6 +67,9 @@ bool Consumer::mark_as_consumed_sync(std::int64_t offset) {
 // callbacks and by librdkafka's store check (_STATE), since a commit error can race a
 // rejoin that keeps the partition (librdkafka #4059).
 bool Consumer::commit_marked_sync() {
+  if (partition_->has_store())
+    throw std::logic_error("mark_as_consumed_sync on " + topic() + "/" + std::to_string(partition()) +
+                           ": a route with an offset store commits in transaction(); Kafka's commit follows it");
   return partition_->listener().commit_partition_sync(*partition_).ok() && partition_->owned();
 }
 

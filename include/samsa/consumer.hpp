@@ -74,6 +74,14 @@ template <class C, class R, class A>
 struct session_parameter<R (C::*)(A)> {
   using type = std::remove_cvref_t<A>;
 };
+template <class C, class R, class A>
+struct session_parameter<R (C::*)(A) const noexcept> {
+  using type = std::remove_cvref_t<A>;
+};
+template <class C, class R, class A>
+struct session_parameter<R (C::*)(A) noexcept> {
+  using type = std::remove_cvref_t<A>;
+};
 }  // namespace detail
 
 class Consumer {
@@ -182,7 +190,10 @@ class Consumer {
   /// offset from the one this owner read at assignment (or last wrote) to the mark + 1;
   /// commit. Then the mark reaches Kafka as any other (its committed offset follows the
   /// store's). Returns true when committed (also when body marked nothing: its writes are
-  /// committed without an offset).
+  /// committed without an offset). Returns false, rolled back, when body's marks are all of
+  /// messages the store holds as done already (its output would be written twice).
+  /// Inside body, a mark the partition refuses (below a seek) throws std::logic_error, and
+  /// mark_as_consumed_sync throws std::logic_error (the database's commit is the one).
   ///
   /// Returns false, with everything rolled back and body's marks dropped, when the
   /// partition is no longer owned (body does not run then) or when the stored offset is

@@ -50,7 +50,7 @@ class OffsetStoreError : public std::runtime_error {
 };
 
 /// One connection of a store, used by one partition's transactions (one at a time, from
-/// the worker that runs its job). Implementations give the user their native handle (see
+/// the thread of the hook that runs them: a worker, or the listener for the poll hooks). Implementations give the user their native handle (see
 /// SqliteSession).
 class StoreSession {
  public:
@@ -70,7 +70,8 @@ class StoreSession {
 };
 
 /// Where a route keeps its offsets (TopicRoute::offset_store). Thread-safe: the listener
-/// reads at assignment while workers run transactions on their own sessions.
+/// reads at assignment (and workers when a partition reads it again) while workers run
+/// transactions on their own sessions.
 class OffsetStore {
  public:
   virtual ~OffsetStore() = default;

@@ -62,9 +62,13 @@ void Partition::count_failure_and_dead_letter_unguarded() {
   // The first unmarked message has used its attempts.
   if (!dlq || failures_ <= dlq->max_retries) return;
   if (dlq->dispatch) {
-    std::string what = current_exception_what();
-    if (what.size() > 1000) what.resize(1000);
-    if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
+    // Dispatched already, its mark in the offset store failed: only the mark is retried.
+    if (dispatched_offset_ != first) {
+      std::string what = current_exception_what();
+      if (what.size() > 1000) what.resize(1000);
+      if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
+      dispatched_offset_ = first;
+    }
   } else {
     listener_.logger().error(at(first), fmt::format(
         "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
@@ -78,6 +82,7 @@ void Partition::count_failure_and_dead_letter_unguarded() {
   } else {
     mark(first);
   }
+  dispatched_offset_ = OffsetTracker::kNone;
   store();
   failed_offset_ = OffsetTracker::kNone;
   failures_ = 0;

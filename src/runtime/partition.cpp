@@ -26,6 +26,10 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
 Partition::~Partition() {
   clear_batch();
   drop_queue(0);
+  // The consumer first: statements it prepared on its store session must be gone before
+  // the session closes its connection.
+  consumer_.reset();
+  session_.reset();
 }
 
 namespace {
@@ -64,7 +68,7 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
           "mark_as_consumed({}) on {}/{}: mark inside transaction() on a route with an offset store, so that "
           "the mark is written with your output (store {})",
           offset, topic_, partition_, route_.offset_store()->describe()));
-    if (metadata)
+    if (metadata && !metadata->empty())
       throw std::logic_error(fmt::format("mark_as_consumed({}, metadata) on {}/{}: a route with an offset store "
                                          "keeps no offset metadata; keep it in a table of your own",
                                          offset, topic_, partition_));
@@ -78,6 +82,11 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
   // began (committed already; marking it would move the group backwards).
   if (sought_ != OffsetTracker::kNone &&
       (offset < sought_ || check == OffsetTracker::MarkCheck::below_start)) {
+    // In a transaction a refused mark must not let its output commit without the offset.
+    if (transactional)
+      throw std::logic_error(fmt::format("mark_as_consumed({}) on {}/{}: refused, the consumer sought to {}; the "
+                                         "transaction is rolled back",
+                                         offset, topic_, partition_, sought_));
     if (listener_.logger().level() <= LogLevel::debug)
       listener_.logger().debug(at(offset), fmt::format("{}/{}: mark of offset {} refused: the consumer sought to {}", topic_,
                                            partition_, offset, sought_));
@@ -321,13 +330,10 @@ void Partition::run_batch() {
   // failure rewinds to this batch's first message, where the tracker starts).
   if (!ready_) {
     if (!run_hook(Hook::initialized)) return;
-    if (control_ && !control_->pause) {
-      // It asked for a seek (its own, or to the offset store's offset): nothing of this
-      // batch is delivered, and the tracker starts again where the partition goes.
-      std::lock_guard lock(mu_);
-      restart_tracker_at_store();
-      return;
-    }
+    // It asked for a seek (its own, or to the offset store's offset): nothing of this batch
+    // is delivered (the tracker already starts where the seek goes: request_control, or
+    // the store's offset).
+    if (control_ && !control_->pause) return;
   }
   // One consume() per max_messages of the job's messages, in order. The job stops early,
   // its other messages unhandled (delivered again from the first unmarked one, or to the

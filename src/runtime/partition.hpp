@@ -307,6 +307,9 @@ class Partition {
   int failures_ = 0;
   int delivery_attempt_ = 0;
   bool skip_backoff_ = false;
+  // A message dispatched to the dead-letter topic whose mark (in the offset store) has not
+  // been written yet: its next failure retries the mark, not the dispatch.
+  std::int64_t dispatched_offset_ = OffsetTracker::kNone;
   // The consumer's seek/pause: written in its hook, taken by the listener after it (the
   // end of a job is ordered by the pool's lock; poll hooks run on the listener thread).
   std::optional<Control> control_;
@@ -321,7 +324,7 @@ class Partition {
   // The offset store (stored_offsets.cpp). stored_next_: the next offset this owner read from
   // the store or last wrote to it (nullopt: none stored), which the next write expects;
   // under mu_. session_: this partition's connection, opened by its first transaction (job
-  // thread). in_transaction_: transaction() runs on the hook's thread; its marks go to
+  // thread). transaction_thread_: the thread running transaction(); its marks go to
   // pending_mark_ (under mu_) until the database committed.
   std::optional<std::int64_t> stored_next_;
   std::atomic<bool> stored_known_{false};

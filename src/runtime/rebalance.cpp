@@ -116,6 +116,7 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   std::vector<std::unique_ptr<Partition>> created;
   // What librdkafka is told: a route with an offset store starts at the store's offset.
   std::vector<TopicPartitionOffset> assigned = parts;
+  store_answered_ = true;
   for (auto& e : assigned) {
     const TopicRoute* route = group_.find(e.topic);
     if (!route) continue;
@@ -179,9 +180,13 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
 }
 
 void Listener::start_from_store(Partition& p, TopicPartitionOffset& e) {
+  // After one read failed in this assignment the others are left to initialized(): the
+  // rebalance callback must not wait for an unreachable database once per partition.
+  if (!store_answered_) return;
   try {
     if (const std::optional<std::int64_t> next = p.load_stored()) e.offset = *next;
   } catch (const std::exception& ex) {
+    store_answered_ = false;
     // Assigned as without a store; the read is tried again before any delivery (with
     // initialized(), and its back-off), so nothing is consumed from a guessed offset.
     logger_.warn(p.at(-1), fmt::format("consumer group {}: {}/{}: the offset store {} did not answer ({}); the "

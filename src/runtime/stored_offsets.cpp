@@ -38,10 +38,15 @@ std::optional<std::int64_t> Partition::load_stored() {
 void Partition::restart_tracker_at_store() {
   tracker_ = OffsetTracker();
   assignment_start_ = OffsetTracker::kNone;
-  // Kafka's committed offset follows the store's, also when the store is ahead of it (a
-  // member killed before its commit; the next owner has nothing to deliver) or behind it
-  // (a database restored from a backup): the housekeeping's next store commits it.
-  if (stored_next_ && *stored_next_ > 0) {
+  if (!stored_next_) return;  // nothing stored: the first delivery starts it, as without a store
+  // The store's offset is where this assignment starts (every rewind goes back to it, even
+  // when the seek there is dropped by a failure), and Kafka's committed offset follows it,
+  // also when the store is ahead (a member killed before its commit; the next owner has
+  // nothing to deliver) or behind (a database restored from a backup): the housekeeping's
+  // next store commits it.
+  tracker_.start_at(*stored_next_);
+  assignment_start_ = *stored_next_;
+  if (*stored_next_ > 0) {
     tracker_.mark_through(*stored_next_ - 1);
     dirty_.store(true, std::memory_order_relaxed);
   }
@@ -50,6 +55,12 @@ void Partition::restart_tracker_at_store() {
 void Partition::load_stored_before_delivery() {
   if (!has_store() || stored_known()) return;
   const std::optional<std::int64_t> next = load_stored();
+  if (next) {
+    // Delivery began at Kafka's committed offset: the store's replaces it now, so that a
+    // failure of initialized() after this read rewinds there too.
+    std::lock_guard lock(mu_);
+    restart_tracker_at_store();
+  }
   listener_.logger().info(at(next.value_or(-1)),
                           fmt::format("consumer group {}: {}/{}: the offset store {} answered: {}", listener_.name(), topic_,
                                       partition_, route_.offset_store()->describe(),
@@ -105,8 +116,16 @@ bool Partition::commit_to_store(const std::function<void(StoreSession&)>* body, 
     expected = stored_next_;
   }
   const StoredPartition key{listener_.name(), topic_, partition_};
-  // A mark at or below what the store holds already changes nothing (never backwards).
-  const bool writes = mark != OffsetTracker::kNone && (!expected || mark + 1 > *expected);
+  if (mark != OffsetTracker::kNone && expected && mark + 1 <= *expected) {
+    // Its marks are of messages the store holds as done already (a backward seek of the
+    // consumer): committing its output would write them twice.
+    listener_.logger().warn(at(mark), fmt::format(
+        "consumer group {}: {}/{}: a transaction marked offset {}, which the offset store {} holds as done "
+        "(next {}); rolled back: its output would be written twice",
+        listener_.name(), topic_, partition_, mark, route_.offset_store()->describe(), *expected));
+    return false;
+  }
+  const bool writes = mark != OffsetTracker::kNone;
   if (writes && !session.compare_and_set(key, expected, mark + 1)) {
     session.rollback();
     const std::optional<std::int64_t> now = route_.offset_store()->load(key);
@@ -119,7 +138,12 @@ bool Partition::commit_to_store(const std::function<void(StoreSession&)>* body, 
         "wrote it (a rebalance, or this process was a zombie); rolled back, going on from the store's offset",
         listener_.name(), topic_, partition_, route_.offset_store()->describe(),
         now ? std::to_string(*now) : std::string("nothing"), expected ? std::to_string(*expected) : std::string("nothing")));
-    if (now && owned() && request_control(*now, false, std::chrono::milliseconds(0))) {
+    if (!now)
+      throw OffsetStoreError(fmt::format(
+          "{}/{}: the offset store {} no longer holds this partition's offset (expected {}); nothing was written, "
+          "the batch is delivered again from its first unmarked message",
+          topic_, partition_, route_.offset_store()->describe(), expected ? std::to_string(*expected) : "nothing"));
+    if (owned() && request_control(*now, false, std::chrono::milliseconds(0))) {
       // The store is the truth, also below where this assignment began: the tracker starts
       // again at the store's offset (its marks came from committed transactions, so
       // nothing the store holds is lost with them).

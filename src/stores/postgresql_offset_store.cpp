@@ -14,13 +14,19 @@ constexpr const char* kCreateTable =
     "consumer_group TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL, "
     "next_offset BIGINT NOT NULL, PRIMARY KEY (consumer_group, topic, partition))";
 
-// "postgresql://user:secret@host:5432/db" -> "postgresql://host:5432/db": logs never carry
-// a password.
-std::string redacted(const std::string& uri) {
+// "postgresql://user:secret@host:5432/db?password=x" -> "postgresql://host:5432/db?password=***",
+// "host=h password=secret" -> "host=h password=***": logs never carry a password.
+std::string redacted(std::string uri) {
   const auto scheme = uri.find("://");
   const auto at = uri.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return uri;
-  return uri.substr(0, scheme + 3) + uri.substr(at + 1);
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme)
+    uri = uri.substr(0, scheme + 3) + uri.substr(at + 1);
+  for (std::size_t from = 0; (from = uri.find("password=", from)) != std::string::npos;) {
+    from += 9;
+    const auto end = uri.find_first_of(" &", from);
+    uri.replace(from, (end == std::string::npos ? uri.size() : end) - from, "***");
+  }
+  return uri;
 }
 
 // Runs `fn`, turning libpqxx's failures (a broken connection, a refused statement, a commit
@@ -90,6 +96,10 @@ PostgresqlOffsetStore::PostgresqlOffsetStore(std::string uri) : uri_(std::move(u
   guarded(uri_, "create samsa_offsets", [&] {
     reader_ = std::make_unique<pqxx::connection>(uri_);
     pqxx::work w(*reader_);
+    // CREATE TABLE IF NOT EXISTS is not safe against itself: two members starting at once
+    // can both miss the table and one fails on the catalog's unique index. A lock for the
+    // transaction serialises them.
+    w.exec("SELECT pg_advisory_xact_lock(hashtext('samsa_offsets'))");
     w.exec(kCreateTable);
     w.commit();
   });

@@ -61,7 +61,9 @@ SqliteSession::SqliteSession(const std::string& path, std::chrono::milliseconds 
 
 SqliteSession::~SqliteSession() {
   rollback();
-  sqlite3_close(db_);
+  // _v2: statements the consumer left unfinalized do not keep the connection open (it
+  // closes with the last of them).
+  sqlite3_close_v2(db_);
 }
 
 void SqliteSession::exec(std::string_view sql) {

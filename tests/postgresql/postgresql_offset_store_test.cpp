@@ -96,6 +96,12 @@ TEST_F(PostgresqlOffsetStoreTest, AnUnreachableServerIsAClearErrorWithoutItsPass
     EXPECT_NE(what.find("127.0.0.1:1/samsa"), std::string::npos) << what;
     EXPECT_EQ(what.find("secret"), std::string::npos) << what;
   }
+  try {  // libpq's key=value form
+    PostgresqlOffsetStore store("host=127.0.0.1 port=1 user=samsa password=secret2 connect_timeout=2");
+    FAIL() << "connected";
+  } catch (const OffsetStoreError& e) {
+    EXPECT_EQ(std::string(e.what()).find("secret2"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
