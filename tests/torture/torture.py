@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The delivery-guarantee torture test: buffered_import on real Apache Kafka under chaos.
 
+With --exactly-once the members are exactly_once_import instead (offsets in the database's
+own transaction): then not one event may be in the database twice, SIGKILLs or not.
+
 Produces numbered events to real Kafka and runs 1 to 3 buffered_import processes in one
 consumer group while a driver, at random moments, kills a member with SIGKILL, stops one
 with SIGTERM, starts new ones (rebalances), and kills a broker with SIGKILL and restarts
@@ -117,7 +120,7 @@ class Kafka:
 
 
 class Member:
-    """One buffered_import process."""
+    """One buffered_import (or, with --exactly-once, exactly_once_import) process."""
 
     count = 0
 
@@ -125,9 +128,12 @@ class Member:
         Member.count += 1
         self.name = f"m{Member.count}"
         self.log_path = log_dir / f"{self.name}.log"
-        self.cmd = [str(bin_dir / "buffered_import"), "server", "--brokers", brokers, "--db", str(db),
-                    "--flush-size", str(args.flush_size), "--flush-interval", "1000",
-                    "--set", f"kafka.auto.commit.interval.ms={args.commit_interval_ms}",
+        if args.exactly_once:
+            self.cmd = [str(bin_dir / "exactly_once_import"), "server", "--brokers", brokers, "--db", str(db)]
+        else:
+            self.cmd = [str(bin_dir / "buffered_import"), "server", "--brokers", brokers, "--db", str(db),
+                        "--flush-size", str(args.flush_size), "--flush-interval", "1000"]
+        self.cmd += ["--set", f"kafka.auto.commit.interval.ms={args.commit_interval_ms}",
                     "--set", "shutdown_timeout=30s", "--set", f"rebalance_protocol={args.rebalance_protocol}",
                     "--set", f"group_protocol={args.group_protocol}"]
         if args.poison_share > 0:
@@ -422,6 +428,8 @@ def main():
     p.add_argument("--nodes", type=int, choices=(1, 3), default=1)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--graceful-only", action="store_true", help="no SIGKILL of members or brokers")
+    p.add_argument("--exactly-once", action="store_true",
+                   help="members are exactly_once_import (offsets in the database's transaction): no duplicate at all")
     p.add_argument("--rebalance-protocol", choices=("eager", "cooperative-sticky"), default="eager")
     p.add_argument("--group-protocol", choices=("classic", "consumer"), default="classic",
                    help="consumer: KIP-848 (needs a build on librdkafka >= 2.12 and --kafka-version 4.x)")
@@ -454,7 +462,7 @@ def main():
     log(f"seed {seed} (replay with --seed {seed}); {args.events} events over {args.partitions} partitions, "
         f"{args.nodes} broker(s), {args.minutes} min, {args.rebalance_protocol} rebalancing, "
         f"group protocol {args.group_protocol}, Kafka {args.kafka_version or 'default'}"
-        f"{', graceful stops only' if args.graceful_only else ''}"
+        f"{', graceful stops only' if args.graceful_only else ''}{', exactly_once_import' if args.exactly_once else ''}"
         f"{f', {len(poison)} poison events' if poison else ''}")
 
     kafka = Kafka(work / "kafka", args.nodes)
@@ -639,6 +647,8 @@ def main():
             failures.append(f"{unexplained} duplicated ids do not straddle a SIGKILL")
         if args.graceful_only and duplicates:
             failures.append(f"{duplicates} duplicates in a run with graceful stops only")
+        if args.exactly_once and duplicates:
+            failures.append(f"{duplicates} duplicates with the offsets in the database's transaction")
         if stats["bad_exits"]:
             failures.append(f"{stats['bad_exits']} graceful stops did not exit 0 (or 5 during chaos)")
         if stats["unconfirmed"]:
@@ -672,7 +682,8 @@ def main():
             print("TORTURE FAILED: " + "; ".join(failures))
             print(f"logs: {work / 'logs'}; replay with --seed {seed}")
             return 1
-        print("TORTURE PASSED: nothing lost; duplicates only across a SIGKILL"
+        print("TORTURE PASSED: nothing lost; "
+              + ("no duplicates (exactly once)" if args.exactly_once else "duplicates only across a SIGKILL")
               + ("; every poison event dead-lettered, no other" if poison else ""))
         return 0
     finally:
