@@ -32,7 +32,7 @@ CMAKE_CONFIGURE = cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebI
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-suite bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-exactly-once bench-suite bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
 
 all: build
 
@@ -126,6 +126,12 @@ bench: build
 	@scripts/install-deps --bench
 	@bench/run.py --study efficiency --build $(BUILD) --kafka-version $(BENCH_KAFKA) --reps $(REPS) \
 	  --eff-cases $(BENCH_CASES) $(BENCH_ARGS)
+
+# What exactly-once into a database costs (docs/exactly-once.md): buffered_import against
+# exactly_once_import on SQLite and PostgreSQL (a server of its own), on the embedded broker.
+bench-exactly-once: build
+	@scripts/install-deps
+	@bench/exactly_once.py --build $(BUILD) --reps $(REPS)
 
 # The older, wider run: more cases and message sizes, SIGTERM, rebalance and micro figures.
 bench-suite: build
