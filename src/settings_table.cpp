@@ -125,6 +125,20 @@ const std::vector<AppSetting>& app_settings() {
                                       : std::string();
           }),
       app("metrics_host", &S::metrics_host, not_empty),
+      app("http_threads", &S::http_threads,
+          [](int v, const S&) {
+            return v < 1 || v > 64 ? "expected 1 to 64 threads, got " + std::to_string(v) : std::string();
+          }),
+      app("http_timeout", &S::http_timeout,
+          [](std::chrono::milliseconds v, const S&) {
+            return v < std::chrono::seconds(1) ? "expected at least 1s (it counts in whole seconds), got " +
+                                                     std::to_string(v.count()) + "ms"
+                                               : std::string();
+          }),
+      app("http_max_connections", &S::http_max_connections,
+          [](int v, const S&) {
+            return v < 1 ? "expected at least 1 connection, got " + std::to_string(v) : std::string();
+          }),
       app("lag_interval", &S::lag_interval, not_negative),
       app("stuck_partition_after", &S::stuck_partition_after, positive),
       app("stuck_job_after", &S::stuck_job_after, positive),

@@ -137,6 +137,14 @@ struct Settings : TopicSettings {
   /// address it listens on.
   int metrics_port = 0;
   std::string metrics_host = "0.0.0.0";
+  /// That endpoint's limits: the threads that answer requests (each waits on epoll for all
+  /// of its connections, so an idle or slow connection holds no thread), how long a
+  /// connection may stay idle or send an incomplete request before it is closed, and how
+  /// many connections may be open at once (more are refused). With these, /health/live
+  /// answers while hundreds of idle or slow connections are open.
+  int http_threads = 2;
+  std::chrono::milliseconds http_timeout{10000};
+  int http_max_connections = 1000;
   /// How often each consumer group reads its assigned partitions' high watermarks from the
   /// brokers (one ListOffsets round trip per partition, on a thread of its own), for the
   /// lag; 0: never (no lag metric).

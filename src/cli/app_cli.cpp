@@ -73,6 +73,10 @@ int App::run(int argc, char** argv) {
   std::string metrics_port;
   server->add_option("--metrics-port", metrics_port,
                      "Serve /metrics, /health/live, /health/ready and the status page on this port (metrics_port)");
+  std::string metrics_host;
+  server->add_option("--metrics-host", metrics_host,
+                     "The address that endpoint listens on (metrics_host; default 0.0.0.0, every interface: it has "
+                     "no authentication, so prefer an internal address)");
 
   auto* info = cli.add_subcommand("info", "Print the routes and the effective settings");
   info->add_option("--brokers", brokers, "Bootstrap servers to show");
@@ -131,6 +135,7 @@ int App::run(int argc, char** argv) {
     for (const auto& name : apply_outside_settings(settings_, config_file, sets))
       logger_->warn("environment variable " + name + " names no setting (see `info` for their names); ignored");
     if (!metrics_port.empty()) settings_.set("metrics_port", metrics_port);
+    if (!metrics_host.empty()) settings_.set("metrics_host", metrics_host);
     brokers = brokers_or_env(brokers);
     if (*server) {
       ServeOptions options;

@@ -77,8 +77,11 @@ void Operations::start(Listeners listeners) {
   limits_.stuck_rebalance_after = settings_.stuck_rebalance_after;
   // A loop turn may wait for a revocation (revoke_timeout) and a commit (30 s at most).
   limits_.loop_stalled_after = settings_.revoke_timeout + milliseconds(60000);
+  const HttpLimits limits{settings_.http_threads,
+                          std::chrono::ceil<std::chrono::seconds>(settings_.http_timeout),
+                          settings_.http_max_connections};
   server_ = std::make_unique<HttpServer>(settings_.metrics_host, settings_.metrics_port,
-                                         [this](const std::string& path) { return respond(path); });
+                                         [this](const std::string& path) { return respond(path); }, limits);
   logger_.info(fmt::format("operations: http://{}:{}/ (/metrics, /health/live, /health/ready, /status.json)",
                            settings_.metrics_host, server_->port()));
   stop_ = false;
