@@ -36,14 +36,13 @@ void log_message(void* cls, const char* format, va_list ap) {
 }
 
 MHD_Result handle(void* self, MHD_Connection* connection, const char* url, const char* method, const char*,
-                  const char*, size_t* upload_size, void** state) {
+                  const char*, size_t* upload_size, void**) {
   // Called once when the headers are in, then for each piece of a body: a GET has none, and
   // the answer goes out on the first call.
   if (*upload_size != 0) {
     *upload_size = 0;
     return MHD_YES;
   }
-  (void)state;
   const bool get = std::strcmp(method, "GET") == 0;
   const bool head = std::strcmp(method, "HEAD") == 0;
   HttpResponse r;

@@ -231,10 +231,9 @@ class Listener final : private kafka::ClientEvents {
   bool logs(LogLevel level) const override { return level >= logger_.level(); }
   void assign(const std::vector<TopicPartitionOffset>& parts);
   /// At assignment: `e` (what librdkafka is told) gets the offset `p`'s route's store holds
-  /// for it; when the store does not answer, `e` stays as it is and `p` reads the store
-  /// before its first delivery (Partition::load_stored_before_delivery).
-  void start_from_store(Partition& p, TopicPartitionOffset& e);
-  bool store_answered_ = true;  // within one assign(): no read of a store has failed yet
+  /// for it; when the store does not answer (returns false, logged), `e` stays as it is and
+  /// `p` reads the store before its first delivery (Partition::load_stored_before_delivery).
+  bool start_from_store(Partition& p, TopicPartitionOffset& e);
   void revoke(const std::vector<TopicPartitionOffset>& parts, bool lost);
   /// Tells the partition of `o` (if still here) that the broker confirmed its commit.
   void note_confirmed(const kafka::CommitOffset& o);

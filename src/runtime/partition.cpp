@@ -99,13 +99,17 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
     pending_mark_ = std::max(pending_mark_, offset);
     return true;
   }
+  apply_mark(offset, metadata);
+  return true;
+}
+
+void Partition::apply_mark(std::int64_t offset, std::optional<std::string_view> metadata) {
   const std::int64_t before = tracker_.committable();
   if (metadata ? tracker_.mark_through(offset, *metadata) : tracker_.mark_through(offset)) {
     dirty_.store(true, std::memory_order_relaxed);
     // Progress: the back-off starts again (not for new metadata at the same offset).
     if (tracker_.committable() != before) attempt_.store(0, std::memory_order_relaxed);
   }
-  return true;
 }
 
 bool Partition::mark(std::int64_t offset) { return mark_checked(offset, std::nullopt); }

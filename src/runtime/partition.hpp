@@ -283,6 +283,8 @@ class Partition {
 
   /// The checks and bookkeeping of both mark()s; `metadata` only for a mark with metadata.
   bool mark_checked(std::int64_t offset, std::optional<std::string_view> metadata);
+  /// A checked mark into the tracker, for the next store and commit. Under mu_.
+  void apply_mark(std::int64_t offset, std::optional<std::string_view> metadata = std::nullopt);
 
   // The queue is queued_[head_, end): taking a batch advances head_ (erasing from the front
   // of a long queue per batch would move the whole queue each time); the taken slots are

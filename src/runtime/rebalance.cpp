@@ -116,13 +116,15 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   std::vector<std::unique_ptr<Partition>> created;
   // What librdkafka is told: a route with an offset store starts at the store's offset.
   std::vector<TopicPartitionOffset> assigned = parts;
-  store_answered_ = true;
+  // After one read of a store failed, the other partitions are left to initialized(): the
+  // rebalance callback must not wait for an unreachable database once per partition.
+  bool stores_answer = true;
   for (auto& e : assigned) {
     const TopicRoute* route = group_.find(e.topic);
     if (!route) continue;
     try {
       created.push_back(std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition));
-      if (route->offset_store()) start_from_store(*created.back(), e);
+      if (route->offset_store() && stores_answer) stores_answer = start_from_store(*created.back(), e);
     } catch (const std::exception& ex) {
       // Without a consumer its messages would be dropped unmarked (never committed): stop
       // rather than leave the partition stuck.
@@ -179,20 +181,18 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
   }
 }
 
-void Listener::start_from_store(Partition& p, TopicPartitionOffset& e) {
-  // After one read failed in this assignment the others are left to initialized(): the
-  // rebalance callback must not wait for an unreachable database once per partition.
-  if (!store_answered_) return;
+bool Listener::start_from_store(Partition& p, TopicPartitionOffset& e) {
   try {
     if (const std::optional<std::int64_t> next = p.load_stored()) e.offset = *next;
+    return true;
   } catch (const std::exception& ex) {
-    store_answered_ = false;
     // Assigned as without a store; the read is tried again before any delivery (with
     // initialized(), and its back-off), so nothing is consumed from a guessed offset.
     logger_.warn(p.at(-1), fmt::format("consumer group {}: {}/{}: the offset store {} did not answer ({}); the "
                                        "partition delivers nothing until it does",
                                        name(), p.topic(), p.partition(), p.route().offset_store()->describe(),
                                        ex.what()));
+    return false;
   }
 }
 

@@ -29,7 +29,10 @@ std::optional<std::int64_t> Partition::load_stored() {
   {
     std::lock_guard lock(mu_);
     stored_next_ = next;
-    if (!tracker_.started()) restart_tracker_at_store();
+    // At assignment nothing was delivered yet. Read late, delivery began at Kafka's
+    // committed offset: a stored offset replaces it, so that a failure of initialized()
+    // after this read rewinds there too.
+    if (!tracker_.started() || next) restart_tracker_at_store();
   }
   stored_known_.store(true, std::memory_order_release);
   return next;
@@ -55,12 +58,6 @@ void Partition::restart_tracker_at_store() {
 void Partition::load_stored_before_delivery() {
   if (!has_store() || stored_known()) return;
   const std::optional<std::int64_t> next = load_stored();
-  if (next) {
-    // Delivery began at Kafka's committed offset: the store's replaces it now, so that a
-    // failure of initialized() after this read rewinds there too.
-    std::lock_guard lock(mu_);
-    restart_tracker_at_store();
-  }
   listener_.logger().info(at(next.value_or(-1)),
                           fmt::format("consumer group {}: {}/{}: the offset store {} answered: {}", listener_.name(), topic_,
                                       partition_, route_.offset_store()->describe(),
@@ -133,16 +130,16 @@ bool Partition::commit_to_store(const std::function<void(StoreSession&)>* body, 
       std::lock_guard lock(mu_);
       stored_next_ = now;
     }
-    listener_.logger().warn(at(mark), fmt::format(
-        "consumer group {}: {}/{}: the offset store {} holds {} where this owner expected {}: another owner "
-        "wrote it (a rebalance, or this process was a zombie); rolled back, going on from the store's offset",
-        listener_.name(), topic_, partition_, route_.offset_store()->describe(),
-        now ? std::to_string(*now) : std::string("nothing"), expected ? std::to_string(*expected) : std::string("nothing")));
+    const std::string was = expected ? std::to_string(*expected) : std::string("nothing");
     if (!now)
       throw OffsetStoreError(fmt::format(
           "{}/{}: the offset store {} no longer holds this partition's offset (expected {}); nothing was written, "
           "the batch is delivered again from its first unmarked message",
-          topic_, partition_, route_.offset_store()->describe(), expected ? std::to_string(*expected) : "nothing"));
+          topic_, partition_, route_.offset_store()->describe(), was));
+    listener_.logger().warn(at(mark), fmt::format(
+        "consumer group {}: {}/{}: the offset store {} holds {} where this owner expected {}: another owner "
+        "wrote it (a rebalance, or this process was a zombie); rolled back, going on from the store's offset",
+        listener_.name(), topic_, partition_, route_.offset_store()->describe(), *now, was));
     if (owned() && request_control(*now, false, std::chrono::milliseconds(0))) {
       // The store is the truth, also below where this assignment began: the tracker starts
       // again at the store's offset (its marks came from committed transactions, so
@@ -157,12 +154,7 @@ bool Partition::commit_to_store(const std::function<void(StoreSession&)>* body, 
   if (!writes) return true;
   std::lock_guard lock(mu_);
   stored_next_ = mark + 1;
-  // Checked when it was made (mark_checked); the tracker takes it for Kafka's commit.
-  const std::int64_t before = tracker_.committable();
-  if (tracker_.mark_through(mark)) {
-    dirty_.store(true, std::memory_order_relaxed);
-    if (tracker_.committable() != before) attempt_.store(0, std::memory_order_relaxed);
-  }
+  apply_mark(mark);  // checked when it was made (mark_checked); Kafka's commit follows
   return true;
 }
 

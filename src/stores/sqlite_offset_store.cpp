@@ -126,7 +126,6 @@ SqliteOffsetStore::~SqliteOffsetStore() = default;
 
 std::optional<std::int64_t> SqliteOffsetStore::load(const StoredPartition& key) {
   std::lock_guard lock(mu_);
-  if (!reader_) reader_ = std::make_unique<SqliteSession>(path_, busy_timeout_);
   sqlite3* db = reader_->handle();
   Statement select(db, path_,
                    "SELECT next_offset FROM samsa_offsets WHERE consumer_group = ?1 AND topic = ?2 AND partition = ?3");
