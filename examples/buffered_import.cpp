@@ -18,6 +18,7 @@
 //
 //   buffered_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
 //                          [--dead-letter-topic user_events_dlq [--max-retries 3]]
+#include "flag_value.hpp"
 #include <samsa/samsa.hpp>
 #include <sqlite3.h>
 
@@ -182,26 +183,11 @@ class EventsConsumer : public samsa::Consumer {
   std::optional<Clock::time_point> oldest_;
 };
 
-// The value of `--flag V` or `--flag=V` in argv, if given. The routes are drawn before
-// App::run parses the command line, so the options that shape a route are read here first
-// (App::run parses and checks them again with the others).
-std::optional<std::string> flag_value(int argc, char** argv, std::string_view flag) {
-  std::optional<std::string> value;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == flag && i + 1 < argc)
-      value = argv[++i];
-    else if (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag && arg[flag.size()] == '=')
-      value = std::string(arg.substr(flag.size() + 1));
-  }
-  return value;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto topic = flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
+  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
+  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   samsa::App app;
   app.setup([](samsa::Settings& config) {
     config.client_id = "buffered_import";

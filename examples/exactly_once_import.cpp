@@ -18,6 +18,7 @@
 //   exactly_once_import server --brokers 127.0.0.1:9092 --db events.db|postgresql://... [--busy-timeout MS]
 //                              [--dead-letter-topic user_events_dlq [--max-retries 3]]
 #include <samsa/postgresql_offset_store.hpp>
+#include "flag_value.hpp"
 #include <samsa/samsa.hpp>
 #include <samsa/sqlite_offset_store.hpp>
 #include <sqlite3.h>
@@ -119,27 +120,13 @@ class EventsConsumer : public samsa::Consumer {
   }
 };
 
-// The value of `--flag V` or `--flag=V` in argv, if given: the store and the routes are
-// made before App::run parses the command line (which checks them again with the others).
-std::optional<std::string> flag_value(int argc, char** argv, std::string_view flag) {
-  std::optional<std::string> value;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == flag && i + 1 < argc)
-      value = argv[++i];
-    else if (arg.size() > flag.size() && arg.substr(0, flag.size()) == flag && arg[flag.size()] == '=')
-      value = std::string(arg.substr(flag.size() + 1));
-  }
-  return value;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto db = flag_value(argc, argv, "--db")) options.db = *db;
-  if (auto ms = flag_value(argc, argv, "--busy-timeout")) options.busy_timeout_ms = std::atoi(ms->c_str());
-  if (auto topic = flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
+  if (auto db = examples::flag_value(argc, argv, "--db")) options.db = *db;
+  if (auto ms = examples::flag_value(argc, argv, "--busy-timeout")) options.busy_timeout_ms = std::atoi(ms->c_str());
+  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
+  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   std::shared_ptr<samsa::OffsetStore> store;
   const bool serving = argc > 1 && std::string_view(argv[1]) == "server";
   if (serving) {

@@ -31,10 +31,13 @@ constexpr milliseconds kFinalCommitBudget{5000};
 // job still running after a shutdown timeout), then the pool.
 struct App::Runtime {
   std::unique_ptr<runtime::WorkerPool> pool;
+  // Used by the workers' jobs: gone after the pool.
+  std::unique_ptr<runtime::TransactionalProducers> transactional;
   std::vector<std::unique_ptr<runtime::Listener>> listeners;
   ~Runtime() {
     listeners.clear();
     pool.reset();
+    transactional.reset();
   }
 };
 
@@ -78,6 +81,11 @@ Producer& App::producer() {
 void App::validate(const ServeOptions& options) const {
   settings_.validate();
   auto problems = routes_.problems();
+  for (const auto& g : routes_.groups())
+    if (g->transactional() && settings_.transactional_id.empty())
+      problems.push_back("consumer group '" + g->name() +
+                         "' is transactional: set transactional_id, the prefix of its producers' transactional.id, "
+                         "unique per running process and the same across its restarts (e.g. the pod's name)");
   for (const auto& g : options.consumer_groups)
     if (!routes_.find(g))
       problems.push_back("consumer group '" + g + "' is not routed (see `info` for the routes)");
@@ -148,9 +156,16 @@ int App::serve(const ServeOptions& options) {
   if (settings_.metrics_port > 0 && !ops_) ops_ = std::make_unique<Operations>(settings_, *logger_, monitor_);
 
   rt->pool = std::make_unique<runtime::WorkerPool>(settings_.concurrency);
-  for (const auto* g : groups)
+  // A transactional group's workers each get a transactional producer, made on first use
+  // (a bad property stops the start here).
+  if (std::any_of(groups.begin(), groups.end(), [](const ConsumerGroupRoute* g) { return g->transactional(); }))
+    rt->transactional = std::make_unique<runtime::TransactionalProducers>(settings_, brokers, *logger_,
+                                                                          rt->pool->size());
+  for (const auto* g : groups) {
     rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
                                                                 *logger_, monitor_, producer, groups.size()));
+    if (g->transactional()) rt->listeners.back()->use_transactional_producers(rt->transactional.get());
+  }
   // The listeners are all built (the HTTP threads read the vector, never while it grows)
   // and none started.
   if (settings_.metrics_port > 0) {

@@ -70,6 +70,9 @@ bool Consumer::commit_marked_sync() {
   if (partition_->has_store())
     throw std::logic_error("mark_as_consumed_sync on " + topic() + "/" + std::to_string(partition()) +
                            ": a route with an offset store commits in transaction(); Kafka's commit follows it");
+  if (partition_->kafka_transactional())
+    throw std::logic_error("mark_as_consumed_sync on " + topic() + "/" + std::to_string(partition()) +
+                           ": a transactional consumer group commits its offsets in transaction() only");
   return partition_->listener().commit_partition_sync(*partition_).ok() && partition_->owned();
 }
 
@@ -84,6 +87,10 @@ bool Consumer::commit_offsets_sync() {
 
 bool Consumer::run_transaction(const std::function<void(StoreSession&)>& body) {
   return partition_->run_transaction(body);
+}
+
+bool Consumer::run_kafka_transaction(const std::function<void(KafkaTransaction&)>& body) {
+  return partition_->run_kafka_transaction(body);
 }
 
 int Consumer::attempt() const { return partition_->delivery_attempt(); }

@@ -56,6 +56,9 @@ std::vector<std::string> Routes::problems() const {
     for (const auto& t : g->topics()) {
       const std::string tw = gw + "topic '" + t->name() + "': ";
       if (!t->factory()) out.push_back(tw + "has no consumer: add .consumer<YourConsumer>()");
+      if (g->transactional() && t->offset_store())
+        out.push_back(tw + "an offset_store on a transactional consumer group: the offsets live in one place, "
+                           "the database's transaction or Kafka's; drop one");
       if (!t->deserializer()) out.push_back(tw + "has an empty deserializer");
       const Overrides& o = t->overrides();
       // One librdkafka consumer polls for the whole group: these cannot differ per topic.
@@ -86,8 +89,9 @@ TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group) {
 TopicSettings effective(const Settings& app, const ConsumerGroupRoute& group,
                         const TopicRoute& topic) {
   TopicSettings s = resolve(effective(app, group), topic.overrides());
-  // Marks of a route with an offset store are written by its transactions only.
-  if (topic.offset_store()) s.automatically_mark_as_consumed = false;
+  // Marks of a route with an offset store or of a transactional group are written by
+  // transactions only.
+  if (topic.offset_store() || group.transactional()) s.automatically_mark_as_consumed = false;
   return s;
 }
 

@@ -118,6 +118,11 @@ const std::vector<AppSetting>& app_settings() {
           }),
       app("queue_min_time", &S::queue_min_time, not_negative),
       app("client_id", &S::client_id, not_empty),
+      app("transactional_id", &S::transactional_id,
+          [](const std::string& v, const S&) {
+            // Kafka takes any string; these would make the log lines and the ids ambiguous.
+            return v.find_first_of(" \t\r\n") != std::string::npos ? "must not contain whitespace" : std::string();
+          }),
       app("metrics_port", &S::metrics_port,
           [](int v, const S&) {
             return v < 0 || v > 65535 ? "expected a TCP port, 1 to 65535 (0: no HTTP endpoint), got " +

@@ -45,6 +45,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "samsa/kafka_transaction.hpp"
 #include "samsa/logger.hpp"
 #include "samsa/message.hpp"
 #include "samsa/offset_store.hpp"
@@ -178,44 +179,67 @@ class Consumer {
   /// retries and deadline as mark_as_consumed_sync. True only when the broker confirmed it.
   bool commit_offsets_sync();
 
-  // --- Exactly-once into a database (samsa/offset_store.hpp, docs/exactly-once.md) ---
+  // --- Exactly once (docs/exactly-once.md): a database's transaction, or Kafka's ---
 
-  /// For a route with an offset_store: runs `body` in a transaction of this partition's
-  /// own session of the store (opened on first use, kept until the partition goes), and
-  /// the marks it makes are written by that transaction. `body` takes the session as the
-  /// store's type (`[&](samsa::SqliteSession& db) { ... }`) or as StoreSession&; it runs
-  /// on this hook's thread and writes the output on the session.
+  /// Runs `body` in a transaction whose commit also writes the marks `body` makes, so that
+  /// the output and the offset move together. Which transaction is given by the type of
+  /// body's one parameter:
+  ///  - an offset store's session (`[&](samsa::SqliteSession& db) {...}`, or StoreSession&),
+  ///    on a route with an offset_store: a transaction of the database;
+  ///  - samsa::KafkaTransaction& (`[&](samsa::KafkaTransaction& tx) {...}`), on a consumer
+  ///    group with transactional(true): a Kafka transaction.
+  /// Both run `body` on this hook's thread and return true when committed (also when body
+  /// marked nothing: its output is committed without an offset), false when the partition
+  /// is not this owner's to write (body does not run, or everything is rolled back and
+  /// body's marks dropped); they throw what body throws, rolled back, which is a failure
+  /// of this hook as any (back-off, redelivery from the first unmarked message, the
+  /// dead-letter queue). Inside body, a mark the partition refuses (below a seek) throws
+  /// std::logic_error, and mark_as_consumed_sync throws std::logic_error (the transaction's
+  /// commit is the one). Both throw std::logic_error when called inside another
+  /// transaction() or outside this consumer's hooks, and for a body whose transaction is
+  /// not the route's.
   ///
-  /// In order: begin; body; then, when body marked, a compare-and-set of the stored next
-  /// offset from the one this owner read at assignment (or last wrote) to the mark + 1;
-  /// commit. Then the mark reaches Kafka as any other (its committed offset follows the
-  /// store's). Returns true when committed (also when body marked nothing: its writes are
-  /// committed without an offset). Returns false, rolled back, when body's marks are all of
-  /// messages the store holds as done already (its output would be written twice).
-  /// Inside body, a mark the partition refuses (below a seek) throws std::logic_error, and
-  /// mark_as_consumed_sync throws std::logic_error (the database's commit is the one).
-  ///
-  /// Returns false, with everything rolled back and body's marks dropped, when the
-  /// partition is no longer owned (body does not run then) or when the stored offset is
+  /// An offset store's transaction, in order: begin (this partition's own session of the
+  /// store, opened on first use, kept until the partition goes); body; then, when body
+  /// marked, a compare-and-set of the stored next offset from the one this owner read at
+  /// assignment (or last wrote) to the mark + 1; commit. Then the mark reaches Kafka as any
+  /// other (its committed offset follows the store's). Returns false, rolled back, when
+  /// body's marks are all of messages the store holds as done already (its output would be
+  /// written twice), when the partition is no longer owned, or when the stored offset is
   /// not the one this owner expected: another owner wrote it (after a rebalance, or this
   /// process was a zombie). Then the partition goes on from the store's offset once this
   /// hook returns (a seek: the rest of the batch is not delivered; buffered work past the
-  /// store's offset is someone else's). Throws, with everything rolled back, what body
-  /// throws and OffsetStoreError when the database fails (begin, the write, the commit):
-  /// a failure of this hook, as any (back-off, redelivery from the first unmarked
-  /// message, the dead-letter queue). Throws std::logic_error for a route without an
-  /// offset store, for a session of another type than the store's, and when called
-  /// inside another transaction() or outside this consumer's hooks.
+  /// store's offset is someone else's). Throws OffsetStoreError, rolled back, when the
+  /// database fails (begin, the write, the commit).
+  ///
+  /// A Kafka transaction, in order: begin (on the transactional producer of this worker
+  /// thread, "<transactional_id>-<n>"); body, whose tx.produce() calls join it; then, when
+  /// body marked, the next offset (the mark + 1) is sent to the transaction with the
+  /// group's metadata as the consumer had it when this job started; commit, which waits
+  /// for every produced message and the offset. Only then the mark counts (the group's
+  /// committed offset is the transaction's; Samsa commits nothing else for the partition).
+  /// Returns false, aborted, when the partition is no longer owned, and when the group
+  /// coordinator refuses the offset because this member's generation moved on
+  /// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID: KIP-447's fencing of a
+  /// member that lost its partitions). Throws TransactionError when the producer was
+  /// fenced by another one with the same transactional.id, on another of librdkafka's
+  /// refusals, and when the commit's outcome is unknown (no answer in time): the partition
+  /// then goes on from Kafka's committed offset, read once the transaction is settled.
   template <class Body>
   bool transaction(Body&& body) {
     using Session = typename detail::session_parameter<std::remove_cvref_t<Body>>::type;
-    static_assert(std::is_base_of_v<StoreSession, Session>,
-                  "transaction()'s body takes the store's session: [&](samsa::SqliteSession& db) {...}");
-    return run_transaction([&](StoreSession& session) {
-      auto* typed = dynamic_cast<Session*>(&session);
-      if (!typed) throw std::logic_error("transaction(): the body takes a session of another store than the route's");
-      body(*typed);
-    });
+    if constexpr (std::is_same_v<Session, KafkaTransaction>) {
+      return run_kafka_transaction([&](KafkaTransaction& tx) { body(tx); });
+    } else {
+      static_assert(std::is_base_of_v<StoreSession, Session>,
+                    "transaction()'s body takes the store's session ([&](samsa::SqliteSession& db) {...}) "
+                    "or a samsa::KafkaTransaction&");
+      return run_transaction([&](StoreSession& session) {
+        auto* typed = dynamic_cast<Session*>(&session);
+        if (!typed) throw std::logic_error("transaction(): the body takes a session of another store than the route's");
+        body(*typed);
+      });
+    }
   }
 
   // --- Retries (Karafka's attempt / retrying?) ---
@@ -282,6 +306,7 @@ class Consumer {
   friend struct detail::ConsumerAccess;
   bool commit_marked_sync();
   bool run_transaction(const std::function<void(StoreSession&)>& body);
+  bool run_kafka_transaction(const std::function<void(KafkaTransaction&)>& body);
   void check_same_partition(const Message& message) const;
   /// `offset` checked (see seek(std::int64_t)).
   std::int64_t checked_position(std::int64_t offset) const;

@@ -166,6 +166,14 @@ class ConsumerGroupRoute {
   ConsumerGroupRoute& max_wait_time(std::chrono::milliseconds v) { overrides_.max_wait_time = v; return *this; }
   ConsumerGroupRoute& initial_offset(InitialOffset v) { overrides_.initial_offset = v; return *this; }
   ConsumerGroupRoute& group_protocol(GroupProtocol v) { overrides_.group_protocol = v; return *this; }
+  /// Kafka transactions (docs/exactly-once.md): the group's offsets are committed only by
+  /// its consumers' transaction([&](samsa::KafkaTransaction& tx) {...}), atomically with
+  /// what they produce in it. Needs the app's transactional_id setting. The group's consumer
+  /// reads with isolation.level=read_committed (it waits for a previous owner's open
+  /// transaction before it starts) and never auto-commits; automatic marking is off, and a
+  /// mark outside transaction() throws. Its routes cannot have an offset_store.
+  ConsumerGroupRoute& transactional(bool v) { transactional_ = v; return *this; }
+  bool transactional() const { return transactional_; }
   /// A librdkafka property for this group's consumer only.
   ConsumerGroupRoute& kafka(const std::string& key, const std::string& value) { overrides_.kafka[key] = value; return *this; }
   ConsumerGroupRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }
@@ -179,6 +187,7 @@ class ConsumerGroupRoute {
   std::string name_;
   std::vector<std::unique_ptr<TopicRoute>> topics_;
   Overrides overrides_;
+  bool transactional_ = false;
 };
 
 class Routes {

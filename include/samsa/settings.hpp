@@ -88,6 +88,13 @@ struct Settings : TopicSettings {
   /// producer_kafka["linger.ms"]; set by name as "producer.kafka.<property>".
   std::map<std::string, std::string> producer_kafka;
   std::string client_id = "samsa";
+  /// The prefix of the transactional.id of Samsa's transactional producers (Kafka
+  /// transactions, docs/exactly-once.md): worker n's is "<transactional_id>-<n>". Required by
+  /// a consumer group with transactional(true). Unique per running process (two processes
+  /// with the same one fence each other's transactions) and the same across its restarts
+  /// (a restarted process then ends at once what its predecessor left open, instead of its
+  /// partitions waiting for transaction.timeout.ms): a pod's name, a host and instance name.
+  std::string transactional_id;
   /// Worker threads shared by all consumer groups; jobs of one partition never overlap.
   int concurrency = 5;
   /// How long a graceful shutdown may take before Samsa commits what is marked and exits

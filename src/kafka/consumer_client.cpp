@@ -290,6 +290,10 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     return {};
   }
 
+  GroupMetadata group_metadata() override {
+    return GroupMetadata(rd_kafka_consumer_group_metadata(rk_.get()), &rd_kafka_consumer_group_metadata_destroy);
+  }
+
   admin::GroupDescription describe_group(std::chrono::milliseconds timeout) override {
     std::lock_guard lock(describer_mu_);
     try {
@@ -468,6 +472,21 @@ std::map<std::string, std::string> consumer_properties(const Settings& settings,
   props.emplace("client.id", settings.client_id);
   // Samsa owns the stored offsets (marking); librdkafka's auto-commit commits them.
   props["enable.auto.offset.store"] = "false";
+  if (group.transactional()) {
+    // Its offsets are committed by its transactions only (a plain commit of the same
+    // partitions would race them in __consumer_offsets), and a new owner must read the
+    // committed offset only once a previous owner's open transaction ended: librdkafka asks
+    // for stable offsets (KIP-447) only with read_committed.
+    const std::string gw = "consumer group '" + group.name() + "' is transactional: ";
+    if (const auto it = props.find("isolation.level"); it != props.end() && it->second != "read_committed")
+      throw SettingsError(gw + "kafka isolation.level=" + it->second +
+                          " cannot be; it reads read_committed (remove the setting)");
+    if (const auto it = props.find("enable.auto.commit"); it != props.end() && it->second != "false")
+      throw SettingsError(gw + "kafka enable.auto.commit=" + it->second +
+                          " cannot be; its transactions commit its offsets (remove the setting)");
+    props["isolation.level"] = "read_committed";
+    props["enable.auto.commit"] = "false";
+  }
   props.emplace("enable.auto.commit", "true");
   props["auto.offset.reset"] = std::string(to_string(gs.initial_offset));
   if (gs.group_protocol == GroupProtocol::consumer) {

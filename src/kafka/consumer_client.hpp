@@ -20,6 +20,7 @@
 #include "kafka/commit_offset.hpp"
 #include "kafka/fetched.hpp"
 #include "kafka/status.hpp"
+#include "kafka/transactional_producer.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
@@ -138,6 +139,10 @@ class ConsumerClient {
   /// per entry in `offsets` (-1: none). Any thread; one round trip, `timeout` at most.
   virtual Status committed_offsets(const std::vector<TopicPartition>& parts,
                                    std::chrono::milliseconds timeout, std::vector<std::int64_t>& offsets) = 0;
+  /// The group's metadata as the client has it now (member id, generation or member
+  /// epoch), for a transaction's offsets; null before the member joined (and from a
+  /// client without transactions, the tests' fake). Listener thread.
+  virtual GroupMetadata group_metadata() { return nullptr; }
   /// The first offset of a partition whose timestamp is >= `timestamp_ms`; the log end
   /// when there is none. Any thread; one round trip, `timeout` at most.
   virtual Status offset_for_time(const std::string& topic, std::int32_t partition, std::int64_t timestamp_ms,

@@ -75,4 +75,13 @@ LogLevel log_level(int syslog_level) {
                              : LogLevel::debug;
 }
 
+rd_kafka_headers_t* make_headers(const std::vector<Header>& headers) {
+  if (headers.empty()) return nullptr;
+  rd_kafka_headers_t* out = rd_kafka_headers_new(headers.size());
+  for (const Header& h : headers)
+    rd_kafka_header_add(out, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value ? h.value->data() : nullptr,
+                        h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+  return out;
+}
+
 }  // namespace samsa::kafka

@@ -23,6 +23,7 @@
 #include "kafka/status.hpp"
 #include "samsa/errors.hpp"
 #include "samsa/logger.hpp"
+#include "samsa/message.hpp"
 
 namespace samsa::kafka {
 
@@ -119,6 +120,8 @@ Status not_sent(rd_kafka_resp_err_t err, std::string reason = {});
 /// Samsa's level of a librdkafka log line (syslog levels: 0-3 error, 4 warning, 5-6 info,
 /// 7 debug).
 LogLevel log_level(int syslog_level);
+/// librdkafka's copy of `headers` (null when empty), for a produce that takes it over.
+rd_kafka_headers_t* make_headers(const std::vector<Header>& headers);
 
 /// Checks `properties` the way a client of `type` would be built with them, without
 /// connecting: every property set (unknown name, bad value: SettingsError naming it, as

@@ -72,13 +72,7 @@ class RdKafkaProducer final : public Producer {
       pending_.emplace(id, std::move(on_delivery));
     }
     void* cb = reinterpret_cast<void*>(id);
-    rd_kafka_headers_t* headers = nullptr;
-    if (!m.headers.empty()) {
-      headers = rd_kafka_headers_new(m.headers.size());
-      for (const Header& h : m.headers)
-        rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                            h.value ? h.value->data() : nullptr, h.value ? static_cast<ssize_t>(h.value->size()) : 0);
-    }
+    rd_kafka_headers_t* headers = make_headers(m.headers);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     const auto deadline = Clock::now() + message_timeout_;
     rd_kafka_resp_err_t err;
@@ -192,9 +186,6 @@ class RdKafkaProducer final : public Producer {
 
 }  // namespace
 
-namespace {
-
-// The librdkafka properties of the app's producer: the user's, and Samsa's defaults.
 std::map<std::string, std::string> producer_properties(const Settings& settings, const std::string& brokers) {
   auto props = settings.kafka;
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
@@ -206,8 +197,6 @@ std::map<std::string, std::string> producer_properties(const Settings& settings,
   props.emplace("client.id", settings.client_id);
   return props;
 }
-
-}  // namespace
 
 std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger) {
   auto props = producer_properties(settings, brokers);

@@ -1,5 +1,6 @@
 #pragma once
 // The librdkafka producer behind samsa::Producer (App::producer()).
+#include <map>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,10 @@
 #include "samsa/settings.hpp"
 
 namespace samsa::kafka {
+
+/// The librdkafka properties of the app's producer (see make_producer), without the check
+/// for bootstrap servers. The transactional producers start from them too.
+std::map<std::string, std::string> producer_properties(const Settings& settings, const std::string& brokers);
 
 /// The app's producer: the app's connection properties (settings.kafka: bootstrap.servers,
 /// security.*, ssl.*, sasl.*, ...; the consumer-only ones are ignored by librdkafka and

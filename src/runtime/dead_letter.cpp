@@ -61,26 +61,45 @@ void Partition::count_failure_and_dead_letter_unguarded() {
   const auto& dlq = route_.dead_letter_queue();
   // The first unmarked message has used its attempts.
   if (!dlq || failures_ <= dlq->max_retries) return;
-  if (dlq->dispatch) {
-    // Dispatched already, its mark in the offset store failed: only the mark is retried.
-    if (dispatched_offset_ != first) {
-      std::string what = current_exception_what();
-      if (what.size() > 1000) what.resize(1000);
-      if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
-      dispatched_offset_ = first;
-    }
-  } else {
+  if (kafka_transactional_) {
+    // A transactional group: the dead letter and the mark commit together, or neither.
+    bool committed = false;
+    std::string what = current_exception_what();
+    if (what.size() > 1000) what.resize(1000);
+    if (dlq->dispatch)
+      with_dead_letter(*it, current_exception_class(), what, [&](const OutgoingMessage& out) {
+        committed = dead_letter_in_kafka_transaction(first, &out);
+      });
+    else
+      committed = dead_letter_in_kafka_transaction(first, nullptr);
+    if (!committed) return;  // retried after the back-off
     listener_.logger().error(at(first), fmt::format(
-        "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
-        "(dead_letter_queue dispatch = false) and marked",
-        listener_.name(), topic_, partition_, first, failures_));
-  }
-  // A route with an offset store writes the mark in a transaction of its own; when that
-  // fails nothing is marked and the partition retries after its back-off.
-  if (route_.offset_store()) {
-    if (!mark_in_store(first)) return;
+        "consumer group {}: {}/{}: the message at offset {} failed {} times ({}); {} in one transaction with its "
+        "mark; the partition goes on after it",
+        listener_.name(), topic_, partition_, first, failures_, escape_for_log(what),
+        dlq->dispatch ? "dispatched to dead-letter topic '" + dlq->topic + "'" : std::string("skipped")));
   } else {
-    mark(first);
+    if (dlq->dispatch) {
+      // Dispatched already, its mark in the offset store failed: only the mark is retried.
+      if (dispatched_offset_ != first) {
+        std::string what = current_exception_what();
+        if (what.size() > 1000) what.resize(1000);
+        if (!dispatch_dead_letter(*it, current_exception_class(), what)) return;  // retried after the back-off
+        dispatched_offset_ = first;
+      }
+    } else {
+      listener_.logger().error(at(first), fmt::format(
+          "consumer group {}: {}/{}: the message at offset {} failed {} times; skipped without dispatch "
+          "(dead_letter_queue dispatch = false) and marked",
+          listener_.name(), topic_, partition_, first, failures_));
+    }
+    // A route with an offset store writes the mark in a transaction of its own; when that
+    // fails nothing is marked and the partition retries after its back-off.
+    if (route_.offset_store()) {
+      if (!mark_in_store(first)) return;
+    } else {
+      mark(first);
+    }
   }
   dispatched_offset_ = OffsetTracker::kNone;
   store();
@@ -94,16 +113,10 @@ void Partition::count_failure_and_dead_letter_unguarded() {
   }
 }
 
-bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text) {
+void Partition::with_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text,
+                                 const std::function<void(const OutgoingMessage&)>& send) {
   const auto& dlq = *route_.dead_letter_queue();
-  Producer* producer = listener_.producer();
-  const std::string where = fmt::format("consumer group {}: {}/{}: the message at offset {}", listener_.name(), topic_,
-                                        partition_, m.offset());
-  if (!producer) {
-    listener_.logger().error(at(m.offset()), where + " cannot go to its dead-letter topic: this listener has no producer");
-    return false;
-  }
-  // The values live until produce() copied them.
+  // The values live until send() returned (produce() copies them).
   const std::string partition = std::to_string(partition_), offset = std::to_string(m.offset()),
                     timestamp = std::to_string(
                         m.timestamp().time_since_epoch() == std::chrono::system_clock::duration::zero()
@@ -119,10 +132,23 @@ bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_
   headers.push_back({"original_attempts", attempts});
   headers.push_back({"error_class", error_class});
   headers.push_back({"error_message", error_text});
-  OutgoingMessage out{dlq.topic, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
-                      m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
-                      std::move(headers)};
-  const DeliveryReport report = producer->produce(out).get();
+  send(OutgoingMessage{dlq.topic, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
+                       m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
+                       std::move(headers)});
+}
+
+bool Partition::dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text) {
+  const auto& dlq = *route_.dead_letter_queue();
+  Producer* producer = listener_.producer();
+  const std::string where = fmt::format("consumer group {}: {}/{}: the message at offset {}", listener_.name(), topic_,
+                                        partition_, m.offset());
+  if (!producer) {
+    listener_.logger().error(at(m.offset()), where + " cannot go to its dead-letter topic: this listener has no producer");
+    return false;
+  }
+  DeliveryReport report;
+  with_dead_letter(m, error_class, error_text,
+                   [&](const OutgoingMessage& out) { report = producer->produce(out).get(); });
   if (!report.ok()) {
     listener_.logger().error(at(m.offset()), fmt::format(
         "{} failed {} times and could not go to dead-letter topic '{}': {}; nothing is marked, the partition "

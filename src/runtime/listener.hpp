@@ -40,6 +40,7 @@
 #include "runtime/group_logger.hpp"
 #include "runtime/partition.hpp"
 #include "runtime/pausing.hpp"
+#include "runtime/transactional_producers.hpp"
 #include "runtime/worker_pool.hpp"
 #include "samsa/instrumentation.hpp"
 #include "samsa/logger.hpp"
@@ -113,6 +114,11 @@ class Listener final : private kafka::ClientEvents {
   void publish(const Event& e) const { monitor_.publish(e); }
   /// The app's producer, for dead-letter dispatch; null when the app gave none.
   Producer* producer() const { return producer_; }
+  /// The group commits its offsets in Kafka transactions (ConsumerGroupRoute::transactional).
+  bool transactional() const { return group_.transactional(); }
+  /// The app's transactional producers (set before start() for a transactional group).
+  void use_transactional_producers(TransactionalProducers* producers) { txn_producers_ = producers; }
+  TransactionalProducers* transactional_producers() const { return txn_producers_; }
 
   /// Synchronous commit of `p`'s marked offset; retries transient coordinator errors,
   /// waiting kCommitBudget at most. Returns the final error (NO_ERROR on success or when
@@ -251,6 +257,7 @@ class Listener final : private kafka::ClientEvents {
   Logger& logger_;
   const Monitor& monitor_;
   Producer* const producer_;
+  TransactionalProducers* txn_producers_ = nullptr;
   std::unique_ptr<kafka::ConsumerClient> client_;
   Committer committer_;
   Pausing pausing_;

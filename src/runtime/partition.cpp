@@ -19,7 +19,8 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
       topic_(route.name()),
       partition_(partition),
       settings_(settings),
-      consumer_(route.factory()()) {
+      consumer_(route.factory()()),
+      kafka_transactional_(listener.transactional()) {
   detail::ConsumerAccess::bind(*consumer_, this);
 }
 
@@ -59,19 +60,23 @@ std::string refusal(const OffsetTracker& tracker, OffsetTracker::MarkCheck check
 }  // namespace
 
 bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view> metadata) {
-  // With an offset store a mark is written by the transaction it is made in (whoever owns
-  // the partition: the store's compare-and-set decides), never on its own.
-  const bool transactional = has_store();
+  // With an offset store, or in a transactional group, a mark is written by the
+  // transaction it is made in (whoever owns the partition: the store's compare-and-set or
+  // the group coordinator decides), never on its own.
+  const bool transactional = has_store() || kafka_transactional_;
   if (transactional) {
+    const std::string where = has_store() ? "a route with an offset store (store " +
+                                                route_.offset_store()->describe() + ")"
+                                          : "a transactional consumer group";
     if (transaction_thread_.load(std::memory_order_acquire) != std::this_thread::get_id())
       throw std::logic_error(fmt::format(
-          "mark_as_consumed({}) on {}/{}: mark inside transaction() on a route with an offset store, so that "
-          "the mark is written with your output (store {})",
-          offset, topic_, partition_, route_.offset_store()->describe()));
+          "mark_as_consumed({}) on {}/{}: mark inside transaction() on {}, so that the mark is written with "
+          "your output",
+          offset, topic_, partition_, where));
     if (metadata && !metadata->empty())
-      throw std::logic_error(fmt::format("mark_as_consumed({}, metadata) on {}/{}: a route with an offset store "
-                                         "keeps no offset metadata; keep it in a table of your own",
-                                         offset, topic_, partition_));
+      throw std::logic_error(fmt::format("mark_as_consumed({}, metadata) on {}/{}: {} keeps no offset metadata; "
+                                         "keep it with your output",
+                                         offset, topic_, partition_, where));
   } else if (!owned()) {
     return false;
   }
@@ -330,6 +335,11 @@ void Partition::run_batch() {
       assignment_start_ = views_.front().offset();
     }
   }
+  // A transaction of unknown outcome failed the last job: where to go on from is the
+  // group's committed offset, not this batch's first message.
+  if (txn_resync_) {
+    if (!resync_from_kafka() || control_) return;
+  }
   // An instance whose initialized() failed never sees a message: try it again first (a
   // failure rewinds to this batch's first message, where the tracker starts).
   if (!ready_) {
@@ -441,6 +451,15 @@ bool Partition::run_hook(Hook hook) {
     if (pauses_on_failure(hook)) set_position(OffsetTracker::kNone);
   }
   return false;
+}
+
+void Partition::check_transaction_call() const {
+  if (!in_hook())
+    throw std::logic_error(fmt::format("{}/{}: transaction() outside the consumer's hooks (or from another thread "
+                                       "while one runs); call it from consume() or another hook of this consumer",
+                                       topic_, partition_));
+  if (transaction_thread_.load(std::memory_order_acquire) != std::thread::id())
+    throw std::logic_error(fmt::format("{}/{}: transaction() inside another transaction()", topic_, partition_));
 }
 
 // ---- The consumer's seek and pause ----

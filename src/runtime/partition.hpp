@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kafka/fetched.hpp"
+#include "kafka/transactional_producer.hpp"
 #include "samsa/consumer.hpp"
 #include "samsa/offset_tracker.hpp"
 #include "samsa/routing.hpp"
@@ -103,6 +104,16 @@ class Partition {
   bool stored_known() const { return stored_known_.load(std::memory_order_acquire); }
   /// Consumer::transaction (see there). Job thread, inside a hook.
   bool run_transaction(const std::function<void(StoreSession&)>& body);
+
+  // --- Offsets committed by Kafka transactions (kafka_transactions.cpp) ---
+  /// The partition's group is transactional: marks are made in transactions only, and the
+  /// group's committed offset is what the last committed transaction sent.
+  bool kafka_transactional() const { return kafka_transactional_; }
+  /// Consumer::transaction with a KafkaTransaction (see there). Job thread, inside a hook.
+  bool run_kafka_transaction(const std::function<void(KafkaTransaction&)>& body);
+  /// The group's metadata when the listener handed out the job in flight (the listener
+  /// writes it before it submits the job; the job reads it).
+  kafka::GroupMetadata job_group;
 
   // --- The queue and the batch: the listener fills the queue and moves a batch out of it
   // when it starts a job; the job's worker handles the batch. ---
@@ -265,6 +276,10 @@ class Partition {
   /// Produces `m` to the route's dead-letter topic and waits for the broker; false (logged)
   /// when it was not delivered.
   bool dispatch_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text);
+  /// Builds the dead letter of `m` (its key, payload and headers, and the original_* and
+  /// error_* headers) and hands it to `send`, during which its views are valid.
+  void with_dead_letter(const Message& m, const std::string& error_class, const std::string& error_text,
+                        const std::function<void(const OutgoingMessage&)>& send);
 
   Listener& listener_;
   const TopicRoute& route_;
@@ -348,6 +363,29 @@ class Partition {
   /// The dead-letter path's mark on a route with a store, in a transaction of its own;
   /// false (logged) when it was not written.
   bool mark_in_store(std::int64_t offset);
+  const bool kafka_transactional_;
+  /// Both transaction()s: throws std::logic_error outside this consumer's hooks and inside
+  /// another transaction().
+  void check_transaction_call() const;
+  /// One Kafka transaction on the calling worker's producer: begin, `body` (when set; its
+  /// marks go to pending_mark_), then `produce` (when set: the dead letter), the offsets of
+  /// its marks (or of `mark_offset`), commit, then the mark into the tracker as committed.
+  /// False: the partition is not this owner's (aborted). Throws what body throws and
+  /// TransactionError, aborted (or, when the commit's outcome is unknown, with
+  /// txn_resync_ set).
+  bool commit_to_kafka(const std::function<void(KafkaTransaction&)>* body, const OutgoingMessage* produce,
+                       std::int64_t mark_offset);
+  /// The dead-letter path on a transactional group: the dead letter (when dispatched) and
+  /// the mark of `offset` in one transaction; false (logged) when it did not commit.
+  bool dead_letter_in_kafka_transaction(std::int64_t offset, const OutgoingMessage* dead_letter);
+  /// A commit's outcome was unknown: before the next delivery the partition reads the
+  /// group's committed offset (stable: once the transaction is settled) and goes on from
+  /// there. Job thread.
+  bool txn_resync_ = false;
+  /// Before a delivery, when txn_resync_: reads the committed offset and asks for a seek to
+  /// it when a transaction moved it past the tracker. False (failed() set, logged) when it
+  /// could not be read. Job thread.
+  bool resync_from_kafka();
   // consumer_position(): set and read by the consumer's hooks, which never run at once
   // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.
   std::atomic<std::int64_t> position_{OffsetTracker::kNone};

@@ -64,6 +64,11 @@ void Listener::start_job(Partition& p, Job job, bool first) {
   p.job_started = Clock::now();
   p.long_job_reported = false;
   Partition* part = &p;
+  // A transaction in the job sends its offsets with the group's metadata as it is now,
+  // while the partition is this member's: a job that outlives the partition's ownership
+  // carries a generation the coordinator refuses (KIP-447), never a later one that it
+  // would accept (the rebalance callbacks run beside the workers, unlike Java's).
+  if (transactional()) p.job_group = client_->group_metadata();
   std::function<void()> fn;
   switch (job) {
     case Job::batch:

@@ -72,12 +72,7 @@ bool Partition::run_transaction(const std::function<void(StoreSession&)>& body) 
     throw std::logic_error(fmt::format("{}/{}: transaction() needs a route with an offset store "
                                        "(TopicRoute::offset_store)",
                                        topic_, partition_));
-  if (!in_hook())
-    throw std::logic_error(fmt::format("{}/{}: transaction() outside the consumer's hooks (or from another thread "
-                                       "while one runs); call it from consume() or another hook of this consumer",
-                                       topic_, partition_));
-  if (transaction_thread_.load(std::memory_order_acquire) != std::thread::id())
-    throw std::logic_error(fmt::format("{}/{}: transaction() inside another transaction()", topic_, partition_));
+  check_transaction_call();
   // Not ours any more, or this hook moved the partition (the store had moved, or the
   // consumer sought): what is in hand is not this owner's to write.
   if (!owned() || (control_ && !control_->pause)) return false;

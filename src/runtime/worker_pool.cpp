@@ -5,6 +5,11 @@
 #include <string>
 
 namespace samsa::runtime {
+namespace {
+thread_local int current_slot = -1;
+}  // namespace
+
+int WorkerPool::slot() { return current_slot; }
 
 void JobGroup::add() {
   std::lock_guard lock(mu_);
@@ -33,7 +38,10 @@ std::size_t JobGroup::pending() const {
 
 WorkerPool::WorkerPool(int threads) {
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { work(); });
+    threads_.emplace_back([this, i] {
+      current_slot = i;
+      work();
+    });
     std::string name = "samsa-worker-" + std::to_string(i);
     pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
   }

@@ -52,6 +52,9 @@ class WorkerPool {
   /// in the group); returns how many. A job already running is not touched.
   std::size_t cancel(JobGroup& group);
   std::size_t size() const { return threads_.size(); }
+  /// The calling thread's index in its pool (0 to size() - 1; what a worker keeps for its
+  /// life, e.g. its transactional producer); -1 on a thread of no pool.
+  static int slot();
 
  private:
   void work();

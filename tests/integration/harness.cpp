@@ -96,7 +96,8 @@ void produce(const std::string& topic, std::int64_t first, std::int64_t count, i
   admin::produce_events(Broker::get().bootstrap(), topic, first, count, partitions);
 }
 
-std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count, std::chrono::milliseconds timeout) {
+std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count, std::chrono::milliseconds timeout,
+                                       bool read_committed) {
   std::mutex mu;
   std::vector<ReadMessage> out;
   TestApp reader(topic, unique_name("reader"), [&](RecordingConsumer& c) {
@@ -109,6 +110,7 @@ std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t cou
     }
   });
   reader.app.logger(std::make_shared<CapturingLogger>());
+  reader.group_route().kafka("isolation.level", read_committed ? "read_committed" : "read_uncommitted");
   {
     Running running(reader.app);
     eventually([&] {

@@ -70,8 +70,10 @@ struct ReadMessage {
 /// Reads `count` messages of `topic` (all partitions, from the beginning) with a consumer
 /// group of its own, waiting up to `timeout`; returns what it read by then (and a little
 /// longer, so that an extra message shows).
+/// `read_committed`: as a read_committed reader (isolation.level), which sees no message of
+/// an aborted or still open transaction; else read_uncommitted, which sees them all.
 std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count,
-                                       std::chrono::milliseconds timeout = 60s);
+                                       std::chrono::milliseconds timeout = 60s, bool read_committed = false);
 
 /// What consumers saw, shared by every instance of a test's consumers.
 struct Probe {

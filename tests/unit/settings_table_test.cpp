@@ -60,6 +60,7 @@ const std::map<std::string, std::string>& samples() {
       {"max_buffered_bytes", "1MiB"},
       {"queue_min_time", "500ms"},
       {"client_id", "my_app"},
+      {"transactional_id", "my_app-pod-0"},
       {"metrics_port", "9394"},
       {"metrics_host", "127.0.0.1"},
       {"http_threads", "8"},
