@@ -161,6 +161,7 @@ int App::serve(const ServeOptions& options) {
   if (std::any_of(groups.begin(), groups.end(), [](const ConsumerGroupRoute* g) { return g->transactional(); }))
     rt->transactional = std::make_unique<runtime::TransactionalProducers>(settings_, brokers, *logger_,
                                                                           rt->pool->size());
+  if (rt->transactional) rt->transactional->prepare(std::chrono::steady_clock::now() + std::chrono::seconds(10));
   for (const auto* g : groups) {
     rt->listeners.push_back(std::make_unique<runtime::Listener>(settings_, *g, brokers, *rt->pool,
                                                                 *logger_, monitor_, producer, groups.size()));

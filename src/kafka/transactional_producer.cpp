@@ -121,6 +121,9 @@ TxnStatus TransactionalProducer::init(milliseconds timeout) {
 }
 
 TxnStatus TransactionalProducer::begin() {
+  // Serves what an idle producer's main queue gathered (errors, an OAUTHBEARER refresh):
+  // nothing else polls it between transactions.
+  rd_kafka_poll(impl_->rk.get(), 0);
   return classify(ErrorPtr(rd_kafka_begin_transaction(impl_->rk.get())));
 }
 

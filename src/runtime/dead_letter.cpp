@@ -59,8 +59,10 @@ void Partition::count_failure_and_dead_letter_unguarded() {
     failures_ = 1;
   }
   const auto& dlq = route_.dead_letter_queue();
-  // The first unmarked message has used its attempts.
-  if (!dlq || failures_ <= dlq->max_retries) return;
+  // The first unmarked message has used its attempts. (After a transaction of unknown
+  // outcome it may have been handled: the committed offset is read first, at the next
+  // delivery.)
+  if (!dlq || failures_ <= dlq->max_retries || txn_resync_) return;
   if (kafka_transactional_) {
     // A transactional group: the dead letter and the mark commit together, or neither.
     bool committed = false;

@@ -79,8 +79,17 @@ bool Partition::commit_to_kafka(const std::function<void(KafkaTransaction&)>* bo
                                 std::int64_t mark_offset) {
   TransactionalProducers* producers = listener_.transactional_producers();
   if (!producers) throw std::logic_error("a transactional consumer group without transactional producers");
-  const auto deadline = Clock::now() + kTransactionBudget;
-  kafka::TransactionalProducer& producer = producers->mine(deadline);
+  // An earlier commit's outcome is unknown: where this partition stands comes first (a
+  // transaction sent now would overwrite the committed offset it must be compared with).
+  if (txn_resync_) {
+    if (!resync_from_kafka())
+      throw TransactionError(fmt::format("{}/{}: the committed offset is unknown since a transaction of unknown "
+                                         "outcome and could not be read; nothing is committed until it is",
+                                         topic_, partition_),
+                             -1, true);
+    if (control_) return false;  // it moved past the messages in hand
+  }
+  kafka::TransactionalProducer& producer = producers->mine(Clock::now() + kTransactionBudget);
   const std::string where = fmt::format("consumer group {}: {}/{}: transaction on {}", listener_.name(), topic_,
                                         partition_, producer.id());
   const auto fail = [&](const kafka::TxnStatus& s, const char* step) {
@@ -128,11 +137,16 @@ bool Partition::commit_to_kafka(const std::function<void(KafkaTransaction&)>* bo
   // Given up meanwhile (a revocation that stopped waiting for this job): the next owner
   // reads from the committed offset; what this one produced must not appear.
   if (!owned()) return false;
+  // The offsets and the commit get their own budget, whatever body took.
+  const auto deadline = Clock::now() + kTransactionBudget;
   const auto lost = [&](const kafka::TxnStatus& s) {
     listener_.logger().warn(at(mark), fmt::format(
         "{}: the group coordinator refused the offsets ({}): this member's generation moved on, the partition may "
-        "be another member's; aborted, nothing of it is visible",
-        where, s.text));
+        "be another member's; aborted, nothing of it is visible{}",
+        where, s.text, owned() ? "; still assigned here, it goes on from its first unmarked message" : ""));
+    // Still ours (a rebalance that kept it moved the generation on): what was in hand
+    // comes again, or the next transaction's mark would cover it unwritten.
+    if (owned()) rewind_to(first_unmarked());
     return false;
   };
   if (mark != OffsetTracker::kNone) {
@@ -202,19 +216,13 @@ bool Partition::resync_from_kafka() {
   if (err || offsets.size() != 1) {
     listener_.logger().error(at(-1), fmt::format(
         "consumer group {}: {}/{}: after a transaction of unknown outcome, the committed offset could not be read: "
-        "{}; nothing is delivered until it is (retried after the back-off)",
+        "{}; nothing is delivered or committed until it is (retried after the back-off)",
         listener_.name(), topic_, partition_, err ? err.text() : std::string("no answer")));
-    failed_ = true;
-    attempt_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   txn_resync_ = false;
   const std::int64_t committed = offsets[0];
-  std::int64_t before;
-  {
-    std::lock_guard lock(mu_);
-    before = tracker_.first_unmarked();
-  }
+  const std::int64_t before = first_unmarked();
   listener_.logger().warn(at(committed), fmt::format(
       "consumer group {}: {}/{}: after a transaction of unknown outcome the group's committed offset is {}: {}",
       listener_.name(), topic_, partition_, committed,
@@ -226,13 +234,22 @@ bool Partition::resync_from_kafka() {
     apply_mark(committed - 1);
     tracker_.set_stored(committed);
     tracker_.set_committed(committed);
-    // As a seek of the consumer's (request_control): marks below it are refused.
-    sought_ = committed;
-    tracker_.start_at(std::max(committed, assignment_start_));
   }
-  control_ = Control{committed, std::chrono::milliseconds(0), false};
-  set_position(committed);
+  rewind_to(committed);
   return true;
+}
+
+void Partition::rewind_to(std::int64_t position) {
+  {
+    // As a seek of the consumer's (request_control), which may not be running: marks below
+    // `position` are refused, the delivery goes on there.
+    std::lock_guard lock(mu_);
+    sought_ = position;
+    if (tracker_.started() || assignment_start_ != OffsetTracker::kNone)
+      tracker_.start_at(std::max(position, assignment_start_));
+  }
+  control_ = Control{position, std::chrono::milliseconds(0), false};
+  set_position(position);
 }
 
 }  // namespace samsa::runtime

@@ -246,6 +246,7 @@ void Listener::collect(milliseconds max_wait) {
     }
   }
   if (fetched) note_broker_answered("a message was fetched");
+  group_metadata_stale_ = true;  // the poll may have moved the generation (a rebalance)
   if (observed()) {
     // Published by housekeeping(), for every poll of the last 100 ms: an event per poll
     // cost about a tenth of the CPU with an asynchronous subscriber (the metrics).

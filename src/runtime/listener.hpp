@@ -258,6 +258,11 @@ class Listener final : private kafka::ClientEvents {
   const Monitor& monitor_;
   Producer* const producer_;
   TransactionalProducers* txn_producers_ = nullptr;
+  /// A transactional group's metadata for the jobs it starts (scheduler.cpp), taken again
+  /// after each poll (which may have moved the generation) when a job needs it: one call
+  /// per loop, not per job. Listener thread.
+  kafka::GroupMetadata group_metadata_;
+  bool group_metadata_stale_ = true;
   std::unique_ptr<kafka::ConsumerClient> client_;
   Committer committer_;
   Pausing pausing_;

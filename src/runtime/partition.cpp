@@ -338,7 +338,12 @@ void Partition::run_batch() {
   // A transaction of unknown outcome failed the last job: where to go on from is the
   // group's committed offset, not this batch's first message.
   if (txn_resync_) {
-    if (!resync_from_kafka() || control_) return;
+    if (!resync_from_kafka()) {
+      failed_ = true;  // the listener pauses with the back-off and tries again
+      attempt_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (control_) return;
   }
   // An instance whose initialized() failed never sees a message: try it again first (a
   // failure rewinds to this batch's first message, where the tracker starts).

@@ -382,10 +382,13 @@ class Partition {
   /// group's committed offset (stable: once the transaction is settled) and goes on from
   /// there. Job thread.
   bool txn_resync_ = false;
-  /// Before a delivery, when txn_resync_: reads the committed offset and asks for a seek to
-  /// it when a transaction moved it past the tracker. False (failed() set, logged) when it
-  /// could not be read. Job thread.
+  /// Before a delivery or a transaction, when txn_resync_: reads the committed offset and
+  /// asks for a seek to it when a transaction moved it past the tracker. False (logged)
+  /// when it could not be read. Job thread.
   bool resync_from_kafka();
+  /// After the job: the partition goes on from `position` (as the consumer's seek), and
+  /// marks below it are refused. Job thread.
+  void rewind_to(std::int64_t position);
   // consumer_position(): set and read by the consumer's hooks, which never run at once
   // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.
   std::atomic<std::int64_t> position_{OffsetTracker::kNone};

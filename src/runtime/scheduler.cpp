@@ -68,7 +68,13 @@ void Listener::start_job(Partition& p, Job job, bool first) {
   // while the partition is this member's: a job that outlives the partition's ownership
   // carries a generation the coordinator refuses (KIP-447), never a later one that it
   // would accept (the rebalance callbacks run beside the workers, unlike Java's).
-  if (transactional()) p.job_group = client_->group_metadata();
+  if (transactional()) {
+    if (group_metadata_stale_ || !group_metadata_) {
+      group_metadata_ = client_->group_metadata();
+      group_metadata_stale_ = false;
+    }
+    p.job_group = group_metadata_;
+  }
   std::function<void()> fn;
   switch (job) {
     case Job::batch:

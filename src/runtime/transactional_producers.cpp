@@ -31,9 +31,12 @@ int TransactionalProducers::slot() const {
 }
 
 kafka::TransactionalProducer& TransactionalProducers::mine(Deadline deadline) {
-  const int n = slot();
-  auto& producer = producers_[static_cast<std::size_t>(n)];
-  if (producer) return *producer;
+  auto& producer = producers_[static_cast<std::size_t>(slot())];
+  if (!producer) producer = make(slot(), deadline);
+  return *producer;
+}
+
+std::unique_ptr<kafka::TransactionalProducer> TransactionalProducers::make(int n, Deadline deadline) {
   auto made = std::make_unique<kafka::TransactionalProducer>(kafka::transactional_properties(settings_, brokers_, n),
                                                              logger_);
   for (;;) {
@@ -48,8 +51,18 @@ kafka::TransactionalProducer& TransactionalProducers::mine(Deadline deadline) {
         s.code, s.kind == kafka::TxnStatus::Kind::retriable);
   }
   logger_.info(fmt::format("transactional producer {} ready", made->id()));
-  producer = std::move(made);
-  return *producer;
+  return made;
+}
+
+void TransactionalProducers::prepare(Deadline deadline) {
+  for (std::size_t n = 0; n < producers_.size(); ++n) {
+    if (producers_[n]) continue;
+    try {
+      producers_[n] = make(static_cast<int>(n), deadline);
+    } catch (const std::exception& e) {
+      logger_.warn(fmt::format("{}; tried again by the worker's first transaction", e.what()));
+    }
+  }
 }
 
 void TransactionalProducers::discard() { producers_[static_cast<std::size_t>(slot())].reset(); }

@@ -33,6 +33,12 @@ class TransactionalProducers {
   /// running process with the same transactional_id), std::logic_error on a thread that is
   /// not a worker of the pool.
   kafka::TransactionalProducer& mine(Deadline deadline);
+  /// Makes and initialises every worker's producer, before the workers run (serve()'s
+  /// start, before the group is joined): their initialisation ends what a previous run of
+  /// this process left open (a SIGKILL), which the group's new owners of those partitions
+  /// would otherwise wait for (transaction.timeout.ms). A producer that cannot be made by
+  /// `deadline` is logged and left to its worker's first transaction.
+  void prepare(Deadline deadline);
   /// Drops the calling worker's producer after a fatal error; the next mine() makes a new
   /// one with the same transactional.id, whose initialisation ends (aborts, or waits for the
   /// commit of) whatever this one left open.
@@ -40,6 +46,7 @@ class TransactionalProducers {
 
  private:
   int slot() const;
+  std::unique_ptr<kafka::TransactionalProducer> make(int slot, Deadline deadline);
   const Settings& settings_;
   const std::string brokers_;
   Logger& logger_;

@@ -153,18 +153,28 @@ TEST_F(KafkaTransactionTest, PoisonMessageGoesToTheDeadLetterTopicInATransaction
 }
 
 TEST_F(KafkaTransactionTest, AJobGivenUpByItsRevocationCommitsNothing) {
-  // The first job blocks until a second member joined and the revocation gave the job up
-  // (revoke_timeout): its transaction then returns false, aborted, and whoever owns the
-  // partition now copies from the committed offset. Nothing is copied twice.
-  Broker::get().create_topic(topic, 1);
-  produce(topic, 0, 30);
+  // A's first job on each partition blocks until a second member joined and a revocation
+  // gave the job up (revoke_timeout): under any protocol at least one of the two partitions
+  // moves to B (eager: both are revoked). A given-up job's transaction then returns false,
+  // aborted, and whoever owns the partition now copies from the committed offset. Nothing
+  // is copied twice.
+  Broker::get().create_topic(topic, 2);
+  produce(topic, 0, 60, 2);
   std::atomic<bool> release{false};
-  std::atomic<int> zombie_result{-1};
-  std::atomic<bool> first{true};
+  std::mutex mu;
+  std::set<std::int32_t> blocked;
+  std::vector<bool> results;  // of the blocked jobs' transactions
   auto behaviour = [&](RecordingConsumer& c) {
-    if (first.exchange(false)) {
+    bool block;
+    {
+      std::lock_guard lock(mu);
+      block = blocked.insert(c.partition()).second;
+    }
+    if (block) {
       eventually([&] { return release.load(); }, 60s);
-      zombie_result = copy_batch(c, out) ? 1 : 0;
+      const bool ok = copy_batch(c, out);
+      std::lock_guard lock(mu);
+      results.push_back(ok);
       return;
     }
     copy_batch(c, out);
@@ -178,18 +188,32 @@ TEST_F(KafkaTransactionTest, AJobGivenUpByItsRevocationCommitsNothing) {
   make_transactional(b, id + "-b");
   b.group_route().max_messages(10);
   Running run_a(a.app);
-  ASSERT_TRUE(eventually([&] { return a.probe.count_deliveries() > 0; }));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return blocked.size() == 2;
+  }));
   Running run_b(b.app);
-  // The revocation of A's partition gives the blocked job up after revoke_timeout.
-  ASSERT_TRUE(eventually([&] { return a.probe.hook_calls("revoked") > 0 || b.probe.count_deliveries() > 0; }));
-  std::this_thread::sleep_for(2s);
+  // A revocation of one of A's partitions gives its blocked job up after revoke_timeout.
+  ASSERT_TRUE(eventually([&] { return b.probe.count_deliveries() > 0; }));
   release = true;
-  ASSERT_TRUE(eventually([&] { return zombie_result.load() >= 0; }));
-  EXPECT_EQ(zombie_result.load(), 0) << "the given-up job's transaction must not commit";
-  ASSERT_TRUE(eventually([&] { return committed(group, topic) == 30; })) << committed(group, topic);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return results.size() == 2;
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(!results[0] || !results[1]) << "a given-up job's transaction must not commit";
+  }
+  ASSERT_TRUE(eventually([&] { return committed(group, topic, 0) == 30 && committed(group, topic, 1) == 30; }))
+      << committed(group, topic, 0) << " " << committed(group, topic, 1);
   EXPECT_EQ(run_b.stop(), kExitOk);
   EXPECT_EQ(run_a.stop(), kExitOk);
-  expect_copied_exactly_once(30);
+  // Source offsets of two partitions: 0..29 twice, each once per partition.
+  const auto read = read_messages(out, 60, 60s, /*read_committed=*/true);
+  EXPECT_EQ(read.size(), 60u);
+  std::map<std::int64_t, int> seen;
+  for (const auto& m : read) ++seen[std::stoll(m.headers.at("source_offset"))];
+  for (std::int64_t o = 0; o < 30; ++o) EXPECT_EQ(seen[o], 2) << "source offset " << o;
 }
 
 TEST_F(KafkaTransactionTest, AFencedProducerCommitsNothingAndItsWorkIsRedone) {

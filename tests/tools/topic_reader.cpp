@@ -5,7 +5,8 @@
 //   samsa_topic_reader --brokers B --topic T [--isolation read_committed|read_uncommitted]
 //                      [--timeout-ms 30000]
 //
-// Each line: {"partition":P,"offset":O,"key":"..."|null,"headers":{"name":"value",...}}.
+// Each line: {"partition":P,"offset":O,"key":"..."|null,"value":"..."|null,
+// "headers":{"name":"value",...}} (key and value as text).
 // "The end" is what the broker reports as such to this isolation level (for
 // read_committed the last stable offset: a transaction still open holds it back). Exit 0
 // when every partition reached its end, 1 when --timeout-ms passed first, 2 on bad usage.
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
       at_end.erase(m->partition);
       nlohmann::json line = {{"partition", m->partition}, {"offset", m->offset}};
       line["key"] = m->key ? nlohmann::json(std::string(static_cast<const char*>(m->key), m->key_len)) : nullptr;
+      line["value"] = m->payload ? nlohmann::json(std::string(static_cast<const char*>(m->payload), m->len)) : nullptr;
       nlohmann::json headers = nlohmann::json::object();
       rd_kafka_headers_t* hdrs = nullptr;
       if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -90,7 +92,7 @@ int main(int argc, char** argv) {
           headers[name] = value ? std::string(static_cast<const char*>(value), size) : std::string();
       }
       line["headers"] = headers;
-      std::printf("%s\n", line.dump().c_str());
+      std::printf("%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     }
     rd_kafka_message_destroy(m);
   }

@@ -2,7 +2,10 @@
 """The delivery-guarantee torture test: buffered_import on real Apache Kafka under chaos.
 
 With --exactly-once the members are exactly_once_import instead (offsets in the database's
-own transaction): then not one event may be in the database twice, SIGKILLs or not.
+own transaction): then not one event may be in the database twice, SIGKILLs or not. With
+--transactional they are transactional_copy (Kafka transactions), copying the events to
+user_events_copy: then a read_committed reader of that topic (tests/tools/topic_reader.cpp)
+must see every event exactly once, SIGKILLs, broker crash and rebalances or not.
 
 Produces numbered events to real Kafka and runs 1 to 3 buffered_import processes in one
 consumer group while a driver, at random moments, kills a member with SIGKILL, stops one
@@ -45,6 +48,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+COPY_TOPIC = "user_events_copy"  # where --transactional's members copy the events
 
 
 def log(msg):
@@ -124,11 +128,18 @@ class Member:
 
     count = 0
 
-    def __init__(self, bin_dir, brokers, db, log_dir, args):
+    def __init__(self, bin_dir, brokers, db, log_dir, args, slot=0):
         Member.count += 1
         self.name = f"m{Member.count}"
+        self.slot = slot
         self.log_path = log_dir / f"{self.name}.log"
-        if args.exactly_once:
+        if args.transactional:
+            # Its transactional.id prefix is its slot's (at most 3 members run at once): a
+            # member started after a SIGKILL takes the dead one's, and its producers'
+            # initialisation ends what the dead one left open.
+            self.cmd = [str(bin_dir / "transactional_copy"), "server", "--brokers", brokers,
+                        "--from", "user_events", "--to", COPY_TOPIC, "--transactional-id", f"torture-{slot}"]
+        elif args.exactly_once:
             self.cmd = [str(bin_dir / "exactly_once_import"), "server", "--brokers", brokers, "--db", str(db)]
         else:
             self.cmd = [str(bin_dir / "buffered_import"), "server", "--brokers", brokers, "--db", str(db),
@@ -192,6 +203,20 @@ class Database:
             return self.query("SELECT COUNT(DISTINCT id) FROM events")[0][0]
         except sqlite3.OperationalError:
             return 0
+
+
+def read_copies(bin_dir, brokers):
+    """What a read_committed reader of COPY_TOPIC sees: [{id, source_partition, source_offset}]."""
+    out = subprocess.run([str(bin_dir / "samsa_topic_reader"), "--brokers", brokers, "--topic", COPY_TOPIC,
+                          "--isolation", "read_committed", "--timeout-ms", "120000"],
+                         capture_output=True, text=True, check=True).stdout
+    copies = []
+    for line in out.splitlines():
+        m = json.loads(line)
+        h = m["headers"]
+        copies.append({"id": json.loads(m["value"])["id"], "source_partition": int(h["source_partition"]),
+                       "source_offset": int(h["source_offset"])})
+    return copies
 
 
 def produce(bin_dir, brokers, topic, first, count, poison=frozenset()):
@@ -430,6 +455,9 @@ def main():
     p.add_argument("--graceful-only", action="store_true", help="no SIGKILL of members or brokers")
     p.add_argument("--exactly-once", action="store_true",
                    help="members are exactly_once_import (offsets in the database's transaction): no duplicate at all")
+    p.add_argument("--transactional", action="store_true",
+                   help="members are transactional_copy (Kafka transactions) copying to " + COPY_TOPIC +
+                        ": a read_committed reader sees every event exactly once")
     p.add_argument("--rebalance-protocol", choices=("eager", "cooperative-sticky"), default="eager")
     p.add_argument("--group-protocol", choices=("classic", "consumer"), default="classic",
                    help="consumer: KIP-848 (needs a build on librdkafka >= 2.12 and --kafka-version 4.x)")
@@ -449,6 +477,9 @@ def main():
     if args.kafka_version:
         os.environ["SAMSA_KAFKA_VERSION"] = args.kafka_version
 
+    if args.transactional and (args.exactly_once or args.poison_share > 0 or args.verifiable_only):
+        p.error("--transactional runs transactional_copy alone: not with --exactly-once, --poison-share or "
+                "--verifiable-only")
     seed = args.seed if args.seed is not None else random.randrange(1, 1_000_000)
     rng = random.Random(seed)
     # Drawn apart from the schedule, so that a seed replays the same chaos with or without them.
@@ -458,11 +489,12 @@ def main():
     subprocess.run(["rm", "-rf", str(work)], check=True)
     (work / "logs").mkdir(parents=True)
     db = Database(str(work / "events.db"))
-    topic, group = "user_events", "events"
+    topic, group = "user_events", "copy" if args.transactional else "events"  # as the members route it
     log(f"seed {seed} (replay with --seed {seed}); {args.events} events over {args.partitions} partitions, "
         f"{args.nodes} broker(s), {args.minutes} min, {args.rebalance_protocol} rebalancing, "
         f"group protocol {args.group_protocol}, Kafka {args.kafka_version or 'default'}"
         f"{', graceful stops only' if args.graceful_only else ''}{', exactly_once_import' if args.exactly_once else ''}"
+        f"{', transactional_copy' if args.transactional else ''}"
         f"{f', {len(poison)} poison events' if poison else ''}")
 
     kafka = Kafka(work / "kafka", args.nodes)
@@ -502,6 +534,8 @@ def main():
         brokers = kafka.start()
         log(f"real Kafka at {brokers}")
         kafka.create_topic(topic, args.partitions)
+        if args.transactional:
+            kafka.create_topic(COPY_TOPIC, args.partitions)
         if poison:
             kafka.create_topic(args.dead_letter_topic, args.partitions)  # as `topics create` makes it
 
@@ -532,7 +566,9 @@ def main():
         producer_thread.start()
 
         def start_member():
-            members.append(Member(bin_dir, brokers, db.path, work / "logs", args))
+            taken = {m.slot for m in members if m.alive()}
+            slot = min(set(range(4)) - taken)
+            members.append(Member(bin_dir, brokers, db.path, work / "logs", args, slot))
             stats["started"] += 1
             log(f"started {members[-1].name} ({sum(m.alive() for m in members)} running)")
 
@@ -599,7 +635,14 @@ def main():
             start_member()
         log("chaos over: waiting until every event is imported" + (" or dead-lettered" if poison else ""))
         settle = time.time() + 180
-        while time.time() < settle and db.distinct() < args.events - len(poison):
+        if args.transactional:
+            # Nothing lands in the database: settled once the group committed the log end.
+            while time.time() < settle:
+                offsets = kafka.describe_group(group)
+                if len(offsets) == args.partitions and all(c == end for c, end in offsets.values()):
+                    break
+                time.sleep(1)
+        while not args.transactional and time.time() < settle and db.distinct() < args.events - len(poison):
             time.sleep(1)
         # A poison event last in its partition is not waited for by the database: wait until
         # the group committed past it too (its dead letter was acknowledged before the mark).
@@ -617,9 +660,17 @@ def main():
             if w[1] is None:
                 w[1] = now_ms()
         failures = []
-        rows = db.query("SELECT COUNT(*) FROM events")[0][0]
-        distinct = db.distinct()
-        db_ids = {r[0] for r in db.query("SELECT DISTINCT id FROM events")}
+        if args.transactional:
+            copies = read_copies(bin_dir, brokers)
+            ids = [c["id"] for c in copies]
+            rows, distinct, db_ids = len(ids), len(set(ids)), set(ids)
+            sources = {(c["source_partition"], c["source_offset"]) for c in copies}
+            if len(sources) != len(copies):
+                failures.append(f"{len(copies) - len(sources)} source offsets copied more than once")
+        else:
+            rows = db.query("SELECT COUNT(*) FROM events")[0][0]
+            distinct = db.distinct()
+            db_ids = {r[0] for r in db.query("SELECT DISTINCT id FROM events")}
         if poison:
             # Both topics read back with Kafka's own consumer (the source before the
             # verifiable phase adds to it).
@@ -633,7 +684,8 @@ def main():
             lost = sum(1 for i in range(args.events) if i not in db_ids)
         if lost:
             failures.append(f"{lost} events lost")
-        pairs = db.query("SELECT id, MIN(rowid), MAX(rowid), COUNT(*) FROM events GROUP BY id HAVING COUNT(*) > 1")
+        pairs = [] if args.transactional else \
+            db.query("SELECT id, MIN(rowid), MAX(rowid), COUNT(*) FROM events GROUP BY id HAVING COUNT(*) > 1")
         duplicates = rows - distinct
         per_kill = [0] * len(kill_windows)
         unexplained = 0
@@ -649,6 +701,8 @@ def main():
             failures.append(f"{duplicates} duplicates in a run with graceful stops only")
         if args.exactly_once and duplicates:
             failures.append(f"{duplicates} duplicates with the offsets in the database's transaction")
+        if args.transactional and duplicates:
+            failures.append(f"{duplicates} duplicates seen by a read_committed reader of {COPY_TOPIC}")
         if stats["bad_exits"]:
             failures.append(f"{stats['bad_exits']} graceful stops did not exit 0 (or 5 during chaos)")
         if stats["unconfirmed"]:
@@ -683,7 +737,8 @@ def main():
             print(f"logs: {work / 'logs'}; replay with --seed {seed}")
             return 1
         print("TORTURE PASSED: nothing lost; "
-              + ("no duplicates (exactly once)" if args.exactly_once else "duplicates only across a SIGKILL")
+              + ("no duplicates (exactly once)" if args.exactly_once or args.transactional
+                 else "duplicates only across a SIGKILL")
               + ("; every poison event dead-lettered, no other" if poison else ""))
         return 0
     finally:
