@@ -13,7 +13,11 @@
 // left open. Two running with the same one fence each other (logged), never duplicate.
 //
 //   transactional_copy server --brokers 127.0.0.1:9092 --from IN --to OUT [--transactional-id ID]
-//                             [--dead-letter-topic DLQ [--max-retries 3]]
+//                             [--dead-letter-topic DLQ [--max-retries 3]] [--at-least-once]
+//
+// --at-least-once copies the same way without transactions, for comparison (make
+// bench-exactly-once): App::producer(), each batch's copies awaited before the batch is
+// marked; a SIGKILL then repeats the copies made since the last commit.
 //
 // An input message whose payload is the text "poison" cannot be copied: consume() copies
 // the messages before it and throws. With --dead-letter-topic, Samsa sends it there after
@@ -24,6 +28,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -38,7 +43,10 @@ struct Options {
   std::string transactional_id;
   std::string dead_letter_topic;
   int max_retries = 3;
+  bool at_least_once = false;
 } options;
+
+samsa::App* app_ptr = nullptr;  // for --at-least-once's producer
 
 class CopyConsumer : public samsa::Consumer {
  public:
@@ -46,11 +54,22 @@ class CopyConsumer : public samsa::Consumer {
     const samsa::Messages& batch = messages();
     std::size_t good = 0;
     while (good < batch.size() && batch[good].raw_payload() != "poison") ++good;
-    if (good > 0) {
+    if (good > 0 && options.at_least_once) {
+      // Every copy acknowledged before the batch is marked (automatically, when consume()
+      // returns): a crash in between copies it again, never loses it.
+      std::vector<std::future<samsa::DeliveryReport>> sent;
+      for (std::size_t i = 0; i < good; ++i) copy(batch[i], [&](const samsa::OutgoingMessage& out) {
+        sent.push_back(app_ptr->producer().produce(out));
+      });
+      for (auto& f : sent)
+        if (const auto r = f.get(); !r.ok()) throw samsa::ProduceError("copy to " + r.topic + ": " + r.error, -1, true);
+      if (good < batch.size()) mark_as_consumed(batch[good - 1]);
+    } else if (good > 0) {
       // False: this member no longer owns the partition (a rebalance moved it on); the
       // transaction was aborted and the next owner copies the batch.
       const bool committed = transaction([&](samsa::KafkaTransaction& tx) {
-        for (std::size_t i = 0; i < good; ++i) copy(tx, batch[i]);
+        for (std::size_t i = 0; i < good; ++i)
+          copy(batch[i], [&](const samsa::OutgoingMessage& out) { tx.produce(out); });
         mark_as_consumed(batch[good - 1]);
       });
       if (!committed) return;
@@ -60,14 +79,16 @@ class CopyConsumer : public samsa::Consumer {
   }
 
  private:
-  void copy(samsa::KafkaTransaction& tx, const samsa::Message& m) {
+  // Hands `m`'s copy to `send` (its views live until send returns).
+  template <class Send>
+  void copy(const samsa::Message& m, Send&& send) {
     const std::string partition = std::to_string(m.partition()), offset = std::to_string(m.offset());
     std::vector<samsa::Header> headers = m.headers();
     headers.push_back({"source_partition", partition});
     headers.push_back({"source_offset", offset});
-    tx.produce({options.to, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
-                m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
-                std::move(headers)});
+    send(samsa::OutgoingMessage{options.to, m.has_key() ? std::optional<std::string_view>(m.key()) : std::nullopt,
+                                m.has_payload() ? std::optional<std::string_view>(m.raw_payload()) : std::nullopt,
+                                std::move(headers)});
   }
 };
 
@@ -85,14 +106,18 @@ int main(int argc, char** argv) {
     gethostname(host, sizeof host - 1);
     options.transactional_id = std::string("transactional_copy-") + host;
   }
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--at-least-once") options.at_least_once = true;
   samsa::App app;
+  app_ptr = &app;
   app.setup([](samsa::Settings& config) {
     config.client_id = "transactional_copy";
     config.transactional_id = options.transactional_id;
   });
   app.routes([](samsa::Routes& routes) {
     routes.consumer_group("copy", [](samsa::ConsumerGroupRoute& group) {
-      group.transactional(true);
+      group.transactional(!options.at_least_once);
+      // --at-least-once: automatic marking after each batch's copies were acknowledged.
       auto& in = group.topic(options.from).consumer<CopyConsumer>().partitions(4);
       if (!options.dead_letter_topic.empty())
         in.dead_letter_queue({.topic = options.dead_letter_topic, .max_retries = options.max_retries});
@@ -106,5 +131,7 @@ int main(int argc, char** argv) {
   app.option("--dead-letter-topic", options.dead_letter_topic,
              "Send a message that keeps failing (payload \"poison\") to this topic after --max-retries retries");
   app.option("--max-retries", options.max_retries, "Retries of a failing message before its dead letter");
+  app.flag("--at-least-once", options.at_least_once,
+           "Copy without transactions (App::producer(), automatic marks): a SIGKILL repeats copies");
   return app.run(argc, argv);
 }

@@ -98,12 +98,15 @@ class App {
   /// after the subcommand. `target` keeps its value when the option is absent.
   App& option(const std::string& flag, std::string& target, const std::string& help);
   App& option(const std::string& flag, int& target, const std::string& help);
+  /// An app-specific flag without a value (e.g. "--dry-run"): `target` becomes true when given.
+  App& flag(const std::string& flag, bool& target, const std::string& help);
 
  private:
   struct CliOption {
     std::string flag, help;
     std::string* text = nullptr;
     int* number = nullptr;
+    bool* on = nullptr;
   };
   std::vector<CliOption> cli_options_;
   Settings settings_;

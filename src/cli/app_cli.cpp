@@ -92,6 +92,7 @@ int App::run(int argc, char** argv) {
   for (auto& o : cli_options_) {
     if (o.text) cli.add_option(o.flag, *o.text, o.help)->capture_default_str();
     if (o.number) cli.add_option(o.flag, *o.number, o.help)->capture_default_str();
+    if (o.on) cli.add_flag(o.flag, *o.on, o.help);
   }
   // App options may follow the subcommand: `app server --brokers B --db x.db`.
   server->fallthrough();
@@ -186,6 +187,11 @@ App& App::option(const std::string& flag, std::string& target, const std::string
 
 App& App::option(const std::string& flag, int& target, const std::string& help) {
   cli_options_.push_back({flag, help, nullptr, &target});
+  return *this;
+}
+
+App& App::flag(const std::string& flag, bool& target, const std::string& help) {
+  cli_options_.push_back({flag, help, nullptr, nullptr, &target});
   return *this;
 }
 
