@@ -132,6 +132,7 @@ bench: build
 bench-exactly-once: build
 	@scripts/install-deps
 	@bench/exactly_once.py --build $(BUILD) --reps $(REPS)
+	@bench/transactions.py --build $(BUILD) --reps $(REPS)
 
 # The older, wider run: more cases and message sizes, SIGTERM, rebalance and micro figures.
 bench-suite: build

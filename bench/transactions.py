@@ -151,6 +151,8 @@ def run_case(bin_dir, brokers, case, events, work, n):
     verify(bin_dir, brokers, tout, events)
     run = {"msg_per_s": events / committed, "cpu_s_per_100k": cpu / events * 100_000,
            "seconds_to_committed": round(committed, 3), "cpu_seconds": cpu, "log_problems": problems}
+    if problems:  # the work directory goes at the end: keep what explains them
+        run["log_tail"] = log.read_text(errors="replace").splitlines()[-30:]
     if not transactional:  # OUT's end counts transaction markers too: meaningful only here
         run["seconds_to_copied"] = None if copied is None else round(copied, 3)
     return run

@@ -188,6 +188,12 @@ std::map<std::string, std::string> transactional_properties(const Settings& sett
   // killed process that does not come back blocks the partition's next owner (its offset
   // fetch waits for the transaction's end) and read_committed readers this long at most.
   props.emplace("transaction.timeout.ms", "30000");
+  // A transaction that begins right after the previous one committed meets the coordinator
+  // still completing that one (CONCURRENT_TRANSACTIONS) and is retried after
+  // retry.backoff.ms: librdkafka's 100 ms made every transaction wait about 100 ms (4,300
+  // messages/s in batches of 100 on 4 partitions; 20 ms: 5,950). Java's producer retries
+  // this case after 20 ms too.
+  props.emplace("retry.backoff.ms", "20");
   return props;
 }
 

@@ -86,8 +86,8 @@ class TransactionalProducer {
 
 /// The librdkafka properties of the transactional producer `<settings.transactional_id>-<slot>`:
 /// the app producer's (settings.kafka, then settings.producer_kafka, then enable.idempotence
-/// and client.id), `brokers` over bootstrap.servers when not empty, transactional.id, and
-/// transaction.timeout.ms 30000 unless producer_kafka sets it.
+/// and client.id), `brokers` over bootstrap.servers when not empty, transactional.id,
+/// transaction.timeout.ms 30000 and retry.backoff.ms 20 unless the user set them.
 std::map<std::string, std::string> transactional_properties(const Settings& settings, const std::string& brokers,
                                                             int slot);
 /// Checks those properties without connecting (throws SettingsError naming the problem).
