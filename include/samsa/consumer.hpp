@@ -221,7 +221,10 @@ class Consumer {
   /// Returns false, aborted, when the partition is no longer owned, and when the group
   /// coordinator refuses the offset because this member's generation moved on
   /// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID: KIP-447's fencing of a
-  /// member that lost its partitions). Throws TransactionError when the producer was
+  /// member that lost its partitions; a partition still assigned then goes on from its
+  /// first unmarked message). Returns false without running body when this hook asked for
+  /// a seek, and when the committed offset read after a commit of unknown outcome moved
+  /// the partition past the messages in hand. Throws TransactionError when the producer was
   /// fenced by another one with the same transactional.id, on another of librdkafka's
   /// refusals, and when the commit's outcome is unknown (no answer in time): the partition
   /// then goes on from Kafka's committed offset, read once the transaction is settled.

@@ -29,9 +29,10 @@ class KafkaTransaction {
   virtual ~KafkaTransaction() = default;
   /// Queues `message` in the transaction (key, payload and headers are copied). Its
   /// delivery is part of the commit: a message that cannot be delivered fails the commit,
-  /// and the transaction aborts. Waits while librdkafka's queue is full. Throws
+  /// and the transaction aborts. Waits up to 25 s while librdkafka's queue is full. Throws
   /// TransactionError when librdkafka refuses it at once (too large, an unknown partition,
-  /// the producer fenced); the body's exception then aborts the transaction.
+  /// the producer fenced) or its queue stayed full; the body's exception then aborts the
+  /// transaction.
   virtual void produce(const OutgoingMessage& message) = 0;
   void produce(std::string topic, std::optional<std::string_view> key, std::optional<std::string_view> payload,
                std::vector<Header> headers = {}) {
