@@ -7,6 +7,8 @@
 //   samsa offsets  --brokers B --group G [--topic T]... [--set kafka.KEY=VALUE]...
 //   samsa offsets reset --brokers B --group G --topic T [--partition P]
 //                  --to earliest|latest|OFFSET|TIME [--dry-run] [--set kafka.KEY=VALUE]...
+//   samsa consume  --brokers B --topic T [--from-beginning] [--count N] [--until-end]
+//                  [--partition P [--offset O]] [--format text|json] [--read-uncommitted]
 //   samsa --version   Samsa's version, the librdkafka loaded and built against, the license
 //
 // Only Samsa's public headers here: librdkafka stays behind the library.
@@ -15,6 +17,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <csignal>
+#include <ctime>
+#include <nlohmann/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -107,6 +112,83 @@ int run_produce(const samsa::admin::Cluster& brokers, const std::string& topic, 
     samsa::admin::produce_events(brokers, topic, first, count, existing, payload_bytes, timeout);
   }
   std::cout << "produced " << count << " events to " << topic << std::endl;
+  return 0;
+}
+
+// `text` readable on a terminal: printable ASCII as it is, every other byte as \xNN.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Milliseconds since the epoch as ISO-8601 UTC with milliseconds; "-" when none.
+std::string iso_time(std::int64_t ms) {
+  if (ms < 0) return "-";
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];  // room for any int the compiler imagines in each field
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+volatile std::sig_atomic_t consume_interrupted = 0;
+
+int run_consume(const samsa::admin::Cluster& brokers, const std::string& topic, const samsa::admin::ReadOptions& options,
+                const std::string& format) {
+  // Ctrl-C (or SIGTERM) ends the read between records; a second one the process.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    if (consume_interrupted) std::_Exit(130);
+    consume_interrupted = 1;
+  };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  const bool json = format == "json";
+  const std::int64_t n = samsa::admin::read_topic(
+      brokers, topic, options,
+      [&](const samsa::admin::ReadRecord& r) {
+        if (json) {
+          nlohmann::json line = {{"topic", r.topic},
+                                 {"partition", r.partition},
+                                 {"offset", r.offset},
+                                 {"timestamp_ms", r.timestamp_ms}};
+          line["key"] = r.key ? nlohmann::json(*r.key) : nlohmann::json(nullptr);
+          nlohmann::json headers = nlohmann::json::object();
+          for (const auto& [name, value] : r.headers)
+            headers[name] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+          line["headers"] = headers;
+          line["value"] = r.value ? nlohmann::json(*r.value) : nlohmann::json(nullptr);
+          std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        } else {
+          // A record in three lines: where and when, its headers (a dead letter's original_*
+          // and error_* at a glance), its value.
+          std::cout << r.topic << '/' << r.partition << '@' << r.offset << "  " << iso_time(r.timestamp_ms)
+                    << "  key=" << (r.key ? printable(*r.key) : std::string("(none)")) << '\n';
+          if (!r.headers.empty()) {
+            std::cout << ' ';
+            for (const auto& [name, value] : r.headers)
+              std::cout << ' ' << printable(name) << '=' << (value ? printable(*value) : std::string("(none)"));
+            std::cout << '\n';
+          }
+          std::cout << "  " << (r.value ? printable(*r.value) : std::string("(tombstone)")) << '\n';
+        }
+        std::cout.flush();
+        return true;
+      },
+      [] { return consume_interrupted != 0; });
+  std::cerr << "samsa consume: " << n << " record" << (n == 1 ? "" : "s") << " from " << topic << std::endl;
   return 0;
 }
 
@@ -267,6 +349,33 @@ int main(int argc, char** argv) {
   std::vector<std::string> produce_sets;
   produce->add_option("--set", produce_sets, kSetHelp)->take_all();
 
+  // consume
+  auto* consume = app.add_subcommand(
+      "consume", "Print a topic's records (key, headers, partition, offset, timestamp, value) without joining a "
+                 "consumer group; from the end unless told otherwise, until Ctrl-C, --count or --until-end");
+  std::string consume_brokers, consume_topic, consume_format = "text";
+  samsa::admin::ReadOptions consume_options;
+  std::optional<std::int32_t> consume_partition;
+  std::optional<std::int64_t> consume_offset;
+  bool consume_uncommitted = false;
+  std::vector<std::string> consume_sets;
+  consume->add_option("--brokers", consume_brokers, "Bootstrap servers HOST:PORT[,...]")->envname("KAFKA_BROKERS");
+  consume->add_option("--topic", consume_topic, "Topic to read")->required();
+  consume->add_flag("--from-beginning", consume_options.from_beginning,
+                    "From each partition's first record still kept (default: only new records)");
+  consume->add_option("--count", consume_options.count, "Stop after N records")->check(CLI::PositiveNumber);
+  consume->add_flag("--until-end", consume_options.until_end,
+                    "Stop once every partition read reached its end (for read_committed: its last stable offset)");
+  consume->add_option("--partition", consume_partition, "Only this partition")->check(CLI::NonNegativeNumber);
+  consume->add_option("--offset", consume_offset, "With --partition: the first offset to read")
+      ->check(CLI::NonNegativeNumber);
+  consume->add_option("--format", consume_format, "text (three lines per record) or json (one line per record)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  consume->add_flag("--read-uncommitted", consume_uncommitted,
+                    "Also records of aborted and open transactions (default: read_committed)");
+  consume->add_option("--set", consume_sets, kSetHelp)->take_all();
+
   // offsets
   auto* offsets = app.add_subcommand(
       "offsets", "Show a consumer group's committed offsets, log-end offsets and lag");
@@ -329,13 +438,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
     if (argc == 1) {
-      std::cerr << "samsa: a command is required: broker, produce or offsets (see `samsa --help`)"
+      std::cerr << "samsa: a command is required: broker, produce, consume or offsets (see `samsa --help`)"
                 << std::endl;
       return kExitUsage;
     }
     if (app.get_subcommands().empty() && argv[1][0] != '-') {
       std::cerr << "samsa: unknown command '" << argv[1]
-                << "' (the commands are broker, produce and offsets; see `samsa --help`)"
+                << "' (the commands are broker, produce, consume and offsets; see `samsa --help`)"
                 << std::endl;
       return kExitUsage;
     }
@@ -353,6 +462,13 @@ int main(int argc, char** argv) {
       return run_produce(cluster(produce_brokers, produce_sets), produce_topic, produce_count,
                          produce_partitions, produce_first, produce_payload, produce_raw,
                          std::chrono::seconds(produce_timeout));
+    if (consume->parsed()) {
+      if (consume_offset && !consume_partition) throw UsageError("consume: --offset needs --partition");
+      consume_options.partition = consume_partition;
+      consume_options.offset = consume_offset;
+      consume_options.read_committed = !consume_uncommitted;
+      return run_consume(cluster(consume_brokers, consume_sets), consume_topic, consume_options, consume_format);
+    }
     if (reset->parsed()) {
       try {
         reset_request.to = samsa::admin::ResetTarget::parse(reset_to);

@@ -9,6 +9,7 @@
 // `Cluster::kafka` throws SettingsError naming it, before anything connects.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -188,5 +189,49 @@ struct OffsetReset {
 /// broker started (the mock refuses commits from outside such a group, even once empty).
 std::vector<OffsetReset> reset_offsets(const Cluster& cluster, const OffsetResetRequest& request,
                                        std::chrono::milliseconds timeout = 30s);
+
+/// What read_topic() reads, and where it stops.
+struct ReadOptions {
+  /// Every partition's first offset still in the log; else its end (only what comes now).
+  bool from_beginning = false;
+  /// Only this partition (all of the topic's when empty).
+  std::optional<std::int32_t> partition = std::nullopt;
+  /// With `partition`: the first offset to read (>= 0; past the end waits for it).
+  std::optional<std::int64_t> offset = std::nullopt;
+  /// Stop after this many records (0: no limit).
+  std::int64_t count = 0;
+  /// Stop once every partition read reached the end it had when it got there (the log end;
+  /// for read_committed its last stable offset: an open transaction holds it back).
+  bool until_end = false;
+  /// As a read_committed reader (Kafka's and librdkafka's default): no record of an aborted
+  /// or still open transaction. False: read_uncommitted, every record in the log.
+  bool read_committed = true;
+};
+
+/// One record read, copied.
+struct ReadRecord {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::optional<std::string> key;
+  /// nullopt: a tombstone.
+  std::optional<std::string> value;
+  /// Milliseconds since the epoch; -1 when the broker sent none.
+  std::int64_t timestamp_ms = -1;
+  /// In the record's order; a value nullopt is a header without one.
+  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
+};
+
+/// Reads `topic` without joining a consumer group (nothing is committed, no group is
+/// disturbed) and hands each record to `on_record`, in order within each partition, until
+/// `options.count` records, `options.until_end`, or `on_record` returning false. Returns how
+/// many it handed over. Throws KafkaError when the topic does not exist or the cluster does
+/// not answer within `timeout` (for the metadata; reading itself waits as long as it must),
+/// and std::invalid_argument for `offset` without `partition`, a negative one or a
+/// partition the topic lacks. `stop` (when given) is asked between records and while
+/// waiting: true ends the read (Ctrl-C in `samsa consume`).
+std::int64_t read_topic(const Cluster& cluster, const std::string& topic, const ReadOptions& options,
+                        const std::function<bool(const ReadRecord&)>& on_record,
+                        const std::function<bool()>& stop = {}, std::chrono::milliseconds timeout = 30s);
 
 }  // namespace samsa::admin

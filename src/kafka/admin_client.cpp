@@ -90,7 +90,10 @@ class RdKafkaAdminClient final : public AdminClient {
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaAdminClient::log_cb);
     if (use == AdminUse::produce) rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaAdminClient::delivery_cb);
-    rk_ = make_client(use == AdminUse::group ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, std::move(conf));
+    const bool consumer = use == AdminUse::group || use == AdminUse::read;
+    rk_ = make_client(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, std::move(conf));
+    // A reader's messages come to one queue, read() polls it.
+    if (use == AdminUse::read) rd_kafka_poll_set_consumer(rk_.get());
   }
 
   ~RdKafkaAdminClient() override {
@@ -285,6 +288,29 @@ class RdKafkaAdminClient final : public AdminClient {
       o.status = status(e.err);
     }
     return {};
+  }
+
+  Status assign(const std::vector<TopicPartitionOffset>& parts) override {
+    auto list = make_list(static_cast<int>(parts.size()));
+    for (const auto& p : parts) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+    return status(rd_kafka_assign(rk_.get(), list.get()));
+  }
+
+  Read read(milliseconds timeout) override {
+    Read out;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), to_ms(timeout));
+    if (!m) return out;
+    if (!m->err) {
+      out.message = fetched(m);
+      return out;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      out.end_of = m->partition;
+    else
+      out.error = Status(status(m->err).code(), rd_kafka_err2name(m->err), rd_kafka_message_errstr(m),
+                         status(m->err).traits(), m->err);
+    rd_kafka_message_destroy(m);
+    return out;
   }
 
   Status watermarks(const std::string& topic, std::int32_t partition, milliseconds timeout, std::int64_t& low,

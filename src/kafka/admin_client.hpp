@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "kafka/commit_offset.hpp"
+#include "kafka/fetched.hpp"
+#include "samsa/instrumentation.hpp"
 #include "kafka/status.hpp"
 #include "samsa/admin.hpp"
 #include "samsa/group_member.hpp"
@@ -99,6 +101,8 @@ enum class AdminUse {
   /// A group's committed offsets (committed()): a consumer of the properties' group.id that
   /// never subscribes, so it neither joins the group nor disturbs it.
   group,
+  /// Reading a topic (assign(), read()): a consumer that never subscribes or commits.
+  read,
 };
 
 class AdminClient {
@@ -184,6 +188,22 @@ class AdminClient {
   /// librdkafka's reason for the client's fatal error (the idempotent producer's), empty
   /// when none.
   virtual std::string fatal_error() = 0;
+
+  // Reading (AdminUse::read): assign(), then read() until done.
+
+  /// Fetches exactly `parts`, each from its offset (>= 0, or librdkafka's logical
+  /// kOffsetBeginning / kOffsetEnd), without a consumer group.
+  virtual Status assign(const std::vector<TopicPartitionOffset>& parts) = 0;
+  static constexpr std::int64_t kOffsetBeginning = -2;
+  static constexpr std::int64_t kOffsetEnd = -1;
+  /// What read() found: a message, a partition at its end (enable.partition.eof), an
+  /// error, or nothing within the timeout (all empty).
+  struct Read {
+    Fetched message;
+    std::optional<std::int32_t> end_of;
+    Status error;
+  };
+  virtual Read read(milliseconds timeout) = 0;
 };
 
 /// The real client, with exactly `properties` (bootstrap.servers included). Its log goes

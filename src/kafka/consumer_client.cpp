@@ -59,29 +59,6 @@ CommitAnswer to_answer(rd_kafka_resp_err_t request_err, const rd_kafka_topic_par
   return a;
 }
 
-// How the runtime reads a librdkafka message it queued (Fetched's Source).
-const Fetched::Source kMessageSource{
-    [](void* raw) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(raw)); },
-    [](const void* raw) { return rd_kafka_topic_name(static_cast<const rd_kafka_message_t*>(raw)->rkt); },
-    [](const void* raw) -> std::int64_t {
-      rd_kafka_timestamp_type_t type;
-      return rd_kafka_message_timestamp(static_cast<const rd_kafka_message_t*>(raw), &type);
-    },
-    [](const void* raw, std::vector<Header>& out) {
-      rd_kafka_headers_t* hdrs = nullptr;
-      auto* m = static_cast<rd_kafka_message_t*>(const_cast<void*>(raw));
-      if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        Header h{name, std::nullopt};
-        if (value) h.value = std::string_view(static_cast<const char*>(value), size);
-        out.push_back(h);
-      }
-    },
-};
-
 class RdKafkaConsumerClient final : public ConsumerClient {
  public:
   RdKafkaConsumerClient(const std::map<std::string, std::string>& props, GroupDescriber describer)
@@ -157,17 +134,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
   /// A message librdkafka handed out: a Fetched, or (an error instead of a message)
   /// reported and released, and nothing.
   Fetched take(rd_kafka_message_t* m) {
-    if (!m->err) {
-      Fetched::Fields f;
-      f.topic_key = m->rkt;
-      f.partition = m->partition;
-      f.offset = m->offset;
-      f.key = static_cast<const char*>(m->key);
-      f.key_len = m->key_len;
-      f.payload = static_cast<const char*>(m->payload);
-      f.len = m->len;
-      return Fetched(m, &kMessageSource, f);
-    }
+    if (!m->err) return fetched(m);
     // An error instead of a message is reported, and the poll returns nothing.
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && events()) {
       const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";

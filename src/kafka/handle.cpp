@@ -75,6 +75,45 @@ LogLevel log_level(int syslog_level) {
                              : LogLevel::debug;
 }
 
+namespace {
+
+// How Samsa reads a message librdkafka handed out (Fetched's Source).
+const Fetched::Source kMessageSource{
+    [](void* raw) { rd_kafka_message_destroy(static_cast<rd_kafka_message_t*>(raw)); },
+    [](const void* raw) { return rd_kafka_topic_name(static_cast<const rd_kafka_message_t*>(raw)->rkt); },
+    [](const void* raw) -> std::int64_t {
+      rd_kafka_timestamp_type_t type;
+      return rd_kafka_message_timestamp(static_cast<const rd_kafka_message_t*>(raw), &type);
+    },
+    [](const void* raw, std::vector<Header>& out) {
+      rd_kafka_headers_t* hdrs = nullptr;
+      auto* m = static_cast<rd_kafka_message_t*>(const_cast<void*>(raw));
+      if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+        Header h{name, std::nullopt};
+        if (value) h.value = std::string_view(static_cast<const char*>(value), size);
+        out.push_back(h);
+      }
+    },
+};
+
+}  // namespace
+
+Fetched fetched(rd_kafka_message_t* m) {
+  Fetched::Fields f;
+  f.topic_key = m->rkt;
+  f.partition = m->partition;
+  f.offset = m->offset;
+  f.key = static_cast<const char*>(m->key);
+  f.key_len = m->key_len;
+  f.payload = static_cast<const char*>(m->payload);
+  f.len = m->len;
+  return Fetched(m, &kMessageSource, f);
+}
+
 rd_kafka_headers_t* make_headers(const std::vector<Header>& headers) {
   if (headers.empty()) return nullptr;
   rd_kafka_headers_t* out = rd_kafka_headers_new(headers.size());

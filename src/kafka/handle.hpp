@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka/fetched.hpp"
 #include "kafka/properties.hpp"
 #include "kafka/status.hpp"
 #include "samsa/errors.hpp"
@@ -120,6 +121,9 @@ Status not_sent(rd_kafka_resp_err_t err, std::string reason = {});
 /// Samsa's level of a librdkafka log line (syslog levels: 0-3 error, 4 warning, 5-6 info,
 /// 7 debug).
 LogLevel log_level(int syslog_level);
+/// A message librdkafka handed out without an error, as a Fetched that owns it (and
+/// destroys it when released).
+Fetched fetched(rd_kafka_message_t* message);
 /// librdkafka's copy of `headers` (null when empty), for a produce that takes it over.
 rd_kafka_headers_t* make_headers(const std::vector<Header>& headers);
 

@@ -78,6 +78,11 @@ class FakeAdminClient final : public kafka::AdminClient {
   std::optional<kafka::DeliveryFailure> delivery_failure() const override { return std::nullopt; }
   std::int64_t delivered() const override { return delivered_; }
   std::string fatal_error() override { return {}; }
+  // Reading a topic is tested against a broker (tests/integration/read_topic_test.cpp).
+  kafka::Status assign(const std::vector<TopicPartitionOffset>&) override {
+    return kafka::Status(kafka::Status::Code::other, "_NOT_IMPLEMENTED", "the fake admin client does not read topics");
+  }
+  Read read(milliseconds) override { return {}; }
 
  private:
   /// The partition, or null when the cluster has no such partition.
