@@ -8,8 +8,10 @@
 
 #include "app_info.hpp"
 #include "cli/config_sources.hpp"
+#include "cli/suggest.hpp"
 #include "kafka/consumer_client.hpp"
 #include "kafka/producer_client.hpp"
+#include "kafka/transactional_producer.hpp"
 #include "kafka/properties.hpp"
 #include "cli/topics_cli.hpp"
 #include "samsa/admin.hpp"
@@ -56,6 +58,11 @@ std::vector<std::string> apply_outside_settings(Settings& settings, const std::s
 int App::run(int argc, char** argv) {
   CLI::App cli{"A Samsa consumer application (samsa " + std::string(kVersion) + ")"};
   cli.require_subcommand(1);
+  cli.footer(
+      "Exit codes: 0 ok; 2 a setting, route or command line is invalid (nothing consumed); 3 the graceful "
+      "shutdown outlived shutdown_timeout; 4 a consumer group failed fatally; 5 the broker did not confirm "
+      "the final commit (nothing is lost: the next owner gets it again); 6 topics plan/create: a topic is "
+      "missing or differs; 130 a second signal stopped the process at once.");
   cli.set_version_flag("--version", [] { return version_report(); });
   std::string brokers, config_file, log_format;
   std::vector<std::string> groups, sets;
@@ -114,6 +121,13 @@ int App::run(int argc, char** argv) {
     }
     return kExitOk;
   } catch (const CLI::ParseError& e) {
+    // A first word that is no command (`my_app serve`): say which are, and the nearest.
+    if (argc > 1 && argv[1][0] != '-' && cli.get_subcommands().empty()) {
+      const std::string word = argv[1];
+      std::cerr << "samsa: unknown command '" << word << "': the commands are server, info, topics plan and topics create"
+                << detail::did_you_mean(word, {"server", "info", "topics"}) << " (see --help)\n";
+      return kExitConfig;
+    }
     return cli.exit(e) == 0 ? kExitOk : kExitConfig;
   }
   // Nothing runs on a librdkafka this build cannot run on (e.g. an older one found by the
@@ -156,6 +170,11 @@ int App::run(int argc, char** argv) {
       // What `server` would hand librdkafka, checked by librdkafka without connecting.
       for (const auto& g : routes_.groups()) kafka::check_consumer_client(settings_, *g);
       kafka::check_producer(settings_);
+      for (const auto& g : routes_.groups())
+        if (g->transactional()) {
+          kafka::check_transactional_producer(settings_);
+          break;
+        }
       std::cout << "samsa " << kVersion << " on librdkafka " << librdkafka_version() << "\n";
       for (const auto& g : routes_.groups())
         std::cout << detail::describe_group(settings_, *g, brokers, routes_.groups().size()) << "\n";

@@ -9,6 +9,7 @@
 //   metadata every 10 s until each one exists (then the thread ends).
 // warn_missing_topic() warns once per topic, from any thread (the topic watcher, or the
 // listener's on_consumer_error for librdkafka's own report).
+#include <errno.h>  // program_invocation_short_name
 #include <spdlog/fmt/fmt.h>
 
 #include <optional>
@@ -76,10 +77,11 @@ void Listener::warn_missing_topic(const std::string& topic) {
     std::lock_guard lock(warned_mu_);
     if (!warned_topics_.insert(topic).second) return;
   }
+  // glibc's name of the running program (argv[0]'s last part): the command to suggest.
   logger_.warn(fmt::format(
       "consumer group {}: topic '{}' does not exist (yet); Samsa waits for it. Create it "
-      "with `<app> topics create` or your usual tooling",
-      name(), topic));
+      "with `{} topics create` or your usual tooling",
+      name(), topic, program_invocation_short_name));
 }
 
 void Listener::watch_missing_topics() {

@@ -74,6 +74,8 @@ TEST_F(BadInput, AMissingTopicIsReportedAndConsumedOnceItExists) {
   Running run(t.app);
   EXPECT_TRUE(eventually([&] { return logger->contains(LogLevel::warn, "does not exist"); }, 20s))
       << "the operator is told the topic is missing";
+  EXPECT_TRUE(logger->contains(LogLevel::warn, "`samsa_integration_tests topics create`"))
+      << "the hint names this program's own command";
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 5);
   EXPECT_TRUE(eventually([&] { return committed(group, topic) == 5; }, 60s)) << committed(group, topic);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/config_sources.hpp"
+#include "cli/suggest.hpp"
 #include "kafka/properties.hpp"
 #include "samsa/app.hpp"
 #include "samsa/errors.hpp"
@@ -242,4 +243,33 @@ TEST_F(ConfigTest, VersionAndLogFormat) {
   EXPECT_NE(r.err.find("--log-format"), std::string::npos) << r.err;
   r = run_app({"--log-format", "json", "info", "--set", "no_such_setting=1"});
   EXPECT_EQ(r.code, samsa::kExitConfig);
+}
+
+TEST_F(ConfigTest, AMistypedCommandNamesTheCommandsAndTheNearestOne) {
+  auto r = run_app({"serve"});
+  EXPECT_EQ(r.code, samsa::kExitConfig);
+  EXPECT_NE(r.err.find("unknown command 'serve': the commands are server, info, topics plan and topics create; "
+                       "did you mean `server`?"),
+            std::string::npos)
+      << r.err;
+  r = run_app({"consume"});
+  EXPECT_EQ(r.code, samsa::kExitConfig);
+  EXPECT_EQ(r.err.find("did you mean"), std::string::npos) << "nothing near: " << r.err;
+}
+
+TEST_F(ConfigTest, HelpListsTheExitCodes) {
+  const auto r = run_app({"--help"});
+  EXPECT_EQ(r.code, samsa::kExitOk);
+  EXPECT_NE(r.out.find("Exit codes: 0 ok; 2 a setting"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("5 the broker did not confirm"), std::string::npos) << r.out;
+}
+
+TEST(Suggest, NearestCommandWithinTwoEditsOrAPrefix) {
+  const std::vector<std::string> commands{"server", "info", "topics"};
+  EXPECT_EQ(samsa::detail::did_you_mean("serve", commands), "; did you mean `server`?");
+  EXPECT_EQ(samsa::detail::did_you_mean("sever", commands), "; did you mean `server`?");
+  EXPECT_EQ(samsa::detail::did_you_mean("topic", commands), "; did you mean `topics`?");
+  EXPECT_EQ(samsa::detail::did_you_mean("nfo", commands), "; did you mean `info`?");
+  EXPECT_EQ(samsa::detail::did_you_mean("produce", commands), "");
+  EXPECT_EQ(samsa::detail::did_you_mean("", commands), "");
 }
