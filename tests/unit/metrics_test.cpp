@@ -1,6 +1,7 @@
 // Metrics: the names, labels and values of /metrics for known events, and Prometheus' own
 // checker (promtool, from Debian's prometheus package) on the result.
 #include "ops/metrics.hpp"
+#include "samsa/version.hpp"
 
 #include <gtest/gtest.h>
 
@@ -102,6 +103,31 @@ TEST_F(Fed, ARevokedPartitionHasNoGauges) {
   EXPECT_EQ(sample(text, R"(samsa_assigned_partitions{group="g"})"), "1");
   // Counters stay: they are totals since start.
   EXPECT_EQ(sample(text, R"(samsa_messages_consumed_total{group="g",partition="0",topic="orders"})"), "10");
+}
+
+TEST(Metrics, AGroupsCountersExistAtZeroBeforeTheirFirstEvent) {
+  // A rate() alert on commit failures must see the series before the first failure.
+  Metrics metrics;
+  StatusBoard board{std::chrono::seconds(60)};
+  Event assigned{EventType::partitions_assigned, "quiet", {{"orders", 0, -1001}}, 1, {}};
+  board.apply(assigned, std::chrono::steady_clock::now());  // the board knows the group; no metric event yet
+  Metrics::Scrape s;
+  s.state = "running";
+  const std::string text = metrics.scrape(board, s);
+  EXPECT_EQ(sample(text, R"(samsa_commit_failures_total{group="quiet"})"), "0");
+  EXPECT_EQ(sample(text, R"(samsa_commits_total{group="quiet"})"), "0");
+  EXPECT_EQ(sample(text, R"(samsa_rebalances_total{group="quiet",kind="lost"})"), "0");
+}
+
+TEST_F(Fed, BuildInfoAndTheProcessesOwnFigures) {
+  const std::string text = scrape();
+  EXPECT_EQ(sample(text, std::string("samsa_build_info{librdkafka=\"") + samsa::librdkafka_version() +
+                             "\",version=\"" + samsa::kVersion + "\"}"),
+            "1")
+      << text.substr(0, 400);
+  EXPECT_GT(std::stod(sample(text, "process_resident_memory_bytes")), 1e6);
+  EXPECT_GT(std::stod(sample(text, "process_open_fds")), 2);
+  EXPECT_GE(std::stod(sample(text, "process_cpu_seconds_total")), 0.0);
 }
 
 TEST_F(Fed, PromtoolAcceptsTheExposition) {
