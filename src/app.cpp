@@ -10,6 +10,7 @@
 #include "app_info.hpp"
 #include "kafka/library_version.hpp"
 #include "kafka/producer_client.hpp"
+#include "kafka/transactional_producer.hpp"
 #include "ops/operations.hpp"
 #include "runtime/listener.hpp"
 #include "runtime/signals.hpp"
@@ -283,10 +284,32 @@ std::string describe_group(const Settings& app, const ConsumerGroupRoute& g, con
   // The group's line: what one librdkafka consumer serves the whole group with (the group's
   // effective group-level settings, then the app's own); each topic's line: the rest.
   auto on = [](Level level) { return [level](const InheritedSetting& s) { return s.level == level; }; };
-  std::string out = fmt::format("consumer group '{}':", g.name());
+  std::string out = fmt::format("consumer group '{}':{}", g.name(), g.transactional() ? " transactional" : "");
   out += settings_text(inherited_settings(), effective(app, g), on(Level::group));
   out += settings_text(app_settings(), app, [](const AppSetting&) { return true; });
   for (const auto& [k, v] : kafka) out += fmt::format("\n    kafka.{}={}", k, redacted_value(k, v));
+  // The app's producer (dead letters, App::producer()) and, for a transactional group, its
+  // transactional producers: what they add to, or change of, the connection's properties.
+  const auto own = [&](const std::map<std::string, std::string>& props, const char* prefix) {
+    for (const auto& [k, v] : props) {
+      const auto shared = app.kafka.find(k);
+      if (k == "bootstrap.servers" || (shared != app.kafka.end() && shared->second == v)) continue;
+      out += fmt::format("\n    {}.{}={}", prefix, k, redacted_value(k, v));
+    }
+  };
+  const auto producer = samsa::kafka::producer_properties(app, brokers);
+  own(producer, "producer.kafka");
+  if (g.transactional()) {
+    out += fmt::format("\n    transactional producers: one per worker, transactional.id {}-<worker>",
+                       app.transactional_id.empty() ? std::string("(transactional_id not set)") : app.transactional_id);
+    auto txn = samsa::kafka::transactional_properties(app, brokers, 0);
+    txn.erase("transactional.id");
+    for (auto it = txn.begin(); it != txn.end();) {
+      const auto p = producer.find(it->first);
+      it = p != producer.end() && p->second == it->second ? txn.erase(it) : std::next(it);
+    }
+    own(txn, "transactional producers' kafka");
+  }
   for (const auto& t : g.topics()) {
     out += fmt::format("\n  topic '{}':", t->name());
     out += settings_text(inherited_settings(), effective(app, g, *t), on(Level::topic));

@@ -273,3 +273,11 @@ TEST(Suggest, NearestCommandWithinTwoEditsOrAPrefix) {
   EXPECT_EQ(samsa::detail::did_you_mean("produce", commands), "");
   EXPECT_EQ(samsa::detail::did_you_mean("", commands), "");
 }
+
+TEST_F(ConfigTest, InfoShowsTheProducersPropertiesBesideTheConsumers) {
+  const auto r = run_app({"info", "--set", "producer.kafka.linger.ms=7", "--set", "kafka.client.rack=r1"});
+  EXPECT_EQ(r.code, samsa::kExitOk) << r.err;
+  EXPECT_NE(r.out.find("producer.kafka.linger.ms=7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("producer.kafka.enable.idempotence=true"), std::string::npos) << "Samsa's default: " << r.out;
+  EXPECT_EQ(r.out.find("producer.kafka.client.rack"), std::string::npos) << "shared with the consumer: " << r.out;
+}
