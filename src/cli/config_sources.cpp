@@ -1,9 +1,16 @@
 #include "cli/config_sources.hpp"
 
 #include <CLI/CLI.hpp>
+// toml++ as a header-only library: nothing to link, for libsamsa and its users.
+#define TOML_HEADER_ONLY 1
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 
 #include "kafka/properties.hpp"
 #include "samsa/errors.hpp"
@@ -13,7 +20,7 @@ extern char** environ;
 namespace samsa::cli {
 namespace {
 
-// A TOML key may be quoted ("socket.timeout.ms" = 3000); CLI11 keeps the quotes, on
+// An INI key may be quoted ("socket.timeout.ms" = 3000); CLI11 keeps the quotes, on
 // whichever of the key's dotted parts they fell. No setting name has a quote.
 std::string unquote(std::string s) {
   s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '"' || c == '\''; }), s.end());
@@ -32,14 +39,73 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 
 }  // namespace
 
+namespace {
+
+// A TOML document's values as assignments, their keys the dotted paths of their tables
+// (`[kafka]` + `"socket.timeout.ms" = 3000` and `kafka = { "socket.timeout.ms" = 3000 }`
+// alike: kafka.socket.timeout.ms). Each origin names the file and the value's line.
+struct Located {
+  Assignment assignment;
+  std::uint32_t line, column;
+};
+
+void flatten(const toml::table& table, const std::string& prefix, const std::string& origin,
+             std::vector<Located>& out) {
+  for (auto&& [k, node] : table) {
+    const std::string key = prefix + std::string(k.str());
+    const auto& at = node.source().begin;
+    const std::string where = origin + ", line " + std::to_string(at.line);
+    if (const auto* sub = node.as_table()) {
+      flatten(*sub, key + ".", origin, out);
+      continue;
+    }
+    if (node.is_array())
+      throw SettingsError(where + ": '" + key + "' needs exactly one value, e.g. " + key + " = 500 (not a list)");
+    std::string text;
+    if (const auto v = node.value_exact<std::string>())
+      text = *v;
+    else if (const auto b = node.value_exact<bool>())
+      text = *b ? "true" : "false";
+    else if (const auto i = node.value_exact<std::int64_t>())
+      text = std::to_string(*i);
+    else {
+      std::ostringstream printed;  // a float, a date or a time, as TOML writes it
+      node.visit([&](auto&& v) { printed << v; });
+      text = printed.str();
+    }
+    out.push_back({{key, text, where}, at.line, at.column});
+  }
+}
+
+std::vector<Assignment> read_toml(const std::string& path, const std::string& origin) {
+  if (!std::ifstream(path)) throw SettingsError(origin + ": cannot be read (no such file, or not readable)");
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    throw SettingsError(origin + ", line " + std::to_string(at.line) + ", column " + std::to_string(at.column) +
+                        ": " + std::string(e.description()) +
+                        " (the file is TOML: `name = value` lines; `[kafka]` starts the librdkafka properties)");
+  }
+  std::vector<Located> found;
+  flatten(root, "", origin, found);
+  // In the file's order (a table keeps its keys sorted).
+  std::sort(found.begin(), found.end(),
+            [](const Located& a, const Located& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
+  std::vector<Assignment> out;
+  for (auto& l : found) out.push_back(std::move(l.assignment));
+  return out;
+}
+
+}  // namespace
+
 std::vector<Assignment> read_config_file(const std::string& path) {
   const std::string origin = "config file " + path;
+  if (!ends_with(lower(path), ".ini")) return read_toml(path, origin);
   std::vector<CLI::ConfigItem> items;
   try {
-    if (ends_with(lower(path), ".ini"))
-      items = CLI::ConfigINI().from_file(path);
-    else
-      items = CLI::ConfigTOML().from_file(path);
+    items = CLI::ConfigINI().from_file(path);
   } catch (const CLI::Error& e) {
     throw SettingsError(origin + ": cannot be read (" + e.what() + ")");
   }

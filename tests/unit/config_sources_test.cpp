@@ -107,8 +107,9 @@ linger.ms = 5
   std::vector<std::pair<std::string, std::string>> kv;
   for (const auto& a : got) {
     kv.emplace_back(a.key, a.value);
-    EXPECT_EQ(a.origin, "config file " + f.str());
+    EXPECT_EQ(a.origin.rfind("config file " + f.str() + ", line ", 0), 0u) << a.origin;
   }
+  EXPECT_EQ(got.front().origin, "config file " + f.str() + ", line 2") << "the value's own line";
   const std::vector<std::pair<std::string, std::string>> want = {
       {"max_messages", "500"},
       {"pause_timeout", "2s"},
@@ -139,7 +140,7 @@ TEST_F(ConfigTest, AFileErrorNamesTheFileAndTheKeyAsSetDoes) {
   TempFile typo("typo.toml", "max_mesages = 5\n");
   samsa::Settings s;
   auto what = message_of([&] { samsa::cli::apply(s, samsa::cli::read_config_file(typo.str())); });
-  EXPECT_NE(what.find("config file " + typo.str() + ": "), std::string::npos) << what;
+  EXPECT_NE(what.find("config file " + typo.str() + ", line 1: "), std::string::npos) << what;
   // The rest is Settings::set's own message, as for --set.
   EXPECT_NE(what.find(message_of([] { samsa::Settings().set("max_mesages", "5"); })), std::string::npos) << what;
 
@@ -280,4 +281,28 @@ TEST_F(ConfigTest, InfoShowsTheProducersPropertiesBesideTheConsumers) {
   EXPECT_NE(r.out.find("producer.kafka.linger.ms=7"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("producer.kafka.enable.idempotence=true"), std::string::npos) << "Samsa's default: " << r.out;
   EXPECT_EQ(r.out.find("producer.kafka.client.rack"), std::string::npos) << "shared with the consumer: " << r.out;
+}
+
+TEST_F(ConfigTest, ABrokenFileNamesItsLineAndWhatIsWrong) {
+  TempFile table("table.toml", "max_messages = 5\n[kafka\nbootstrap.servers = \"b:9092\"\n");
+  auto what = message_of([&] { samsa::cli::read_config_file(table.str()); });
+  EXPECT_NE(what.find("config file " + table.str() + ", line 2, column"), std::string::npos) << what;
+  EXPECT_EQ(what.find("unknown setting"), std::string::npos) << what;
+
+  TempFile twice("twice.toml", "max_messages = 5\nmax_messages = 6\n");
+  what = message_of([&] { samsa::cli::read_config_file(twice.str()); });
+  EXPECT_NE(what.find("config file " + twice.str() + ", line 2"), std::string::npos) << what;
+  EXPECT_EQ(what.find("needs exactly one value"), std::string::npos) << what;
+
+  // An inline table is the same as a [kafka] table.
+  TempFile inline_table("inline.toml", "kafka = { \"bootstrap.servers\" = \"b:9092\", \"linger.ms\" = 5 }\n");
+  samsa::Settings s;
+  samsa::cli::apply(s, samsa::cli::read_config_file(inline_table.str()));
+  EXPECT_EQ(s.kafka.at("bootstrap.servers"), "b:9092");
+  EXPECT_EQ(s.kafka.at("linger.ms"), "5");
+
+  // A setting's own error names the line of its value.
+  TempFile type("type.toml", "\n\nmax_messages = \"many\"\n");
+  what = message_of([&] { samsa::cli::apply(s, samsa::cli::read_config_file(type.str())); });
+  EXPECT_NE(what.find("config file " + type.str() + ", line 3: setting 'max_messages'"), std::string::npos) << what;
 }
