@@ -155,6 +155,6 @@ const std::string& Consumer::topic() const { return partition_->topic(); }
 std::int32_t Consumer::partition() const { return partition_->partition(); }
 const std::string& Consumer::consumer_group() const { return partition_->listener().name(); }
 bool Consumer::owned() const { return partition_->owned(); }
-Logger& Consumer::logger() const { return partition_->listener().logger(); }
+Logger& Consumer::logger() const { return partition_->consumer_logger(); }
 
 }  // namespace samsa

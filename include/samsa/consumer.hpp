@@ -303,6 +303,8 @@ class Consumer {
   const std::string& consumer_group() const;
   /// False once the partition was revoked or lost (marks are then refused).
   bool owned() const;
+  /// The app's logger; each line names this consumer's group, topic and partition (fields
+  /// of the JSON log) unless it names others.
   Logger& logger() const;
 
  private:

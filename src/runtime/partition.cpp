@@ -19,6 +19,7 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
       topic_(route.name()),
       partition_(partition),
       settings_(settings),
+      consumer_logger_(listener.logger(), listener.name(), topic_, partition),
       consumer_(route.factory()()),
       kafka_transactional_(listener.transactional()) {
   detail::ConsumerAccess::bind(*consumer_, this);

@@ -25,6 +25,7 @@
 #include "samsa/consumer.hpp"
 #include "samsa/offset_tracker.hpp"
 #include "samsa/routing.hpp"
+#include "runtime/group_logger.hpp"
 #include "runtime/pause_state.hpp"
 #include "runtime/worker_pool.hpp"
 
@@ -57,6 +58,9 @@ class Partition {
   const TopicSettings& settings() const { return settings_; }
   Listener& listener() const { return listener_; }
   Consumer& consumer() const { return *consumer_; }
+  /// What Consumer::logger() gives: the group's logger, each line also naming this topic
+  /// and partition (unless the line names others).
+  Logger& consumer_logger() { return consumer_logger_; }
   const TopicRoute& route() const { return route_; }
 
   // --- Offsets: thread-safe. ---
@@ -286,6 +290,7 @@ class Partition {
   const std::string topic_;
   const std::int32_t partition_;
   const TopicSettings settings_;
+  GroupLogger consumer_logger_;
   std::unique_ptr<Consumer> consumer_;
 
   mutable std::mutex mu_;  // the tracker

@@ -163,6 +163,25 @@ TEST_F(LoggerTest, TheGroupLoggerAddsItsGroupToEveryLine) {
   EXPECT_EQ(nlohmann::json::parse(got[2])["group"], "other");
 }
 
+TEST_F(LoggerTest, APartitionsLoggerAddsItsTopicAndPartitionToTheGroup) {
+  // What Consumer::logger() writes through: the consumer's own lines carry where they are.
+  std::ostringstream out;
+  auto inner = samsa::make_stream_logger(out, LogLevel::info, LogFormat::json);
+  samsa::runtime::GroupLogger group(*inner, "orders-group");
+  samsa::runtime::GroupLogger partition(group, "orders-group", "orders", 3);
+  partition.info("imported 100 events");
+  partition.warn(LogFields{.topic = "audit", .partition = 0}, "a line about another partition keeps its own");
+  const auto got = lines(out.str());
+  ASSERT_EQ(got.size(), 2u);
+  const auto first = nlohmann::json::parse(got[0]);
+  EXPECT_EQ(first["group"], "orders-group");
+  EXPECT_EQ(first["topic"], "orders");
+  EXPECT_EQ(first["partition"], 3);
+  const auto second = nlohmann::json::parse(got[1]);
+  EXPECT_EQ(second["topic"], "audit");
+  EXPECT_EQ(second["partition"], 0);
+}
+
 TEST_F(LoggerTest, ALoggerThatOnlyWritesMessagesGetsTheFieldedLinesToo) {
   struct Plain : samsa::Logger {
     std::vector<std::string> got;
