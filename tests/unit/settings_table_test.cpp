@@ -89,7 +89,9 @@ std::map<std::string, std::string> info_values(const Settings& app, const Sets& 
   std::map<std::string, std::string> out;
   for (std::string w; words >> w;) {
     auto eq = w.find('=');
-    if (eq != std::string::npos && !w.starts_with("kafka.")) out[w.substr(0, eq)] = w.substr(eq + 1);
+    // librdkafka properties (kafka.*, the producers' producer.kafka.*) are not settings.
+    if (eq != std::string::npos && !w.starts_with("kafka.") && !w.starts_with("producer.kafka."))
+      out[w.substr(0, eq)] = w.substr(eq + 1);
   }
   return out;
 }
