@@ -48,6 +48,26 @@ def wait_for(condition, timeout, step=0.1):
         time.sleep(step)
 
 
+class Members:
+    """SIGKILL and SIGTERM of the member processes a test keeps in self.members (name ->
+    Popen), each checked to be still running first. term_timeout: seconds a graceful stop
+    may take."""
+
+    term_timeout = 60
+
+    def kill(self, name):
+        proc = self.members[name]
+        self.assertIsNone(proc.poll(), f"{name} ended before its SIGKILL")
+        proc.kill()
+        proc.wait()
+
+    def term(self, name):
+        proc = self.members[name]
+        self.assertIsNone(proc.poll(), f"{name} ended before its SIGTERM")
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout=self.term_timeout)
+
+
 class BufferedImportTest(unittest.TestCase):
     def setUp(self):
         self.dir = Path(tempfile.mkdtemp(prefix="buffered_import_test."))

@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +31,7 @@ BIN = {"exactly_once_import": ROOT / "build/bin/exactly_once_import"}
 TOPIC, GROUP, PARTITIONS = base.TOPIC, base.GROUP, base.PARTITIONS
 
 
-class ExactlyOnceImportTest(base.BufferedImportTest):
+class ExactlyOnceImportTest(base.Members, base.BufferedImportTest):
     def setUp(self):
         super().setUp()
         self.members = {}
@@ -49,18 +48,6 @@ class ExactlyOnceImportTest(base.BufferedImportTest):
         self.addCleanup(self.stop, proc)
         self.members[name] = proc
         return proc
-
-    def kill(self, name):
-        proc = self.members[name]
-        self.assertIsNone(proc.poll(), f"{name} ended before its SIGKILL")
-        proc.kill()
-        proc.wait()
-
-    def term(self, name):
-        proc = self.members[name]
-        self.assertIsNone(proc.poll(), f"{name} ended before its SIGTERM")
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=60)
 
     def stored(self):
         """{partition: next_offset} of samsa_offsets."""

@@ -20,13 +20,14 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from buffered_import_test import Members, wait_for  # noqa: E402
 
 BIN = {}
 PARTITIONS = 4
@@ -34,16 +35,9 @@ GROUP = "copy"  # as routed in transactional_copy.cpp
 FAST = ["--set", "pause_timeout=200ms", "--set", "pause_max_timeout=1s", "--set", "max_messages=50"]
 
 
-def wait_for(condition, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(step)
+class TransactionalCopyTest(Members, unittest.TestCase):
+    term_timeout = 90
 
-
-class TransactionalCopyTest(unittest.TestCase):
     def setUp(self):
         self.brokers = os.environ.get("SAMSA_TEST_BROKERS", "")
         self.assertTrue(self.brokers, "these tests need real Kafka: set SAMSA_TEST_BROKERS (make test does)")
@@ -78,18 +72,6 @@ class TransactionalCopyTest(unittest.TestCase):
                                     env=dict(os.environ, SAMSA_LOG_LEVEL="info"))
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
         self.members[name] = proc
-
-    def kill(self, name):
-        proc = self.members[name]
-        self.assertIsNone(proc.poll(), f"{name} ended before its SIGKILL (see {self.dir / (name + '.log')})")
-        proc.kill()
-        proc.wait()
-
-    def term(self, name):
-        proc = self.members[name]
-        self.assertIsNone(proc.poll(), f"{name} ended before its SIGTERM")
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=90)
 
     def offsets(self):
         """{partition: (committed, end)} of the source topic for group `copy`."""
