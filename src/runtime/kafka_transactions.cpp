@@ -239,17 +239,4 @@ bool Partition::resync_from_kafka() {
   return true;
 }
 
-void Partition::rewind_to(std::int64_t position) {
-  {
-    // As a seek of the consumer's (request_control), which may not be running: marks below
-    // `position` are refused, the delivery goes on there.
-    std::lock_guard lock(mu_);
-    sought_ = position;
-    if (tracker_.started() || assignment_start_ != OffsetTracker::kNone)
-      tracker_.start_at(std::max(position, assignment_start_));
-  }
-  control_ = Control{position, std::chrono::milliseconds(0), false};
-  set_position(position);
-}
-
 }  // namespace samsa::runtime

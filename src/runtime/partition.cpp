@@ -66,18 +66,20 @@ bool Partition::mark_checked(std::int64_t offset, std::optional<std::string_view
   // the group coordinator decides), never on its own.
   const bool transactional = has_store() || kafka_transactional_;
   if (transactional) {
-    const std::string where = has_store() ? "a route with an offset store (store " +
-                                                route_.offset_store()->describe() + ")"
-                                          : "a transactional consumer group";
+    // Only for the errors below: a mark's own path builds no text.
+    const auto where = [&] {
+      return has_store() ? "a route with an offset store (store " + route_.offset_store()->describe() + ")"
+                         : std::string("a transactional consumer group");
+    };
     if (transaction_thread_.load(std::memory_order_acquire) != std::this_thread::get_id())
       throw std::logic_error(fmt::format(
           "mark_as_consumed({}) on {}/{}: mark inside transaction() on {}, so that the mark is written with "
           "your output",
-          offset, topic_, partition_, where));
+          offset, topic_, partition_, where()));
     if (metadata && !metadata->empty())
       throw std::logic_error(fmt::format("mark_as_consumed({}, metadata) on {}/{}: {} keeps no offset metadata; "
                                          "keep it with your output",
-                                         offset, topic_, partition_, where));
+                                         offset, topic_, partition_, where()));
   } else if (!owned()) {
     return false;
   }
@@ -480,18 +482,28 @@ bool Partition::request_control(std::int64_t position, bool pause, std::chrono::
     throw std::invalid_argument(fmt::format("{}/{}: seek to offset {}: an offset is >= 0", topic_, partition_, position));
   if (!owned()) return false;
   if (!pause) {
+    rewind_to(position, pause_for);
+    return true;
+  }
+  // A pause leaves marking alone (the consumer may mark what it handled before the message
+  // it pauses at).
+  control_ = Control{position, pause_for, pause};
+  if (position != OffsetTracker::kNone) set_position(position);
+  return true;
+}
+
+void Partition::rewind_to(std::int64_t position, std::chrono::milliseconds pause_for) {
+  {
     std::lock_guard lock(mu_);
-    // After a seek, marks below the new position are refused (mark_checked); a pause
-    // leaves marking alone (the consumer may mark what it handled before the message it
-    // pauses at). The mark itself stays: a seek does not change the committed offset; the
-    // next mark at or after `position` moves it (past what a forward seek skipped).
+    // After a seek, marks below the new position are refused (mark_checked). The mark
+    // itself stays: a seek does not change the committed offset; the next mark at or after
+    // `position` moves it (past what a forward seek skipped).
     sought_ = position;
     if (tracker_.started() || assignment_start_ != OffsetTracker::kNone)
       tracker_.start_at(std::max(position, assignment_start_));
   }
-  control_ = Control{position, pause_for, pause};
-  if (position != OffsetTracker::kNone) set_position(position);
-  return true;
+  control_ = Control{position, pause_for, false};
+  set_position(position);
 }
 
 void Partition::set_position(std::int64_t offset) { position_.store(offset, std::memory_order_relaxed); }

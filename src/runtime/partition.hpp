@@ -391,9 +391,10 @@ class Partition {
   /// asks for a seek to it when a transaction moved it past the tracker. False (logged)
   /// when it could not be read. Job thread.
   bool resync_from_kafka();
-  /// After the job: the partition goes on from `position` (as the consumer's seek), and
-  /// marks below it are refused. Job thread.
-  void rewind_to(std::int64_t position);
+  /// After the hook or job: the partition goes on from `position` (>= 0), `pause_for`
+  /// later, and marks below it are refused: the consumer's seek (request_control), and the
+  /// runtime's own after a Kafka transaction. Job thread, or the hook's.
+  void rewind_to(std::int64_t position, std::chrono::milliseconds pause_for = std::chrono::milliseconds(0));
   // consumer_position(): set and read by the consumer's hooks, which never run at once
   // (a job's end orders them); atomic for the listener's poll hooks. Per message: no lock.
   std::atomic<std::int64_t> position_{OffsetTracker::kNone};
