@@ -157,7 +157,46 @@ void Listener::loop() {
     finish_jobs();
     dispatch();
     housekeeping();
+    if (posted_.load(std::memory_order_acquire)) run_posted();
   }
+}
+
+void Listener::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(posted_mu_);
+    posted_tasks_.push_back(std::move(task));
+  }
+  posted_.store(true, std::memory_order_release);
+  client_->wake();
+}
+
+void Listener::run_posted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(posted_mu_);
+    tasks.swap(posted_tasks_);
+    posted_.store(false, std::memory_order_release);
+  }
+  for (auto& task : tasks) task();
+  // A tick asked for now (tick_now) runs at once, not a max_wait_time later.
+  housekeeping();
+}
+
+std::vector<Listener::PartitionView> Listener::partition_views() const {
+  std::vector<PartitionView> out;
+  for (const auto& [key, p] : partitions_) {
+    PartitionView v;
+    v.topic = p->topic();
+    v.partition = p->partition();
+    v.busy = p->busy;
+    v.queued = p->queued();
+    v.tick_due = p->tick_due;
+    v.failed = p->failed();
+    v.pause = p->pause_state();
+    v.committable = p->committable();
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 void Listener::run_poll_hooks(Hook hook) {
@@ -236,7 +275,7 @@ void Listener::collect(milliseconds max_wait) {
     if (n > 0) break;  // drained: hand out what came
     // Nothing queued: wait for a first message (in slices, to notice stop and the end of a
     // job), then take what came with it.
-    if (jobs_ended_.load(std::memory_order_acquire)) break;
+    if (jobs_ended_.load(std::memory_order_acquire) || posted_.load(std::memory_order_acquire)) break;
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     if (kafka::Fetched m = client_->poll(std::min(left, milliseconds(100)))) {

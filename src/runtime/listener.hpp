@@ -26,6 +26,7 @@
 // and watchers.cpp (the watermark and missing-topic threads).
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -134,6 +135,33 @@ class Listener final : private kafka::ClientEvents {
   /// none, or nothing committed). Any thread; blocks for one round trip, `timeout` at most.
   /// Throws KafkaError when the coordinator did not answer.
   std::string committed_metadata(const Partition& p, std::chrono::milliseconds timeout);
+
+  // --- For samsa::testing::ConsumerTest (src/testing/consumer_test.cpp), which reads what
+  // only the listener thread may read and asks for hooks on demand. ---
+
+  /// Runs `task` on the listener thread at the end of a turn of its loop (after the jobs
+  /// that ended were processed and housekeeping ran), and cuts the turn's wait for messages
+  /// short. Any thread. A task posted once the loop ended (stop, a fatal error) never runs:
+  /// the caller waits with a timeout and checks finished().
+  void post(std::function<void()> task);
+  /// One partition as the listener sees it. Listener thread (a posted task).
+  struct PartitionView {
+    std::string topic;
+    std::int32_t partition = 0;
+    /// A job (batch or hook) was handed to the pool and its end is not processed yet.
+    bool busy = false;
+    std::size_t queued = 0;
+    bool tick_due = false;
+    /// Its last job or hook failed and the pause after it was not applied yet.
+    bool failed = false;
+    PauseState pause;
+    /// The next offset to commit, from its marks (OffsetTracker::kNone: nothing marked).
+    std::int64_t committable = OffsetTracker::kNone;
+  };
+  std::vector<PartitionView> partition_views() const;
+  /// Ticks every partition whose consumer has tick() at this turn's housekeeping, as when
+  /// tick_interval passed. Listener thread (a posted task).
+  void tick_now() { next_tick_ = std::chrono::steady_clock::time_point::min(); }
 
  private:
   void run();
@@ -316,6 +344,11 @@ class Listener final : private kafka::ClientEvents {
   std::vector<Partition*> done_;
   std::vector<Partition*> done_swap_;
   std::atomic<bool> jobs_ended_{false};
+  // post()'s tasks, run by run_posted() on the listener thread; posted_ cuts collect()'s wait.
+  std::mutex posted_mu_;
+  std::vector<std::function<void()>> posted_tasks_;
+  std::atomic<bool> posted_{false};
+  void run_posted();
   std::atomic<bool> wake_on_job_end_{true};
   JobGroup jobs_;  // run_hooks()'s
   std::chrono::steady_clock::time_point next_tick_;

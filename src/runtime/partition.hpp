@@ -89,6 +89,11 @@ class Partition {
   Mark uncommitted() const;
   /// Records a commit the broker confirmed.
   void committed(std::int64_t offset, std::string_view metadata);
+  /// The next offset to commit, from the marks (OffsetTracker::committable; kNone: none).
+  std::int64_t committable() const {
+    std::lock_guard lock(mu_);
+    return tracker_.committable();
+  }
   /// Where to resume after an error (see OffsetTracker::first_unmarked).
   std::int64_t first_unmarked() const;
   /// Hands the mark to the client (ConsumerClient::store) when it moved since the last

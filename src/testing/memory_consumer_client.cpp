@@ -1,12 +1,12 @@
-#include "fake_consumer_client.hpp"
+#include "testing/memory_consumer_client.hpp"
 
 #include <algorithm>
 
-namespace samsa::test {
+namespace samsa::testing {
 namespace {
 
 struct Handle {
-  const FakeConsumerClient::Record* record;
+  const MemoryConsumerClient::Record* record;
   std::atomic<int>* outstanding;
 };
 
@@ -18,21 +18,26 @@ std::string list(const std::vector<TopicPartitionOffset>& parts) {
   return out;
 }
 
-kafka::Fetched make(void* raw, const kafka::Fetched::Source* source, const FakeConsumerClient::Record& r) {
+kafka::Fetched make(void* raw, const kafka::Fetched::Source* source, const MemoryConsumerClient::Record& r) {
   kafka::Fetched::Fields f;
   f.topic_key = r.topic_key ? r.topic_key : &r.topic;
   f.partition = r.partition;
   f.offset = r.offset;
-  f.key = r.key.empty() ? nullptr : r.key.data();
+  f.key = r.key.empty() && !r.has_key ? nullptr : r.key.data();
   f.key_len = r.key.size();
   f.payload = r.has_payload ? r.payload.data() : nullptr;
   f.len = r.payload.size();
   return kafka::Fetched(raw, source, f);
 }
 
+void headers_of(const MemoryConsumerClient::Record& r, std::vector<Header>& out) {
+  for (const auto& [name, value] : r.headers)
+    out.push_back({name, value ? std::optional<std::string_view>(*value) : std::nullopt});
+}
+
 }  // namespace
 
-const kafka::Fetched::Source FakeConsumerClient::kSource{
+const kafka::Fetched::Source MemoryConsumerClient::kSource{
     [](void* raw) {
       auto* h = static_cast<Handle*>(raw);
       --*h->outstanding;
@@ -40,23 +45,23 @@ const kafka::Fetched::Source FakeConsumerClient::kSource{
     },
     [](const void* raw) { return static_cast<const Handle*>(raw)->record->topic.c_str(); },
     [](const void* raw) { return static_cast<const Handle*>(raw)->record->timestamp_ms; },
-    [](const void*, std::vector<Header>&) {},
+    [](const void* raw, std::vector<Header>& out) { headers_of(*static_cast<const Handle*>(raw)->record, out); },
 };
 
-const kafka::Fetched::Source FakeConsumerClient::kBorrowed{
+const kafka::Fetched::Source MemoryConsumerClient::kBorrowed{
     [](void*) {},
     [](const void* raw) { return static_cast<const Record*>(raw)->topic.c_str(); },
     [](const void* raw) { return static_cast<const Record*>(raw)->timestamp_ms; },
-    [](const void*, std::vector<Header>&) {},
+    [](const void* raw, std::vector<Header>& out) { headers_of(*static_cast<const Record*>(raw), out); },
 };
 
-kafka::Fetched FakeConsumerClient::borrowed(const Record& r) {
+kafka::Fetched MemoryConsumerClient::borrowed(const Record& r) {
   return make(const_cast<Record*>(&r), &kBorrowed, r);
 }
 
-FakeConsumerClient::~FakeConsumerClient() = default;
+MemoryConsumerClient::~MemoryConsumerClient() = default;
 
-void FakeConsumerClient::produce(const std::string& topic, std::int32_t partition,
+void MemoryConsumerClient::produce(const std::string& topic, std::int32_t partition,
                                  const std::vector<std::string>& payloads) {
   {
     std::lock_guard lock(mu_);
@@ -76,7 +81,43 @@ void FakeConsumerClient::produce(const std::string& topic, std::int32_t partitio
   cv_.notify_all();
 }
 
-void FakeConsumerClient::rebalance_assign(const std::vector<TP>& parts) {
+std::int64_t MemoryConsumerClient::append(Record r) {
+  std::int64_t offset;
+  {
+    std::lock_guard lock(mu_);
+    auto& p = parts_[{r.topic, r.partition}];
+    r.topic_key = &*topics_.insert(r.topic).first;
+    r.offset = offset = static_cast<std::int64_t>(p.log.size());
+    p.log.push_back(std::move(r));
+  }
+  cv_.notify_all();
+  return offset;
+}
+
+std::int64_t MemoryConsumerClient::position(const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? 0 : it->second.position;
+}
+
+std::int64_t MemoryConsumerClient::log_end(const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? 0 : static_cast<std::int64_t>(it->second.log.size());
+}
+
+bool MemoryConsumerClient::rebalance_pending() const {
+  std::lock_guard lock(mu_);
+  return !rebalances_.empty();
+}
+
+std::string MemoryConsumerClient::committed_metadata(const std::string& topic, std::int32_t partition) const {
+  std::lock_guard lock(mu_);
+  auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? std::string() : it->second.committed_metadata;
+}
+
+void MemoryConsumerClient::rebalance_assign(const std::vector<TP>& parts) {
   {
     std::lock_guard lock(mu_);
     rebalances_.push_back({true, parts, false});
@@ -84,7 +125,7 @@ void FakeConsumerClient::rebalance_assign(const std::vector<TP>& parts) {
   cv_.notify_all();
 }
 
-void FakeConsumerClient::rebalance_revoke(const std::vector<TP>& parts, bool lost) {
+void MemoryConsumerClient::rebalance_revoke(const std::vector<TP>& parts, bool lost) {
   {
     std::lock_guard lock(mu_);
     rebalances_.push_back({false, parts, lost});
@@ -92,68 +133,68 @@ void FakeConsumerClient::rebalance_revoke(const std::vector<TP>& parts, bool los
   cv_.notify_all();
 }
 
-void FakeConsumerClient::fail_commits(int n, kafka::Status error) {
+void MemoryConsumerClient::fail_commits(int n, kafka::Status error) {
   std::lock_guard lock(mu_);
   failing_commits_ = n;
   commit_error_ = std::move(error);
 }
 
-void FakeConsumerClient::set_broker_epoch(std::int32_t epoch) {
+void MemoryConsumerClient::set_broker_epoch(std::int32_t epoch) {
   std::lock_guard lock(mu_);
   broker_epoch_ = epoch;
 }
 
-void FakeConsumerClient::set_member_epoch(std::int32_t epoch) {
+void MemoryConsumerClient::set_member_epoch(std::int32_t epoch) {
   std::lock_guard lock(mu_);
   record("member epoch " + std::to_string(epoch));
   member_epoch_ = epoch;
 }
 
-std::optional<std::int32_t> FakeConsumerClient::member_epoch() {
+std::optional<std::int32_t> MemoryConsumerClient::member_epoch() {
   ++epoch_reads_;
   std::lock_guard lock(mu_);
   return member_epoch_;
 }
 
-void FakeConsumerClient::fail_seeks(int n) {
+void MemoryConsumerClient::fail_seeks(int n) {
   std::lock_guard lock(mu_);
   failing_seeks_ = n;
 }
 
-std::int64_t FakeConsumerClient::committed(const std::string& topic, std::int32_t partition) const {
+std::int64_t MemoryConsumerClient::committed(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
   auto it = parts_.find({topic, partition});
   return it == parts_.end() ? -1 : it->second.committed;
 }
 
-bool FakeConsumerClient::paused(const std::string& topic, std::int32_t partition) const {
+bool MemoryConsumerClient::paused(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
   auto it = parts_.find({topic, partition});
   return it != parts_.end() && it->second.paused;
 }
 
-std::vector<std::string> FakeConsumerClient::calls() const {
+std::vector<std::string> MemoryConsumerClient::calls() const {
   std::lock_guard lock(mu_);
   return calls_;
 }
 
-std::vector<std::string> FakeConsumerClient::calls_starting(const std::string& prefix) const {
+std::vector<std::string> MemoryConsumerClient::calls_starting(const std::string& prefix) const {
   std::vector<std::string> out;
   for (auto& c : calls())
     if (c.rfind(prefix, 0) == 0) out.push_back(c);
   return out;
 }
 
-void FakeConsumerClient::note(const std::string& what) {
+void MemoryConsumerClient::note(const std::string& what) {
   std::lock_guard lock(mu_);
   record(what);
 }
 
-void FakeConsumerClient::record(const std::string& what) { calls_.push_back(what); }
+void MemoryConsumerClient::record(const std::string& what) { calls_.push_back(what); }
 
-kafka::Status FakeConsumerClient::subscribe(const std::vector<std::string>&) { return {}; }
+kafka::Status MemoryConsumerClient::subscribe(const std::vector<std::string>&) { return {}; }
 
-kafka::Fetched FakeConsumerClient::poll(std::chrono::milliseconds timeout) {
+kafka::Fetched MemoryConsumerClient::poll(std::chrono::milliseconds timeout) {
   ++polls_;
   const auto until = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);
@@ -203,7 +244,7 @@ kafka::Fetched FakeConsumerClient::poll(std::chrono::milliseconds timeout) {
   }
 }
 
-void FakeConsumerClient::wake() {
+void MemoryConsumerClient::wake() {
   {
     std::lock_guard lock(mu_);
     woken_ = true;
@@ -211,7 +252,7 @@ void FakeConsumerClient::wake() {
   cv_.notify_all();
 }
 
-kafka::Status FakeConsumerClient::assign(const std::vector<TopicPartitionOffset>& parts) {
+kafka::Status MemoryConsumerClient::assign(const std::vector<TopicPartitionOffset>& parts) {
   std::lock_guard lock(mu_);
   record("assign " + list(parts));
   if (!incremental_) {
@@ -228,7 +269,7 @@ kafka::Status FakeConsumerClient::assign(const std::vector<TopicPartitionOffset>
   return {};
 }
 
-kafka::Status FakeConsumerClient::unassign(const std::vector<TopicPartitionOffset>& parts) {
+kafka::Status MemoryConsumerClient::unassign(const std::vector<TopicPartitionOffset>& parts) {
   std::lock_guard lock(mu_);
   record("unassign " + list(parts));
   std::vector<TP> going;
@@ -245,7 +286,7 @@ kafka::Status FakeConsumerClient::unassign(const std::vector<TopicPartitionOffse
   return {};
 }
 
-void FakeConsumerClient::commit_stored(const std::vector<TP>& parts) {
+void MemoryConsumerClient::commit_stored(const std::vector<TP>& parts) {
   for (const auto& key : parts) {
     PartitionState& p = parts_[key];
     if (p.stored < 0 || p.stored == p.committed) continue;
@@ -255,14 +296,14 @@ void FakeConsumerClient::commit_stored(const std::vector<TP>& parts) {
   }
 }
 
-kafka::Status FakeConsumerClient::pause(const std::string& topic, std::int32_t partition) {
+kafka::Status MemoryConsumerClient::pause(const std::string& topic, std::int32_t partition) {
   std::lock_guard lock(mu_);
   record("pause " + tp(topic, partition));
   parts_[{topic, partition}].paused = true;
   return {};
 }
 
-kafka::Status FakeConsumerClient::resume(const std::string& topic, std::int32_t partition) {
+kafka::Status MemoryConsumerClient::resume(const std::string& topic, std::int32_t partition) {
   {
     std::lock_guard lock(mu_);
     record("resume " + tp(topic, partition));
@@ -272,30 +313,30 @@ kafka::Status FakeConsumerClient::resume(const std::string& topic, std::int32_t 
   return {};
 }
 
-kafka::Status FakeConsumerClient::seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
+kafka::Status MemoryConsumerClient::seek(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                        std::chrono::milliseconds) {
   std::lock_guard lock(mu_);
   if (failing_seeks_ > 0) {
     --failing_seeks_;
     record("seek " + tp(topic, partition) + "@" + std::to_string(offset) + " failed");
-    return kafka::Status(kafka::Status::Code::other, "_FAIL", "seek failed (fake)");
+    return kafka::Status(kafka::Status::Code::other, "_FAIL", "seek failed (in memory)");
   }
   record("seek " + tp(topic, partition) + "@" + std::to_string(offset));
   parts_[{topic, partition}].position = offset;
   return {};
 }
 
-kafka::Status FakeConsumerClient::store(const std::string& topic, std::int32_t partition, std::int64_t offset,
+kafka::Status MemoryConsumerClient::store(const std::string& topic, std::int32_t partition, std::int64_t offset,
                                         const std::string& metadata) {
   std::lock_guard lock(mu_);
   PartitionState& p = parts_[{topic, partition}];
-  if (!p.assigned) return kafka::Status(kafka::Status::Code::state, "_STATE", "not assigned (fake)", true);
+  if (!p.assigned) return kafka::Status(kafka::Status::Code::state, "_STATE", "not assigned (in memory)", true);
   p.stored = offset;
   p.stored_metadata = metadata;
   return {};
 }
 
-kafka::CommitAnswer FakeConsumerClient::commit(const std::vector<kafka::CommitOffset>& offsets,
+kafka::CommitAnswer MemoryConsumerClient::commit(const std::vector<kafka::CommitOffset>& offsets,
                                                std::chrono::milliseconds) {
   std::lock_guard lock(mu_);
   kafka::CommitAnswer a;
@@ -310,7 +351,7 @@ kafka::CommitAnswer FakeConsumerClient::commit(const std::vector<kafka::CommitOf
   if (broker_epoch_ && member_epoch_ != broker_epoch_) {
     // As librdkafka answers it: the request's error, and each partition's.
     const kafka::Status stale(kafka::Status::Code::stale_member_epoch, "STALE_MEMBER_EPOCH",
-                              "Broker: The member epoch is stale (fake)", false, true);
+                              "Broker: The member epoch is stale (in memory)", false, true);
     record("commit failed " + stale.name());
     a.request = stale;
     for (auto o : offsets) {
@@ -329,7 +370,7 @@ kafka::CommitAnswer FakeConsumerClient::commit(const std::vector<kafka::CommitOf
   return a;
 }
 
-kafka::Status FakeConsumerClient::commit_async() {
+kafka::Status MemoryConsumerClient::commit_async() {
   std::lock_guard lock(mu_);
   kafka::CommitAnswer a;
   a.answered = true;
@@ -346,14 +387,14 @@ kafka::Status FakeConsumerClient::commit_async() {
   return {};
 }
 
-kafka::Status FakeConsumerClient::committed_metadata(const std::string& topic, std::int32_t partition,
+kafka::Status MemoryConsumerClient::committed_metadata(const std::string& topic, std::int32_t partition,
                                                      std::chrono::milliseconds, std::string& metadata) {
   std::lock_guard lock(mu_);
   metadata = parts_[{topic, partition}].committed_metadata;
   return {};
 }
 
-kafka::Status FakeConsumerClient::watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds,
+kafka::Status MemoryConsumerClient::watermarks(const std::string& topic, std::int32_t partition, std::chrono::milliseconds,
                                              std::int64_t& low, std::int64_t& high) {
   std::lock_guard lock(mu_);
   low = 0;
@@ -361,7 +402,7 @@ kafka::Status FakeConsumerClient::watermarks(const std::string& topic, std::int3
   return {};
 }
 
-kafka::Status FakeConsumerClient::committed_offsets(const std::vector<TopicPartition>& parts,
+kafka::Status MemoryConsumerClient::committed_offsets(const std::vector<TopicPartition>& parts,
                                                     std::chrono::milliseconds, std::vector<std::int64_t>& offsets) {
   std::lock_guard lock(mu_);
   offsets.clear();
@@ -369,7 +410,7 @@ kafka::Status FakeConsumerClient::committed_offsets(const std::vector<TopicParti
   return {};
 }
 
-kafka::Status FakeConsumerClient::offset_for_time(const std::string& topic, std::int32_t partition,
+kafka::Status MemoryConsumerClient::offset_for_time(const std::string& topic, std::int32_t partition,
                                                   std::int64_t timestamp_ms, std::chrono::milliseconds,
                                                   std::int64_t& offset) {
   std::lock_guard lock(mu_);
@@ -383,7 +424,7 @@ kafka::Status FakeConsumerClient::offset_for_time(const std::string& topic, std:
   return {};
 }
 
-kafka::Status FakeConsumerClient::close() {
+kafka::Status MemoryConsumerClient::close() {
   std::vector<TopicPartitionOffset> assigned;
   {
     std::lock_guard lock(mu_);
@@ -395,4 +436,4 @@ kafka::Status FakeConsumerClient::close() {
   return {};
 }
 
-}  // namespace samsa::test
+}  // namespace samsa::testing
