@@ -1,6 +1,8 @@
 // Proves the installed package works for users: headers, link, and a valid app; and that
-// samsa::testing links and runs (an embedded broker, a topic created on it and read back).
+// samsa::testing links and runs (an embedded broker, a topic created on it and read back; the
+// testing kit consuming two messages and committing them).
 #include <samsa/samsa.hpp>
+#include <samsa/testing/consumer_test.hpp>
 #include <samsa/testing/embedded_broker.hpp>
 
 #include <iostream>
@@ -26,5 +28,13 @@ int main() {
   const int partitions = samsa::admin::partition_count(broker.bootstrap_servers(), "user_events");
   std::cout << "package_consumer: embedded broker at " << broker.bootstrap_servers()
             << ", user_events has " << partitions << " partitions\n";
-  return partitions == 3 ? 0 : 1;
+  samsa::testing::ConsumerTest test;
+  test.routes([](samsa::Routes& r) { r.consumer_group("events").topic("user_events").consumer<EventsConsumer>(); });
+  test.produce("user_events", "one");
+  test.produce("user_events", "two");
+  test.consume();
+  const int code = test.stop();
+  std::cout << "package_consumer: ConsumerTest committed " << test.committed("user_events") << ", exit code " << code
+            << "\n";
+  return partitions == 3 && code == samsa::kExitOk && test.committed("user_events") == 2 ? 0 : 1;
 }
