@@ -122,11 +122,12 @@ TEST_F(BufferedImport, ABadEventIsRetriedAndNothingIsImportedTwice) {
   start();
   for (int id = 0; id < 4; ++id) event(id);
   test_.produce("user_events", "not json");
-  EXPECT_THROW(test_.consume(500ms), std::runtime_error) << "without a dead-letter queue the bad event blocks";
+  EXPECT_THROW(test_.consume(1500ms), std::runtime_error) << "without a dead-letter queue the bad event blocks";
   ASSERT_GE(failures_of("consume").size(), 2u) << "retried with the back-off";
   // The five came in one batch, whose parse failed at the bad one before any import: the
   // buffer was dropped and the batch comes again from its first unmarked event, 0.
   EXPECT_EQ(test_.marked("user_events"), std::nullopt);
+  ASSERT_FALSE(test_.seeks("user_events").empty());
   EXPECT_EQ(test_.seeks("user_events").front(), 0) << "redelivered from the first unmarked event";
   EXPECT_TRUE(imported().empty()) << "nothing of the failed batch reached the database";
   EXPECT_EQ(test_.stop(), samsa::kExitOk);

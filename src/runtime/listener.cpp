@@ -177,25 +177,36 @@ void Listener::run_posted() {
     tasks.swap(posted_tasks_);
     posted_.store(false, std::memory_order_release);
   }
-  for (auto& task : tasks) task();
+  for (auto& task : tasks) {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      logger_.error(fmt::format("consumer group {}: a task posted to the listener failed: {}", name(), e.what()));
+    }
+  }
   // A tick asked for now (tick_now) runs at once, not a max_wait_time later.
   housekeeping();
 }
 
 std::vector<Listener::PartitionView> Listener::partition_views() const {
   std::vector<PartitionView> out;
-  for (const auto& [key, p] : partitions_) {
+  auto view = [&](const Partition& p, bool abandoned) {
     PartitionView v;
-    v.topic = p->topic();
-    v.partition = p->partition();
-    v.busy = p->busy;
-    v.queued = p->queued();
-    v.tick_due = p->tick_due;
-    v.failed = p->failed();
-    v.pause = p->pause_state();
-    v.committable = p->committable();
+    v.topic = p.topic();
+    v.partition = p.partition();
+    v.busy = p.busy;
+    v.queued = p.queued();
+    v.tick_due = p.tick_due;
+    v.failed = !p.busy && p.failed();  // the job writes it: read only once it ended
+    v.pause = p.pause_state();
+    v.committable = p.committable();
+    v.resume_requested = p.resume_requested();
+    v.held = p.held;
+    v.abandoned = abandoned;
     out.push_back(std::move(v));
-  }
+  };
+  for (const auto& [key, p] : partitions_) view(*p, false);
+  for (const auto& [key, p] : abandoned_) view(*p, true);
   return out;
 }
 

@@ -152,12 +152,21 @@ class Listener final : private kafka::ClientEvents {
     bool busy = false;
     std::size_t queued = 0;
     bool tick_due = false;
-    /// Its last job or hook failed and the pause after it was not applied yet.
+    /// Its last job or hook failed and the pause after it was not applied yet (false while
+    /// a job is in flight: busy).
     bool failed = false;
     PauseState pause;
     /// The next offset to commit, from its marks (OffsetTracker::kNone: nothing marked).
     std::int64_t committable = OffsetTracker::kNone;
+    /// Its consumer called resume(): the pause ends at the next housekeeping.
+    bool resume_requested = false;
+    /// Waits for an abandoned instance of the same partition to be gone (no job starts).
+    bool held = false;
+    /// A revocation gave up waiting for its job: out of the assignment, its job and then
+    /// revoked() still to return.
+    bool abandoned = false;
   };
+  /// Every partition the listener holds, abandoned ones included (last).
   std::vector<PartitionView> partition_views() const;
   /// Ticks every partition whose consumer has tick() at this turn's housekeeping, as when
   /// tick_interval passed. Listener thread (a posted task).

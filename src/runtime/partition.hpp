@@ -227,6 +227,7 @@ class Partition {
   /// housekeeping.
   void request_resume() { resume_requested_.store(true, std::memory_order_release); }
   bool take_resume_request() { return resume_requested_.exchange(false, std::memory_order_acq_rel); }
+  bool resume_requested() const { return resume_requested_.load(std::memory_order_acquire); }
   /// A pause starts: a resume() asked for before it does not end it.
   void forget_resume_request() { resume_requested_.store(false, std::memory_order_release); }
   /// A hook of the consumer runs now on the calling thread (seek/pause are allowed only then).

@@ -135,7 +135,8 @@ struct ConsumerTest::Impl {
   }
 
   /// Runs `f` on `g`'s listener thread and returns what it returned. Throws
-  /// std::runtime_error when the listener does not answer within 5 s (a poll hook stuck,
+  /// std::runtime_error when the listener does not answer within revoke_timeout + 5 s (a
+  /// revocation waits for its jobs that long inside the poll; else a poll hook is stuck,
   /// or the listener ended).
   template <class F>
   auto on_listener(Group& g, F f) -> decltype(f()) {
@@ -149,11 +150,13 @@ struct ConsumerTest::Impl {
         promise->set_exception(std::current_exception());
       }
     });
-    if (answer.wait_for(5s) != std::future_status::ready)
-      throw std::runtime_error(fmt::format("ConsumerTest: consumer group '{}' did not answer within 5 s ({})",
-                                           g.route->name(),
-                                           g.listener->finished() ? "its listener ended: see log_lines()"
-                                                                  : "a before_poll/after_poll hook is stuck?"));
+    const auto patience = app.settings().revoke_timeout + 5s;
+    if (answer.wait_for(patience) != std::future_status::ready)
+      throw std::runtime_error(fmt::format(
+          "ConsumerTest: consumer group '{}' did not answer within {} ms ({})", g.route->name(),
+          std::chrono::duration_cast<std::chrono::milliseconds>(patience).count(),
+          g.listener->finished() ? "its listener ended: see log_lines()"
+                                 : "a revocation waiting for a stuck job, or a stuck before_poll/after_poll hook?"));
     return answer.get();
   }
 
@@ -168,23 +171,31 @@ struct ConsumerTest::Impl {
   /// the listener thread, where the client's position and the partitions' state are one
   /// moment's (read from here, a fetch could fall between them).
   /// `assignment_only`: only the first two (start, revoke, assign).
-  bool settled(Group& g, bool assignment_only, std::string& why) {
+  /// A consumer's pause that ends before `deadline` is waited for.
+  bool settled(Group& g, bool assignment_only, Clock::time_point deadline, std::string& why) {
     Listener* l = g.listener.get();
     MemoryConsumerClient* client = g.client;
     const std::vector<TopicPartition> assigned = g.assigned;
-    why = on_listener(g, [l, client, assigned, assignment_only]() -> std::string {
+    why = on_listener(g, [l, client, assigned, assignment_only, deadline]() -> std::string {
       if (client->rebalance_pending()) return "a rebalance is in progress";
       const auto vs = l->partition_views();
       for (const auto& tp : assigned)
-        if (std::none_of(vs.begin(), vs.end(),
-                         [&](const auto& v) { return v.topic == tp.topic && v.partition == tp.partition; }))
+        if (std::none_of(vs.begin(), vs.end(), [&](const auto& v) {
+              return !v.abandoned && v.topic == tp.topic && v.partition == tp.partition;
+            }))
           return where(tp.topic, tp.partition) + " is not assigned yet";
-      if (vs.size() != assigned.size()) return "a revocation is in progress";
-      if (assignment_only) return {};
       for (const auto& v : vs) {
         const std::string at = where(v.topic, v.partition);
+        if (v.abandoned) return at + " is being revoked: its job, then revoked(), have not returned";
+        if (std::find(assigned.begin(), assigned.end(), TopicPartition{v.topic, v.partition}) == assigned.end())
+          return at + " is being revoked";
+        if (v.held) return at + " waits for its previous instance to be gone";
+        if (assignment_only) continue;
         if (v.busy || v.tick_due || v.failed) return at + " has a job in flight";
-        if (v.pause.consumer_paused) continue;  // its consumer's pause: settled until it ends
+        if (v.resume_requested) return at + " is being resumed";
+        // Its consumer's pause: settled when it lasts past the deadline, else waited for.
+        if (v.pause.consumer_paused && v.pause.resume_at >= deadline) continue;
+        if (v.pause.consumer_paused) return at + " is paused by its consumer for a little longer";
         if (v.pause.paused)
           return at + (v.pause.consumer_control ? " is moving to where its consumer sought"
                                                 : " is paused after a failure (back-off), to be delivered again");
@@ -210,7 +221,7 @@ struct ConsumerTest::Impl {
           throw std::runtime_error(fmt::format("ConsumerTest::{}: consumer group '{}' stopped (exit code {}): see "
                                                "log_lines()",
                                                what, g.route->name(), g.listener->exit_code()));
-        if (!settled(g, assignment_only, why)) {
+        if (!settled(g, assignment_only, until, why)) {
           all = false;
           break;
         }
@@ -227,7 +238,7 @@ struct ConsumerTest::Impl {
         throw std::runtime_error(
             fmt::format("ConsumerTest::{}: not done after {} ms: {}{}", what, timeout.count(), why, last));
       }
-      std::this_thread::sleep_for(2ms);
+      std::this_thread::sleep_for(5ms);
     }
   }
 
@@ -282,10 +293,14 @@ struct ConsumerTest::Impl {
     if (stopped) return exit_code;
     stopped = true;
     if (!started) return exit_code;
+    // As serve()'s shutdown: one shutdown_timeout for all groups; past it, what is marked
+    // is committed and the jobs still running are given up on.
     const auto deadline = Clock::now() + app.settings().shutdown_timeout;
     for (auto& g : groups) g.listener->request_stop(deadline);
     for (auto& g : groups) {
-      if (!g.listener->wait_finished(app.settings().shutdown_timeout + 5s)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (!g.listener->wait_finished(std::max(left, std::chrono::milliseconds(0)))) {
+        g.listener->commit_marked_now(5s);
         exit_code = kExitShutdownTimeout;
         continue;
       }
@@ -423,6 +438,7 @@ void ConsumerTest::assign(const std::string& topic, std::int32_t partition) {
   if (std::find(g.assigned.begin(), g.assigned.end(), tp) != g.assigned.end())
     throw std::logic_error(fmt::format("ConsumerTest::assign: {} is assigned already", where(topic, partition)));
   g.assigned.push_back(tp);
+  if (std::find(g.known.begin(), g.known.end(), tp) == g.known.end()) g.known.push_back(tp);
   g.client->rebalance_assign({tp});
   g.listener->post([] {});
   impl_->settle("assign", 10s, true);

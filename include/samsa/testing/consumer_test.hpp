@@ -37,8 +37,11 @@
 // Threads: call its methods from one thread, the test's. The consumer's hooks run on the
 // worker threads (before_poll/after_poll on the group's listener thread) as in production;
 // each method returns once what it waited for happened, and throws std::runtime_error
-// naming what did not happen in time. Hooks that block forever make it throw, not hang.
-// The destructor stops the runtime (as stop()) when the test did not.
+// naming what did not happen in time. A hook that never returns: consume(), tick(),
+// revoke() and assign() throw when their time is up; stop() gives up on it after
+// shutdown_timeout (kExitShutdownTimeout, what is marked committed, as serve() does); the
+// destructor then waits for it, as a process waits for its threads. The destructor stops
+// the runtime (as stop()) when the test did not.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -86,8 +89,8 @@ struct HookFailure {
   std::string hook;
   std::string topic;
   std::int32_t partition = -1;
-  /// consume/after_fetch: the failed batch's first offset; other hooks: the partition's
-  /// first unmarked offset.
+  /// consume/after_fetch: the failed batch's first offset (the failed message's with
+  /// batch_fetching(false)); other hooks: the partition's first unmarked offset.
   std::int64_t offset = -1;
   /// The failure's number for that first unmarked message (0: not counted).
   int attempt = 0;
@@ -120,7 +123,9 @@ class ConsumerTest {
   // --- Feeding ---
 
   /// Appends a message to `topic` (routed in a group that runs); returns its offset. Before
-  /// or after the start; a running consumer receives it at the next consume().
+  /// or after the start: once started, the runtime fetches it at once, as from Kafka (how
+  /// messages fall into batches then depends on timing); consume() waits until it was
+  /// handled. Not to be confused with produced(): what the app's producer sent.
   std::int64_t produce(const std::string& topic, std::string payload, std::int32_t partition = 0);
   std::int64_t produce(const std::string& topic, TestMessage message);
 
@@ -156,7 +161,7 @@ class ConsumerTest {
   // --- Reading (what the runtime holds now: call after consume(), tick(), ...) ---
 
   /// The offset of the last message marked in this assignment of the partition (std::nullopt:
-  /// none marked, or the partition is not assigned).
+  /// none marked, the partition is not assigned, or stop() ran).
   std::optional<std::int64_t> marked(const std::string& topic, std::int32_t partition = 0) const;
   /// What the group has committed: the offset it resumes from (the last marked + 1), -1 when
   /// nothing. The in-memory coordinator has no auto-commit timer: marks are committed at a
@@ -164,7 +169,8 @@ class ConsumerTest {
   std::int64_t committed(const std::string& topic, std::int32_t partition = 0) const;
   /// The metadata committed with it ("": none).
   std::string committed_metadata(const std::string& topic, std::int32_t partition = 0) const;
-  /// The partition is paused by its consumer (pause(), pause_consecutive()) and not resumed.
+  /// The partition is paused by its consumer (pause(), pause_consecutive()) and not resumed
+  /// (false after stop()).
   bool paused(const std::string& topic, std::int32_t partition = 0) const;
   /// Where the partition delivers next: the offset after the last message handed to the
   /// consumer, or where a seek, a pause or the rewind after an exception moved it.
