@@ -57,6 +57,22 @@ void OffsetTracker::advance_over_completed() {
   }
 }
 
+std::vector<std::pair<std::int64_t, std::int64_t>> OffsetTracker::completed_ranges() const {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  bool open = false;  // the last pending offset was done: out.back() may grow
+  for (const Pending& p : pending_) {
+    if (!p.done) {
+      open = false;
+    } else if (open) {
+      out.back().second = p.offset;
+    } else {
+      out.emplace_back(p.offset, p.offset);
+      open = true;
+    }
+  }
+  return out;
+}
+
 std::int64_t OffsetTracker::first_unmarked() const {
   if (marked_ != kNone && (first_ == kNone || marked_ >= first_)) return marked_;
   return first_;

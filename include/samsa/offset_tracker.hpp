@@ -24,6 +24,8 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace samsa {
 
@@ -67,6 +69,11 @@ class OffsetTracker {
   void complete(std::int64_t offset);
   /// Offsets tracked and not yet covered by the watermark.
   std::size_t in_flight() const { return pending_.size(); }
+  /// The tracked offsets completed above the watermark, as closed intervals in ascending
+  /// order: consecutive tracked offsets that are all completed make one interval (offsets
+  /// never tracked between them, such as compacted ones, are inside it). What the commit's
+  /// metadata carries for the next owner (IncompleteOffsets).
+  std::vector<std::pair<std::int64_t, std::int64_t>> completed_ranges() const;
 
   /// The offset to commit (last handled + 1), or kNone when nothing was marked.
   std::int64_t committable() const { return marked_; }
