@@ -47,7 +47,7 @@ class AnyDeserializer {
   AnyDeserializer() = default;
 
   /// A deserializer of payloads of type T: `f(const Message&)` returns a T (or something
-  /// a T is constructed from). T may be move-only (a protobuf message, a unique_ptr);
+  /// a T is constructed from). T may be move-only (a unique_ptr, a type owning a handle);
   /// `f` is copied and must be safe to call concurrently. An empty std::function or null
   /// function pointer gives an empty AnyDeserializer.
   template <class T, class F>
