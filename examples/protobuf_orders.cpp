@@ -10,10 +10,11 @@
 // samsa::DeserializationError); the partition then goes on. Nothing is skipped silently.
 //
 //   protobuf_orders server --brokers 127.0.0.1:9092 [--dead-letter-topic orders_dlq] [--max-retries 3]
-//   protobuf_orders produce --brokers 127.0.0.1:9092 --count 100 [--first 1]
+//   protobuf_orders produce --brokers 127.0.0.1:9092 --count 100 [--first 1] [--bad ID]
 //
 // `produce` writes sample orders (ids --first.., keyed by customer) with the app's producer,
-// so the example needs no other protobuf tool to be tried.
+// so the example needs no other protobuf tool to be tried; with --bad, order ID is written
+// as bytes that are no order, among the others (to see the dead letter).
 #include "examples/orders.pb.h"
 #include "flag_value.hpp"
 #include <samsa/samsa.hpp>
@@ -71,13 +72,15 @@ class OrdersConsumer : public samsa::Consumer {
 };
 
 // `produce`: --count sample orders from id --first, each keyed by its customer (so one
-// customer's orders stay in order, in one partition). Returns the exit code.
+// customer's orders stay in order, in one partition), order --bad as a payload that is no
+// order. Returns the exit code.
 int produce(samsa::App& app, int argc, char** argv) {
   const auto brokers = examples::flag_value(argc, argv, "--brokers");
   const auto count = examples::flag_value(argc, argv, "--count");
   const int first = std::atoi(examples::flag_value(argc, argv, "--first").value_or("1").c_str());
+  const int bad = std::atoi(examples::flag_value(argc, argv, "--bad").value_or("-1").c_str());
   if (!count) {
-    std::cerr << "usage: protobuf_orders produce --brokers HOST:PORT --count N [--first ID]\n";
+    std::cerr << "usage: protobuf_orders produce --brokers HOST:PORT --count N [--first ID] [--bad ID]\n";
     return 2;
   }
   if (brokers) app.settings().kafka["bootstrap.servers"] = *brokers;  // else KAFKA_BROKERS
@@ -92,14 +95,16 @@ int produce(samsa::App& app, int argc, char** argv) {
       line->set_quantity(1 + k);
       line->set_price_cents(100 * (1 + (id + k) % 9));
     }
-    delivered.push_back(app.producer().produce(kTopic, order.customer(), order.SerializeAsString()));
+    // 'n' (0x6e) reads as field 13 with wire type 6, which protobuf refuses.
+    const std::string payload = id == bad ? "not a protobuf order" : order.SerializeAsString();
+    delivered.push_back(app.producer().produce(kTopic, order.customer(), payload));
   }
   int failed = 0;
   for (auto& d : delivered)
     if (const samsa::DeliveryReport r = d.get(); !r.ok()) {
       if (failed++ == 0) std::cerr << "not delivered: " << r.error << "\n";
     }
-  std::cout << "produced " << delivered.size() - static_cast<std::size_t>(failed) << " orders to " << kTopic << "\n";
+  std::cout << "produced " << delivered.size() - static_cast<std::size_t>(failed) << " messages to " << kTopic << "\n";
   return failed == 0 ? 0 : 1;
 }
 

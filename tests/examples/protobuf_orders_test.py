@@ -2,7 +2,7 @@
 """End-to-end test of examples/protobuf_orders (typed payloads) on the embedded broker.
 
 Starts its own `samsa broker`, produces Protocol Buffers orders with the example's own
-`produce` command and one payload that is no order with `samsa produce --payload`, runs the
+`produce` command, one of them written as a payload that is no order (--bad), runs the
 example's server until every good order is logged as read typed and the bad payload is
 dead-lettered, stops it with SIGTERM, and checks: each good order handled once, the bad one
 in the dead-letter topic with its DeserializationError in the headers, and the group's
@@ -31,7 +31,7 @@ from buffered_import_test import FAST, ROOT, wait_for  # noqa: E402
 
 BIN = {"protobuf_orders": ROOT / "build/bin/protobuf_orders", "samsa": ROOT / "build/bin/samsa"}
 TOPIC, GROUP, DLQ, PARTITIONS = "orders", "orders", "orders_dlq", 2  # as routed in protobuf_orders.cpp
-BAD = "not a protobuf order"  # 'n' (0x6e) is field 13 with wire type 6: protobuf refuses it
+BAD_ID = 21  # written by `produce --bad` as "not a protobuf order", among the good orders
 
 
 class ProtobufOrdersTest(unittest.TestCase):
@@ -74,48 +74,50 @@ class ProtobufOrdersTest(unittest.TestCase):
         return rows
 
     def test_orders_are_read_typed_and_a_payload_that_is_no_order_is_dead_lettered(self):
-        self.assertIn("produced 20 orders", self.run_tool("protobuf_orders", "produce", "--brokers", self.brokers,
-                                                          "--count", "20", "--first", "1"))
-        # Event 1001 of `samsa produce` goes to partition 1001 % 2 = 1, between good orders.
-        self.run_tool("samsa", "produce", "--brokers", self.brokers, "--topic", TOPIC, "--first", "1001",
-                      "--count", "1", "--payload", BAD)
-        self.run_tool("protobuf_orders", "produce", "--brokers", self.brokers, "--count", "20", "--first", "21")
+        # One producer batch: the bad payload is in the middle of the batch consume() gets, after
+        # good orders of its partition that a consumer marking one by one handles only once.
+        self.assertIn("produced 41 messages", self.run_tool("protobuf_orders", "produce", "--brokers", self.brokers,
+                                                            "--count", "41", "--first", "1", "--bad", str(BAD_ID)))
+        good = [i for i in range(1, 42) if i != BAD_ID]
 
         env = dict(os.environ, SAMSA_LOG_LEVEL="info")
         with open(self.log, "w") as err:
             server = subprocess.Popen([str(BIN["protobuf_orders"]), "server", "--brokers", self.brokers,
                                        "--max-retries", "2", *FAST], stdout=subprocess.DEVNULL, stderr=err, env=env)
         self.addCleanup(self.stop, server)
-        done = wait_for(lambda: len(self.handled()) >= 40 and "dispatched to dead-letter topic" in self.log_text(), 60,
-                        step=0.25)
-        self.assertTrue(done, f"{len(self.handled())} of 40 orders handled, or nothing dead-lettered")
+        done = wait_for(lambda: len(self.handled()) >= len(good) and "dispatched to dead-letter topic" in self.log_text(),
+                        60, step=0.25)
+        self.assertTrue(done, f"{len(self.handled())} of {len(good)} orders handled, or nothing dead-lettered")
         server.send_signal(signal.SIGTERM)
         self.assertEqual(server.wait(timeout=30), 0, "graceful shutdown")
 
         handled = self.handled()
-        self.assertEqual(sorted(i for i, _, _ in handled), list(range(1, 41)), "every good order handled once")
+        self.assertEqual(sorted(i for i, _, _ in handled), good, "every good order handled once")
         committed = self.committed()
         self.assertEqual(sorted(committed), list(range(PARTITIONS)))
         for p, (c, end) in committed.items():
             self.assertEqual(c, end, f"partition {p}: committed at the log end, past the bad payload")
         self.assertEqual(sum(end for _, end in committed.values()), 41)
 
-        failures = re.findall(r"consume failed on orders/1 .*cannot deserialize the message at orders/1@(\d+): "
+        failures = re.findall(r"consume failed on orders/\d .*cannot deserialize the message at orders/(\d)@(\d+): "
                               r"not a protobuf orders\.Order", self.log_text())
         self.assertEqual(len(failures), 3, "the first delivery and --max-retries 2 retries, then the dead letter")
-        bad_offset = int(failures[0])
-        self.assertNotIn((1, bad_offset), [(p, o) for _, p, o in handled])
+        self.assertEqual(len(set(failures)), 1, failures)
+        bad_partition, bad_offset = map(int, failures[0])
+        self.assertNotIn((bad_partition, bad_offset), [(p, o) for _, p, o in handled])
+        self.assertTrue([o for _, p, o in handled if p == bad_partition and o < bad_offset],
+                        "good orders before the bad one in its partition")
 
         out = self.run_tool("samsa", "consume", "--brokers", self.brokers, "--topic", DLQ, "--from-beginning",
                             "--until-end", "--format", "json")
         dead = [json.loads(line) for line in out.splitlines() if line.strip()]
         self.assertEqual(len(dead), 1, out)
-        self.assertEqual(dead[0]["value"], BAD)
+        self.assertEqual(dead[0]["value"], "not a protobuf order")
         headers = dead[0]["headers"]
         self.assertEqual(headers["error_class"], "samsa::DeserializationError")
-        self.assertIn(f"orders/1@{bad_offset}: not a protobuf orders.Order", headers["error_message"])
+        self.assertIn(f"orders/{bad_partition}@{bad_offset}: not a protobuf orders.Order", headers["error_message"])
         self.assertEqual((headers["original_partition"], headers["original_offset"], headers["original_attempts"]),
-                         ("1", str(bad_offset), "3"))
+                         (str(bad_partition), str(bad_offset), "3"))
 
 
 if __name__ == "__main__":
