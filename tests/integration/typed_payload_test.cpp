@@ -40,9 +40,11 @@ TEST_F(TypedPayload, ARefusedPayloadIsDeadLetteredWithItsDeserializationErrorAnd
   const std::string dlq = topic + "_dlq";
   Broker::get().create_topic(topic, 1);
   Broker::get().create_topic(dlq, 1);
-  admin::produce(Broker::get().bootstrap(), topic, orders(0, 4));
-  admin::produce(Broker::get().bootstrap(), topic, {{std::string("k"), "\x08\x96\x01 not an order", 0}});  // offset 4
-  admin::produce(Broker::get().bootstrap(), topic, orders(5, 5));
+  // In one request, so that the refused payload is in the middle of the batch consume() gets.
+  std::vector<admin::Record> records = orders(0, 4);
+  records.push_back({std::string("k"), "\x08\x96\x01 not an order", 0});  // offset 4
+  for (auto& r : orders(5, 5)) records.push_back(std::move(r));
+  admin::produce(Broker::get().bootstrap(), topic, records);
 
   std::mutex mu;
   std::vector<std::int64_t> handled;  // ids read with payload<Order>(), in order
