@@ -46,7 +46,7 @@ build: deps
 
 # What the unit, embedded and real-Kafka suites run (the sanitizer and compatibility builds).
 SUITE_TARGETS = samsa_unit_tests samsa_integration_tests samsa_tool buffered_import buffered_import_test exactly_once_import \
-                transactional_copy samsa_topic_reader status_page_app
+                transactional_copy samsa_topic_reader status_page_app protobuf_orders
 # The sanitizer builds: -O1 with line tables only, for stack traces. Half the compile time of
 # -O2 -g, and what the sanitizers' own documentation suggests for speed with usable reports.
 SANITIZE_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \

@@ -25,8 +25,11 @@ class RoutingError : public Error {
   using Error::Error;
 };
 
-/// A message's payload could not be deserialized. Thrown from Message::payload() inside
-/// consume(), so it takes the error path: no mark, pause with back-off, retry.
+/// A message's payload could not be deserialized. Thrown by json_deserializer, and by a
+/// route's own deserializer (throw it from yours: TopicRoute::deserializer<T>), out of
+/// Message::payload<T>() inside consume(), so it takes the error path: no mark, pause with
+/// back-off, retry, and after max_retries the dead-letter queue when the topic has one.
+/// `reason` is escaped and bounded in what(): it may quote payload bytes.
 class DeserializationError : public Error {
  public:
   DeserializationError(const std::string& topic, std::int32_t partition, std::int64_t offset,

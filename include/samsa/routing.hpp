@@ -92,13 +92,33 @@ class TopicRoute {
     hooks_ = {detail::overrides_poll_hooks<C>::value, detail::overrides_tick<C>::value};
     return *this;
   }
-  /// Routes the topic to consumers made by `factory` (called once per assigned partition).
+  /// Routes the topic to consumers made by `factory`, for a consumer class that needs
+  /// constructor arguments (a database pool, a client): called once per assigned partition,
+  /// on the consumer group's listener thread while the partition is assigned, and must
+  /// return a new instance each time. What it captures must outlive App::serve(). A throw
+  /// or a null pointer stops the app (serve() returns kExitFatal, the error logged): the
+  /// partition's messages could not be handled. Work that may fail and be retried (opening
+  /// a connection) belongs in Consumer::initialized().
+  ///   group.topic("orders").consumer([&pool] { return std::make_unique<OrdersConsumer>(pool); });
   TopicRoute& consumer(ConsumerFactory factory) {
     factory_ = std::move(factory);
     hooks_ = {};
     return *this;
   }
-  TopicRoute& deserializer(Deserializer d) { deserializer_ = std::move(d); return *this; }
+  /// Decodes the topic's payloads into a T with `f` (f(const Message&) returns a T; see
+  /// DeserializerOf): consumers read them with Message::payload<T>(), decoded lazily on
+  /// the consumer's thread, once per delivery. One type per route; T may be move-only.
+  ///   group.topic("orders").consumer<OrdersConsumer>().deserializer<Order>(parse_order);
+  template <class T, class F>
+  TopicRoute& deserializer(F f) {
+    deserializer_ = AnyDeserializer::of<T>(std::move(f));
+    return *this;
+  }
+  /// A JSON deserializer (T = nlohmann::json, read with Message::payload()): the default
+  /// is json_deserializer.
+  TopicRoute& deserializer(Deserializer d) { deserializer_ = AnyDeserializer::of<nlohmann::json>(std::move(d)); return *this; }
+  /// A deserializer made with AnyDeserializer::of<T>, e.g. one shared by several routes.
+  TopicRoute& deserializer(AnyDeserializer d) { deserializer_ = std::move(d); return *this; }
   /// After max_retries failed retries of the same message, sends it to a dead-letter topic
   /// (or skips it) and goes on (see DeadLetterQueue).
   TopicRoute& dead_letter_queue(DeadLetterQueue dlq) { dlq_ = std::move(dlq); return *this; }
@@ -133,7 +153,7 @@ class TopicRoute {
   const std::string& name() const { return name_; }
   const ConsumerFactory& factory() const { return factory_; }
   const ConsumerHooks& hooks() const { return hooks_; }
-  const Deserializer& deserializer() const { return deserializer_; }
+  const AnyDeserializer& deserializer() const { return deserializer_; }
   const Overrides& overrides() const { return overrides_; }
   int partitions() const { return partitions_; }
   int replication_factor() const { return replication_factor_; }
@@ -143,7 +163,7 @@ class TopicRoute {
   std::string name_;
   ConsumerFactory factory_;
   ConsumerHooks hooks_;
-  Deserializer deserializer_ = json_deserializer;
+  AnyDeserializer deserializer_ = AnyDeserializer::of<nlohmann::json>(json_deserializer);
   std::optional<DeadLetterQueue> dlq_;
   std::shared_ptr<OffsetStore> store_;
   Overrides overrides_;

@@ -3,13 +3,12 @@
 // only inside a catch block (they rethrow it to read it).
 #include <cxxabi.h>
 
-#include <cstdlib>
 #include <exception>
-#include <memory>
 #include <string>
 #include <typeinfo>
 
 #include "log_text.hpp"
+#include "type_name.hpp"
 
 namespace samsa::runtime {
 
@@ -17,10 +16,7 @@ namespace samsa::runtime {
 // catch block.
 inline std::string current_exception_class() {
   const std::type_info* type = abi::__cxa_current_exception_type();
-  if (!type) return "unknown";
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type->name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(type->name());
+  return type ? demangled_name(*type) : "unknown";
 }
 
 // The what() of the exception in flight, as it is (for a header, not a log line).

@@ -12,10 +12,10 @@ namespace samsa::detail {
 struct MessageAccess {
   /// `m`, `topic` and `deserializer` must outlive `out`'s use.
   static void fill(Message& out, const kafka::Fetched& m, const std::string* topic,
-                   const Deserializer* deserializer);
-  /// Frees what `out` parsed (its payload() document); `out` must be filled again before
-  /// its next use.
-  static void release(Message& out) { out.parsed_.reset(); }
+                   const AnyDeserializer* deserializer);
+  /// Frees what `out` decoded (its payload<T>()); `out` must be filled again before its
+  /// next use.
+  static void release(Message& out) { out.decoded_.reset(); }
 };
 
 }  // namespace samsa::detail

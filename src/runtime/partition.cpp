@@ -22,6 +22,8 @@ Partition::Partition(Listener& listener, const TopicRoute& route, TopicSettings 
       consumer_logger_(listener.logger(), listener.name(), topic_, partition),
       consumer_(route.factory()()),
       kafka_transactional_(listener.transactional()) {
+  // Listener::assign stops the app on this (a partition without a consumer cannot go on).
+  if (!consumer_) throw std::logic_error("the consumer factory of topic '" + topic_ + "' returned no consumer");
   detail::ConsumerAccess::bind(*consumer_, this);
 }
 

@@ -74,3 +74,25 @@ TEST(Routing, SameNameReturnsTheSameRoute) {
   EXPECT_EQ(&a.topic("t"), &b.topic("t"));
   EXPECT_EQ(routes.groups().size(), 1u);
 }
+
+TEST(Routing, ADeserializerFixesTheRoutesPayloadTypeAndAnUntypedOneIsJson) {
+  samsa::Routes routes;
+  auto& group = routes.consumer_group("events");
+  auto& json = group.topic("json").consumer<NoopConsumer>();
+  EXPECT_EQ(json.deserializer().type(), typeid(nlohmann::json)) << "the default";
+  auto& text = group.topic("text").consumer<NoopConsumer>().deserializer(
+      [](const samsa::Message& m) { return std::string(m.raw_payload()); });
+  EXPECT_EQ(text.deserializer().type(), typeid(nlohmann::json)) << "untyped: JSON, as before typed payloads";
+  auto& typed = group.topic("typed").consumer<NoopConsumer>().deserializer<std::unique_ptr<std::string>>(
+      [](const samsa::Message& m) { return std::make_unique<std::string>(m.raw_payload()); });
+  EXPECT_EQ(typed.deserializer().type(), typeid(std::unique_ptr<std::string>)) << "a move-only type";
+  EXPECT_TRUE(routes.problems().empty());
+}
+
+TEST(Routing, AnEmptyDeserializerIsAProblem) {
+  samsa::Routes routes;
+  routes.consumer_group("events").topic("user_events").consumer<NoopConsumer>().deserializer(samsa::Deserializer{});
+  auto p = routes.problems();
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("has an empty deserializer"), std::string::npos) << p[0];
+}
