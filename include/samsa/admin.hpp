@@ -48,6 +48,7 @@ struct Cluster {
 
 struct TopicSpec {
   std::string name;
+  /// -1: the broker's default (num.partitions); `topics plan` then checks no count.
   int partitions = 1;
   /// -1: the broker's default.
   int replication_factor = 1;
