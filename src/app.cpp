@@ -174,9 +174,10 @@ int App::serve(const ServeOptions& options) {
     ops_->start([rt] {
       std::vector<ops::ListenerState> out;
       for (const auto& l : rt->listeners) {
-        const auto h = l->health();
+        auto h = l->health();
         out.push_back({l->name(), h.started, h.joined, h.stopping, h.finished, h.last_loop, h.rebalancing_since,
-                       h.longest_job, h.partitions});
+                       h.longest_job, h.partitions, h.brokers_down_since, std::move(h.broker_error),
+                       std::move(h.missing_topics)});
       }
       return out;
     });

@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "kafka/connection_log.hpp"
 #include "kafka/handle.hpp"
 #include "log_text.hpp"
 
@@ -146,16 +147,20 @@ class RdKafkaProducer final : public Producer {
     DeliveryReport report;
     report.topic = rd_kafka_topic_name(m->rkt);
     report.partition = m->partition;
-    if (m->err)
+    if (m->err) {
       report.error = fmt::format("{} ({})", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
-    else
+    } else {
       report.offset = m->offset;
+      self->connection_log_.note_answer();  // a broker answered: its errors are news again
+    }
     self->finish(m->_private, report);
   }
 
   static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* self = static_cast<RdKafkaProducer*>(opaque);
     const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    // Logged when news only (kafka/connection_log.hpp): librdkafka repeats them.
+    if (!self->connection_log_.note_error(status(code).with_text(reason), Clock::now())) return;
     self->logger_.error(fmt::format("producer: {}: {}", rd_kafka_err2name(code), self->redactor_.redact(reason)));
   }
 
@@ -167,12 +172,13 @@ class RdKafkaProducer final : public Producer {
     const std::string_view text(buf);
     if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
     const LogLevel l = log_level(level);
-    if (l < self->logger_.level()) return;
+    if (l < self->logger_.level() || is_error_callback_log_line(fac, l)) return;  // error_cb has the text
     self->logger_.write(l, fmt::format("librdkafka producer {}: {}", fac, self->redactor_.redact(text)));
   }
 
   Logger& logger_;
   SecretRedactor redactor_;
+  ConnectionLog connection_log_;  // error_cb's errors: which are news
   milliseconds message_timeout_{300000};
   KafkaPtr rk_;
   std::thread poller_;

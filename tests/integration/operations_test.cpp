@@ -274,6 +274,39 @@ TEST_F(Operations, AGroupThatCannotJoinIsLiveButNotReady) {
   running.stop();
 }
 
+TEST_F(Operations, AGroupThatCannotReachTheBrokersSaysWhyAndLogsEachFailureOncePerClient) {
+  // Nothing listens at this address. librdkafka reports the refused connection as a FAIL
+  // log line and an error callback, then _ALL_BROKERS_DOWN again at each re-bootstrap
+  // (2.14: every ~50 ms): Samsa logs each once per client (the group's consumer and the
+  // app's producer, here for the dead-letter queue) and /health/ready says why.
+  auto logger = std::make_shared<CapturingLogger>();
+  TestApp t(topic, group, [](RecordingConsumer&) {});
+  t.app.logger(logger);
+  t.topic_route().dead_letter_queue({topic + "_dlq", 3, true});
+  const int port = free_port();
+  operations_settings(t.app, port);
+  ServeOptions options;
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  options.brokers = address;
+  Running running(t.app, options);
+  Http ready;
+  ASSERT_TRUE(eventually([&] {
+    ready = get(port, "/health/ready");
+    return ready.status == 503 && ready.body.find("joining the group: cannot reach the brokers: " + address) !=
+                                      std::string::npos;
+  }, 20s)) << ready.body;
+  EXPECT_NE(ready.body.find("Connection refused (for "), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find("in state CONNECT"), std::string::npos) << "librdkafka's suffix is dropped: " << ready.body;
+  // Time for the repetitions that used to be logged (about 40 in 2 s).
+  std::this_thread::sleep_for(2s);
+  running.stop();
+  EXPECT_EQ(logger->grep("librdkafka FAIL").size(), 0u) << "the error callbacks carry the same text";
+  EXPECT_EQ(logger->grep("no broker answers").size(), 1u);
+  EXPECT_EQ(logger->grep("consumer group " + group + ": _TRANSPORT").size(), 1u);
+  EXPECT_EQ(logger->grep("producer: _TRANSPORT").size(), 1u);
+  EXPECT_EQ(logger->grep("producer: _ALL_BROKERS_DOWN").size(), 1u);
+}
+
 TEST_F(Operations, LibrdkafkaStatisticsReachTheBusAndTheMetrics) {
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 3);
