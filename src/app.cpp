@@ -75,6 +75,7 @@ Producer& App::producer() {
     if (brokers.empty() && settings_.kafka.count("bootstrap.servers") == 0)
       if (const char* env = std::getenv("KAFKA_BROKERS")) brokers = env;
     producer_ = kafka::make_producer(settings_, brokers, *logger_);
+    producer_made_.store(producer_.get(), std::memory_order_release);
   }
   return *producer_;
 }
@@ -180,6 +181,12 @@ int App::serve(const ServeOptions& options) {
                        std::move(h.missing_topics)});
       }
       return out;
+    }, [this] {
+      // Not under producer_mu_: the shutdown's flush holds it for up to shutdown_timeout.
+      const Producer* p = producer_made_.load(std::memory_order_acquire);
+      if (!p) return ops::Metrics::Scrape::Producer{};
+      const auto c = kafka::counts_of(*p);
+      return ops::Metrics::Scrape::Producer{c.delivered, c.failed, c.in_flight};
     });
     ops_guard.ops = ops_.get();
   }

@@ -123,6 +123,7 @@ class App {
   // Before runtime_: the listeners (their dead-letter dispatch) use it until they are gone.
   std::mutex producer_mu_;
   std::unique_ptr<Producer> producer_;
+  std::atomic<const Producer*> producer_made_{nullptr};  // producer_, for /metrics without the lock
   std::string brokers_;  // what serve() resolved, for producer()
   struct Runtime;
   std::unique_ptr<Runtime> runtime_;

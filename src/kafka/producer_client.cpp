@@ -116,9 +116,12 @@ class RdKafkaProducer final : public Producer {
   }
 
   std::size_t in_flight() const override { return in_flight_.load(); }
+  std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
 
  private:
   void finish(void* cb_id, const DeliveryReport& report) {
+    (report.ok() ? delivered_ : failed_).fetch_add(1, std::memory_order_relaxed);
     Callback cb;
     {
       std::lock_guard lock(mu_);
@@ -184,6 +187,7 @@ class RdKafkaProducer final : public Producer {
   std::thread poller_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::uint64_t> delivered_{0}, failed_{0};  // every finish(), by outcome
   std::mutex mu_;
   std::condition_variable cv_;
   std::uintptr_t next_id_ = 0;                     // under mu_
@@ -191,6 +195,11 @@ class RdKafkaProducer final : public Producer {
 };
 
 }  // namespace
+
+ProducerCounts counts_of(const Producer& producer) {
+  if (const auto* p = dynamic_cast<const RdKafkaProducer*>(&producer)) return {p->delivered(), p->failed(), p->in_flight()};
+  return {0, 0, producer.in_flight()};
+}
 
 std::map<std::string, std::string> producer_properties(const Settings& settings, const std::string& brokers) {
   auto props = settings.kafka;

@@ -145,6 +145,20 @@ TEST_F(Operations, MetricsAndHealthFollowTrafficAPoisonMessageAPausedPartitionAn
   EXPECT_EQ(sum(m, "samsa_messages_consumed_total", "group=\"" + group + "\""), 39) << "40 produced, 1 poison";
   EXPECT_EQ(handled.load(), 39);
   EXPECT_EQ(sum(m, "samsa_dead_letters_total", "outcome=\"dispatched\""), 1);
+  // The dispatch went through the app's producer, which the metrics count.
+  EXPECT_EQ(value(m, "samsa_messages_produced_total"), 1) << m;
+  EXPECT_EQ(value(m, "samsa_produce_failures_total"), 0);
+  EXPECT_EQ(value(m, "samsa_producer_queued_messages"), 0);
+  {
+    // One the user's code produces, to a partition the topic does not have: a failure.
+    OutgoingMessage bad{dlq, std::nullopt, std::string_view("x")};
+    bad.partition = 99;
+    EXPECT_FALSE(t.app.producer().produce(bad).get().ok());
+    t.app.producer().produce_sync(dlq, std::nullopt, std::string_view("y"));
+    const std::string after = get(port, "/metrics").body;
+    EXPECT_EQ(value(after, "samsa_messages_produced_total"), 2) << after;
+    EXPECT_EQ(value(after, "samsa_produce_failures_total"), 1);
+  }
   EXPECT_EQ(sum(m, "samsa_hook_failures_total", "hook=\"consume\""), 2) << "the first delivery and max_retries = 1";
   EXPECT_EQ(sum(m, "samsa_retries_total"), 2) << "a back-off after each failure (the second one goes on at once)";
   EXPECT_GE(sum(m, "samsa_commits_total"), 1);
