@@ -18,7 +18,6 @@
 //
 //   buffered_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
 //                          [--dead-letter-topic user_events_dlq [--max-retries 3]]
-#include "flag_value.hpp"
 #include <samsa/samsa.hpp>
 #include <sqlite3.h>
 
@@ -186,14 +185,13 @@ class EventsConsumer : public samsa::Consumer {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   samsa::App app;
   app.setup([](samsa::Settings& config) {
     config.client_id = "buffered_import";
     config.automatically_mark_as_consumed = false;
     config.tick_interval = std::chrono::milliseconds(500);
   });
+  // Drawn after run() parsed the command line: options.dead_letter_topic is --dead-letter-topic's.
   app.routes([](samsa::Routes& routes) {
     routes.consumer_group("events", [](samsa::ConsumerGroupRoute& group) {
       group.automatically_mark_as_consumed(false);

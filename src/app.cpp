@@ -53,13 +53,33 @@ App::~App() { runtime_.reset(); }
 int App::metrics_port() const { return ops_ ? ops_->port() : 0; }
 
 App& App::setup(const std::function<void(Settings&)>& block) {
-  block(settings_);
+  blocks_.push_back([this, block] { block(settings_); });
   return *this;
 }
 
 App& App::routes(const std::function<void(Routes&)>& draw) {
-  draw(routes_);
+  blocks_.push_back([this, draw] { draw(routes_); });
   return *this;
+}
+
+Routes& App::routes() {
+  apply_blocks();
+  return routes_;
+}
+
+Settings& App::settings() {
+  apply_blocks();
+  return settings_;
+}
+
+void App::apply_blocks() {
+  // Taken out first: a block may itself call setup(), routes() or settings(); what it
+  // records runs after it, in this same call.
+  while (!blocks_.empty()) {
+    std::vector<std::function<void()>> now;
+    now.swap(blocks_);
+    for (auto& b : now) b();
+  }
 }
 
 App& App::logger(std::shared_ptr<Logger> logger) {
@@ -69,6 +89,7 @@ App& App::logger(std::shared_ptr<Logger> logger) {
 }
 
 Producer& App::producer() {
+  apply_blocks();  // nothing once serve() started (it applied them)
   std::lock_guard lock(producer_mu_);
   if (!producer_) {
     std::string brokers = brokers_;
@@ -80,7 +101,8 @@ Producer& App::producer() {
   return *producer_;
 }
 
-void App::validate(const ServeOptions& options) const {
+void App::validate(const ServeOptions& options) {
+  apply_blocks();
   settings_.validate();
   auto problems = routes_.problems();
   for (const auto& g : routes_.groups())
