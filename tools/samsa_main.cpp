@@ -78,6 +78,12 @@ int run_broker(std::optional<int> port, int partitions, const std::vector<std::s
   std::cout << "embedded broker running (librdkafka mock cluster: in memory, other topics are "
                "auto-created with 4 partitions); stop with Ctrl-C or SIGTERM"
             << std::endl;
+  // Its classic groups answer a restarted app's JoinGroup only the leaver's session timeout
+  // - 1 s after it left (44 s with librdkafka's default): say how to avoid the wait.
+  std::cout << "hint: a restarted app waits for its partitions the previous member's "
+               "session.timeout.ms - 1 s here (44 s by default); run apps with --set "
+               "kafka.session.timeout.ms=2000 --set kafka.heartbeat.interval.ms=500"
+            << std::endl;
 
   int sig = 0;
   while (sigwait(&signals, &sig) != 0) {
