@@ -409,7 +409,10 @@ void Listener::on_error(const kafka::Status& error) {
                               "are kept and committed once a broker answers again",
                               name(), error.text()));
   } else if (news) {
-    logger_.warn(fmt::format("consumer group {}: {}: {}", name(), error.name(), error.text()));
+    // A broker that cannot be reached at error level, as librdkafka's own FAIL line (dropped
+    // for this one: kafka/connection_log.hpp) said it.
+    logger_.write(error.unreachable() ? LogLevel::error : LogLevel::warn,
+                  fmt::format("consumer group {}: {}: {}", name(), error.name(), error.text()));
   }
 }
 
