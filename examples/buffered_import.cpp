@@ -19,16 +19,12 @@
 //   buffered_import server --brokers 127.0.0.1:9092 --db events.db [--busy-timeout MS]
 //                          [--dead-letter-topic user_events_dlq [--max-retries 3]]
 #include "buffered_import.hpp"
-#include "flag_value.hpp"
-
-#include <cstdlib>
 
 int main(int argc, char** argv) {
   auto& options = buffered_import::options;
-  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   samsa::App app;
   app.setup(buffered_import::configure);
+  // Drawn after run() parsed the command line: options.dead_letter_topic is --dead-letter-topic's.
   app.routes(buffered_import::draw_routes);
   app.option("--db", options.db, "SQLite database file");
   app.option("--flush-size", options.flush_size, "Import in batches of this many events");

@@ -18,7 +18,6 @@
 //   exactly_once_import server --brokers 127.0.0.1:9092 --db events.db|postgresql://... [--busy-timeout MS]
 //                              [--dead-letter-topic user_events_dlq [--max-retries 3]]
 #include <samsa/postgresql_offset_store.hpp>
-#include "flag_value.hpp"
 #include <samsa/samsa.hpp>
 #include <samsa/sqlite_offset_store.hpp>
 #include <sqlite3.h>
@@ -120,40 +119,40 @@ class EventsConsumer : public samsa::Consumer {
   }
 };
 
+// The offset store on --db, with the events table; creates both tables when missing.
+// Throws SettingsError (exit 2) when the database cannot be opened.
+std::shared_ptr<samsa::OffsetStore> open_store() {
+  try {
+    if (options.db.rfind("postgresql://", 0) == 0 || options.db.rfind("postgres://", 0) == 0) {
+      auto store = std::make_shared<samsa::PostgresqlOffsetStore>(options.db);
+      samsa::PostgresqlSession session(options.db);
+      session.begin();
+      session.work().exec("CREATE TABLE IF NOT EXISTS events (id BIGINT, topic TEXT, partition INTEGER, "
+                          "\"offset\" BIGINT, payload TEXT)");
+      session.commit();
+      return store;
+    }
+    const std::chrono::milliseconds busy(options.busy_timeout_ms);
+    auto store = std::make_shared<samsa::SqliteOffsetStore>(options.db, busy);
+    samsa::SqliteSession(options.db, busy)
+        .exec("CREATE TABLE IF NOT EXISTS events (id INTEGER, topic TEXT, partition INTEGER, "
+              "offset INTEGER, payload TEXT)");
+    return store;
+  } catch (const std::exception& e) {
+    throw samsa::SettingsError(std::string("exactly_once_import: ") + e.what());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto db = examples::flag_value(argc, argv, "--db")) options.db = *db;
-  if (auto ms = examples::flag_value(argc, argv, "--busy-timeout")) options.busy_timeout_ms = std::atoi(ms->c_str());
-  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
-  std::shared_ptr<samsa::OffsetStore> store;
+  // Only `server` opens the database (`info` and `topics` do not need it).
   const bool serving = argc > 1 && std::string_view(argv[1]) == "server";
-  if (serving) {
-    try {
-      // Creates the samsa_offsets table when missing, and the events table.
-      if (options.db.rfind("postgresql://", 0) == 0 || options.db.rfind("postgres://", 0) == 0) {
-        store = std::make_shared<samsa::PostgresqlOffsetStore>(options.db);
-        samsa::PostgresqlSession session(options.db);
-        session.begin();
-        session.work().exec("CREATE TABLE IF NOT EXISTS events (id BIGINT, topic TEXT, partition INTEGER, "
-                            "\"offset\" BIGINT, payload TEXT)");
-        session.commit();
-      } else {
-        const std::chrono::milliseconds busy(options.busy_timeout_ms);
-        store = std::make_shared<samsa::SqliteOffsetStore>(options.db, busy);
-        samsa::SqliteSession(options.db, busy)
-            .exec("CREATE TABLE IF NOT EXISTS events (id INTEGER, topic TEXT, partition INTEGER, "
-                  "offset INTEGER, payload TEXT)");
-      }
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "exactly_once_import: %s\n", e.what());
-      return samsa::kExitConfig;
-    }
-  }
   samsa::App app;
   app.setup([](samsa::Settings& config) { config.client_id = "exactly_once_import"; });
+  // Drawn after run() parsed the command line: options holds --db, --dead-letter-topic...
   app.routes([&](samsa::Routes& routes) {
+    std::shared_ptr<samsa::OffsetStore> store = serving ? open_store() : nullptr;
     routes.consumer_group("events", [&](samsa::ConsumerGroupRoute& group) {
       auto& events = group.topic("user_events").consumer<EventsConsumer>().partitions(4);
       if (store) events.offset_store(store);

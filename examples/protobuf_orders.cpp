@@ -16,7 +16,7 @@
 // so the example needs no other protobuf tool to be tried; with --bad, order ID is written
 // as bytes that are no order, among the others (to see the dead letter).
 #include "examples/orders.pb.h"
-#include "flag_value.hpp"
+#include <CLI/CLI.hpp>
 #include <samsa/samsa.hpp>
 
 #include <cstdint>
@@ -75,17 +75,21 @@ class OrdersConsumer : public samsa::Consumer {
 // customer's orders stay in order, in one partition), order --bad as a payload that is no
 // order. Returns the exit code.
 int produce(samsa::App& app, int argc, char** argv) {
-  const auto brokers = examples::flag_value(argc, argv, "--brokers");
-  const auto count = examples::flag_value(argc, argv, "--count");
-  const int first = std::atoi(examples::flag_value(argc, argv, "--first").value_or("1").c_str());
-  const int bad = std::atoi(examples::flag_value(argc, argv, "--bad").value_or("-1").c_str());
-  if (!count) {
-    std::cerr << "usage: protobuf_orders produce --brokers HOST:PORT --count N [--first ID] [--bad ID]\n";
-    return 2;
+  CLI::App cli{"Writes sample orders to " + std::string(kTopic), "protobuf_orders produce"};
+  std::string brokers;
+  int count = 0, first = 1, bad = -1;
+  cli.add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS)");
+  cli.add_option("--count", count, "How many orders")->required();
+  cli.add_option("--first", first, "The first order's id");
+  cli.add_option("--bad", bad, "The id of the order written as a payload that is no order");
+  try {
+    cli.parse(argc - 1, argv + 1);  // after `produce`
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : 2;
   }
-  if (brokers) app.settings().kafka["bootstrap.servers"] = *brokers;  // else KAFKA_BROKERS
+  if (!brokers.empty()) app.settings().kafka["bootstrap.servers"] = brokers;  // else KAFKA_BROKERS
   std::vector<std::future<samsa::DeliveryReport>> delivered;
-  for (int id = first; id < first + std::atoi(count->c_str()); ++id) {
+  for (int id = first; id < first + count; ++id) {
     orders::Order order;
     order.set_id(id);
     order.set_customer("customer-" + std::to_string(id % 5));
@@ -113,12 +117,11 @@ int produce(samsa::App& app, int argc, char** argv) {
 int main(int argc, char** argv) {
   // The generated code and the protobuf library it links must be of one version.
   GOOGLE_PROTOBUF_VERIFY_VERSION;
-  if (auto topic = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *topic;
-  if (auto n = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(n->c_str());
   samsa::App app;
   app.setup([](samsa::Settings& config) { config.client_id = "protobuf_orders"; });
   if (argc > 1 && std::string_view(argv[1]) == "produce") return produce(app, argc, argv);
 
+  // Drawn after run() parsed the command line: options are --dead-letter-topic's and --max-retries'.
   app.routes([](samsa::Routes& routes) {
     routes.consumer_group("orders", [](samsa::ConsumerGroupRoute& group) {
       group.topic(kTopic)

@@ -22,7 +22,6 @@
 // An input message whose payload is the text "poison" cannot be copied: consume() copies
 // the messages before it and throws. With --dead-letter-topic, Samsa sends it there after
 // --max-retries retries, in one transaction with its offset, and the partition goes on.
-#include "flag_value.hpp"
 #include <samsa/samsa.hpp>
 #include <unistd.h>
 
@@ -95,21 +94,15 @@ class CopyConsumer : public samsa::Consumer {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto v = examples::flag_value(argc, argv, "--from")) options.from = *v;
-  if (auto v = examples::flag_value(argc, argv, "--to")) options.to = *v;
-  if (auto v = examples::flag_value(argc, argv, "--dead-letter-topic")) options.dead_letter_topic = *v;
-  if (auto v = examples::flag_value(argc, argv, "--max-retries")) options.max_retries = std::atoi(v->c_str());
-  if (auto v = examples::flag_value(argc, argv, "--transactional-id")) {
-    options.transactional_id = *v;
-  } else {
+  {
+    // The default of --transactional-id, which replaces it when given.
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     options.transactional_id = std::string("transactional_copy-") + host;
   }
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view(argv[i]) == "--at-least-once") options.at_least_once = true;
   samsa::App app;
   app_ptr = &app;
+  // The blocks run after run() parsed the command line: options holds the options' values.
   app.setup([](samsa::Settings& config) {
     config.client_id = "transactional_copy";
     config.transactional_id = options.transactional_id;

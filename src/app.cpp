@@ -53,13 +53,33 @@ App::~App() { runtime_.reset(); }
 int App::metrics_port() const { return ops_ ? ops_->port() : 0; }
 
 App& App::setup(const std::function<void(Settings&)>& block) {
-  block(settings_);
+  blocks_.push_back([this, block] { block(settings_); });
   return *this;
 }
 
 App& App::routes(const std::function<void(Routes&)>& draw) {
-  draw(routes_);
+  blocks_.push_back([this, draw] { draw(routes_); });
   return *this;
+}
+
+Routes& App::routes() {
+  apply_blocks();
+  return routes_;
+}
+
+Settings& App::settings() {
+  apply_blocks();
+  return settings_;
+}
+
+void App::apply_blocks() {
+  // Taken out first: a block may itself call setup(), routes() or settings(); what it
+  // records runs after it, in this same call.
+  while (!blocks_.empty()) {
+    std::vector<std::function<void()>> now;
+    now.swap(blocks_);
+    for (auto& b : now) b();
+  }
 }
 
 App& App::logger(std::shared_ptr<Logger> logger) {
@@ -69,17 +89,20 @@ App& App::logger(std::shared_ptr<Logger> logger) {
 }
 
 Producer& App::producer() {
+  apply_blocks();  // nothing once serve() started (it applied them)
   std::lock_guard lock(producer_mu_);
   if (!producer_) {
     std::string brokers = brokers_;
     if (brokers.empty() && settings_.kafka.count("bootstrap.servers") == 0)
       if (const char* env = std::getenv("KAFKA_BROKERS")) brokers = env;
     producer_ = kafka::make_producer(settings_, brokers, *logger_);
+    producer_made_.store(producer_.get(), std::memory_order_release);
   }
   return *producer_;
 }
 
-void App::validate(const ServeOptions& options) const {
+void App::validate(const ServeOptions& options) {
+  apply_blocks();
   settings_.validate();
   auto problems = routes_.problems();
   for (const auto& g : routes_.groups())
@@ -174,11 +197,18 @@ int App::serve(const ServeOptions& options) {
     ops_->start([rt] {
       std::vector<ops::ListenerState> out;
       for (const auto& l : rt->listeners) {
-        const auto h = l->health();
+        auto h = l->health();
         out.push_back({l->name(), h.started, h.joined, h.stopping, h.finished, h.last_loop, h.rebalancing_since,
-                       h.longest_job, h.partitions});
+                       h.longest_job, h.partitions, h.brokers_down_since, std::move(h.broker_error),
+                       std::move(h.missing_topics)});
       }
       return out;
+    }, [this] {
+      // Not under producer_mu_: the shutdown's flush holds it for up to shutdown_timeout.
+      const Producer* p = producer_made_.load(std::memory_order_acquire);
+      if (!p) return ops::Metrics::Scrape::Producer{};
+      const auto c = kafka::counts_of(*p);
+      return ops::Metrics::Scrape::Producer{c.delivered, c.failed, c.in_flight};
     });
     ops_guard.ops = ops_.get();
   }

@@ -68,7 +68,8 @@ std::vector<std::string> Routes::problems() const {
       if (!o.kafka.empty()) out.push_back(tw + "kafka properties: set them on the consumer group, not a topic");
       auto tp = samsa::problems(o, tw);
       out.insert(out.end(), tp.begin(), tp.end());
-      if (t->partitions() < 1) out.push_back(tw + "partitions: must be at least 1");
+      if (t->partitions() < 1 && t->partitions() != -1)
+        out.push_back(tw + "partitions: must be at least 1 (or -1, not declared: the broker's default)");
       if (const auto& dlq = t->dead_letter_queue()) {
         if (dlq->max_retries < 0)
           out.push_back(tw + "dead_letter_queue: max_retries must be 0 or more (0: at the first failure)");

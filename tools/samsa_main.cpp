@@ -9,6 +9,7 @@
 //                  --to earliest|latest|OFFSET|TIME [--dry-run] [--set kafka.KEY=VALUE]...
 //   samsa consume  --brokers B --topic T [--from-beginning] [--count N] [--until-end]
 //                  [--partition P [--offset O]] [--format text|json] [--read-uncommitted]
+//                  [--group G [--commit]]
 //   samsa --version   Samsa's version, the librdkafka loaded and built against, the license
 //
 // Only Samsa's public headers here: librdkafka stays behind the library.
@@ -77,6 +78,12 @@ int run_broker(std::optional<int> port, int partitions, const std::vector<std::s
     std::cout << "topic: " << topic << " (" << partitions << " partitions)" << std::endl;
   std::cout << "embedded broker running (librdkafka mock cluster: in memory, other topics are "
                "auto-created with 4 partitions); stop with Ctrl-C or SIGTERM"
+            << std::endl;
+  // Its classic groups answer a restarted app's JoinGroup only the leaver's session timeout
+  // - 1 s after it left (44 s with librdkafka's default): say how to avoid the wait.
+  std::cout << "hint: a restarted app waits for its partitions the previous member's "
+               "session.timeout.ms - 1 s here (44 s by default); run apps with --set "
+               "kafka.session.timeout.ms=2000 --set kafka.heartbeat.interval.ms=500"
             << std::endl;
 
   int sig = 0;
@@ -188,7 +195,11 @@ int run_consume(const samsa::admin::Cluster& brokers, const std::string& topic, 
         return true;
       },
       [] { return consume_interrupted != 0; });
-  std::cerr << "samsa consume: " << n << " record" << (n == 1 ? "" : "s") << " from " << topic << std::endl;
+  std::cerr << "samsa consume: " << n << " record" << (n == 1 ? "" : "s") << " from " << topic;
+  if (!options.group.empty())
+    std::cerr << " as a member of group " << options.group
+              << (options.commit ? " (offsets committed)" : " (nothing committed)");
+  std::cerr << std::endl;
   return 0;
 }
 
@@ -352,7 +363,8 @@ int main(int argc, char** argv) {
   // consume
   auto* consume = app.add_subcommand(
       "consume", "Print a topic's records (key, headers, partition, offset, timestamp, value) without joining a "
-                 "consumer group; from the end unless told otherwise, until Ctrl-C, --count or --until-end");
+                 "consumer group unless --group; from the end unless told otherwise, until Ctrl-C, --count or "
+                 "--until-end");
   std::string consume_brokers, consume_topic, consume_format = "text";
   samsa::admin::ReadOptions consume_options;
   std::optional<std::int32_t> consume_partition;
@@ -374,6 +386,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   consume->add_flag("--read-uncommitted", consume_uncommitted,
                     "Also records of aborted and open transactions (default: read_committed)");
+  consume->add_option("--group", consume_options.group,
+                      "Read as a member of this consumer group: the partitions it assigns, from its committed "
+                      "offsets; commits nothing unless --commit");
+  consume->add_flag("--commit", consume_options.commit,
+                    "With --group: commit the offset after each record printed");
   consume->add_option("--set", consume_sets, kSetHelp)->take_all();
 
   // offsets
@@ -464,6 +481,10 @@ int main(int argc, char** argv) {
                          std::chrono::seconds(produce_timeout));
     if (consume->parsed()) {
       if (consume_offset && !consume_partition) throw UsageError("consume: --offset needs --partition");
+      if (!consume_options.group.empty() && consume_partition)
+        throw UsageError("consume: --group reads the partitions the group assigns, not --partition");
+      if (consume_options.commit && consume_options.group.empty())
+        throw UsageError("consume: --commit needs --group (only a group member commits)");
       consume_options.partition = consume_partition;
       consume_options.offset = consume_offset;
       consume_options.read_committed = !consume_uncommitted;

@@ -48,6 +48,7 @@ struct Cluster {
 
 struct TopicSpec {
   std::string name;
+  /// -1: the broker's default (num.partitions); `topics plan` then checks no count.
   int partitions = 1;
   /// -1: the broker's default.
   int replication_factor = 1;
@@ -206,6 +207,14 @@ struct ReadOptions {
   /// As a read_committed reader (Kafka's and librdkafka's default): no record of an aborted
   /// or still open transaction. False: read_uncommitted, every record in the log.
   bool read_committed = true;
+  /// Read as a member of this consumer group (empty: no group, the default): join it, get
+  /// the partitions it assigns to this member, each from the group's committed offset (else
+  /// the first offset with from_beginning, the end without). Not with `partition`.
+  /// until_end then means every partition assigned to this member.
+  std::string group = {};
+  /// With `group`: commit the offset after each record handed over (at the end, and as
+  /// librdkafka's auto-commit goes). False: the group's offsets are left as they were.
+  bool commit = false;
 };
 
 /// One record read, copied.
@@ -222,8 +231,8 @@ struct ReadRecord {
   std::vector<std::pair<std::string, std::optional<std::string>>> headers;
 };
 
-/// Reads `topic` without joining a consumer group (nothing is committed, no group is
-/// disturbed) and hands each record to `on_record`, in order within each partition, until
+/// Reads `topic` without joining a consumer group unless `options.group` says so (then only
+/// with `options.commit` is anything committed) and hands each record to `on_record`, in order within each partition, until
 /// `options.count` records, `options.until_end`, or `on_record` returning false. Returns how
 /// many it handed over. Throws KafkaError when the topic does not exist or the cluster does
 /// not answer within `timeout` (for the metadata; reading itself waits as long as it must),

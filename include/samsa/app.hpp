@@ -14,6 +14,22 @@
 //     });
 //     return app.run(argc, argv);   // server | info | topics plan | topics create
 //   }
+//
+// setup() and routes() record their blocks; the blocks run later, in the order given, once:
+// in run() right after it parsed the command line (so a block sees the values of the app's
+// own option()s and flag()s), or at the first serve(), validate(), producer(), or the
+// non-const settings() / routes(), whichever comes first. A route that depends on an
+// option is therefore drawn the ordinary way:
+//
+//     std::string dlq;
+//     app.option("--dead-letter-topic", dlq, "...");
+//     app.routes([&](samsa::Routes& routes) {
+//       auto& t = routes.consumer_group("events").topic("user_events").consumer<EventsConsumer>();
+//       if (!dlq.empty()) t.dead_letter_queue({.topic = dlq});
+//     });
+//
+// The settings from outside the code (run()'s --config file, SAMSA_* variables, --set) are
+// applied after the setup blocks, so they still override what the code sets.
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -47,12 +63,19 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  /// Runs `block` on the settings. May be called more than once.
+  /// Records `block`, to run on the settings when the blocks are applied (see above: after
+  /// run() parsed its command line). May be called more than once; blocks run in call order,
+  /// setup() and routes() blocks interleaved as they were given. What `block` captures by
+  /// reference must live until then.
   App& setup(const std::function<void(Settings&)>& block);
-  /// Runs `draw` on the routes. May be called more than once.
+  /// Records `draw`, to run on the routes likewise.
   App& routes(const std::function<void(Routes&)>& draw);
-  Routes& routes() { return routes_; }
-  Settings& settings() { return settings_; }
+  /// The routes and the settings, direct: these apply the recorded blocks first (so what
+  /// is set here comes after them). Called before run(), they run the blocks before the
+  /// command line is parsed.
+  Routes& routes();
+  Settings& settings();
+  /// Without the blocks not applied yet.
   const Settings& settings() const { return settings_; }
 
   /// Replaces the logger (before serve()).
@@ -71,8 +94,9 @@ class App {
   /// until the App is destroyed.
   Producer& producer();
 
-  /// Checks settings and routes; throws SettingsError / RoutingError naming every problem.
-  void validate(const ServeOptions& options = {}) const;
+  /// Checks settings and routes (after applying the recorded blocks); throws SettingsError /
+  /// RoutingError naming every problem.
+  void validate(const ServeOptions& options = {});
 
   /// Serves the routes until stop() (or a signal with handle_signals). Blocks the calling
   /// thread. Checks the librdkafka loaded (check_librdkafka) and validates first: an invalid
@@ -111,6 +135,9 @@ class App {
   std::vector<CliOption> cli_options_;
   Settings settings_;
   Routes routes_;
+  // setup() and routes() blocks not applied yet, in call order; see apply_blocks().
+  std::vector<std::function<void()>> blocks_;
+  void apply_blocks();
   std::shared_ptr<Logger> logger_;
   // Set by logger(): --log-format then leaves the user's logger alone.
   bool custom_logger_ = false;
@@ -123,6 +150,7 @@ class App {
   // Before runtime_: the listeners (their dead-letter dispatch) use it until they are gone.
   std::mutex producer_mu_;
   std::unique_ptr<Producer> producer_;
+  std::atomic<const Producer*> producer_made_{nullptr};  // producer_, for /metrics without the lock
   std::string brokers_;  // what serve() resolved, for producer()
   struct Runtime;
   std::unique_ptr<Runtime> runtime_;

@@ -141,6 +141,8 @@ class TopicRoute {
   TopicRoute& set(std::string_view key, std::string_view value) { overrides_.set(key, value); return *this; }
   /// For `topics create` and `topics plan`: how to create the topic, and what the cluster's
   /// topic is checked against (`topics plan` reports differences, it changes nothing).
+  /// Not declared (-1, the default): `topics create` creates a missing topic with the
+  /// broker's default count (num.partitions) and `topics plan` checks no count.
   TopicRoute& partitions(int n) { partitions_ = n; return *this; }
   /// -1: the broker's default (default.replication.factor); not checked by `topics plan`.
   TopicRoute& replication_factor(int n) { replication_factor_ = n; return *this; }
@@ -167,7 +169,7 @@ class TopicRoute {
   std::optional<DeadLetterQueue> dlq_;
   std::shared_ptr<OffsetStore> store_;
   Overrides overrides_;
-  int partitions_ = 1;
+  int partitions_ = -1;  // not declared
   int replication_factor_ = 1;
   std::map<std::string, std::string> configs_;
 };

@@ -52,7 +52,8 @@ std::vector<TopicDifference> differences(const TopicSpec& spec, const TopicState
                  std::string text) {
     out.push_back({kind, std::move(key), std::move(declared), std::move(actual), std::move(text)});
   };
-  if (state.partitions != spec.partitions)
+  // Not declared (-1): whatever count the topic has is the app's; nothing to propose.
+  if (spec.partitions != -1 && state.partitions != spec.partitions)
     add(state.partitions < spec.partitions ? Kind::fewer_partitions : Kind::more_partitions, "",
         std::to_string(spec.partitions), std::to_string(state.partitions),
         partitions_text(spec.name, spec.partitions, state.partitions, bootstrap));

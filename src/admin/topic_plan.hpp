@@ -73,9 +73,9 @@ struct TopicChange {
 };
 
 /// The change for each declared topic, in the order given. `bootstrap` only goes into the
-/// commands the texts suggest (`kafka-topics.sh --bootstrap-server ...`). A declared
-/// replication factor of -1 (the broker's default) is not compared; configs are compared
-/// as text, only the declared keys.
+/// commands the texts suggest (`kafka-topics.sh --bootstrap-server ...`). A partition count
+/// or replication factor of -1 (not declared: the broker's default) is not compared;
+/// configs are compared as text, only the declared keys.
 std::vector<TopicChange> plan(const std::vector<TopicSpec>& declared, const ClusterState& actual,
                               const std::string& bootstrap);
 

@@ -52,6 +52,12 @@ namespace {
 using namespace detail;
 using Code = kafka::Status::Code;
 
+// "6 partitions", or for -1 "the broker's default partition count".
+std::string partitions_text(int partitions) {
+  return partitions == -1 ? std::string("the broker's default partition count")
+                          : std::to_string(partitions) + " partitions";
+}
+
 // Describes `topic`, without creating it.
 TopicInfo describe_topic(kafka::AdminClient& client, const std::string& topic, const std::string& brokers,
                          const Deadline& dl) {
@@ -99,14 +105,14 @@ void auto_create(const Cluster& cluster, const TopicSpec& spec, const kafka::Sta
   TopicInfo info = wait_for_topic(
       [&] { return request_topic(*client, spec.name, brokers, wait); }, 0, wait);
   const std::string what = "cannot create topic '" + spec.name + "' with " +
-                           std::to_string(spec.partitions) + " partitions on " + brokers;
+                           partitions_text(spec.partitions) + " on " + brokers;
   if (!info.exists || info.partitions == 0)
     throw KafkaError(what + ": the broker does not support CreateTopics (" + create_err.name() +
                          ") and did not auto-create the topic either (allow "
                          "auto.create.topics.enable on the broker, or create the topic "
                          "with the broker's own tools)",
                      create_err.number(), false);
-  if (info.partitions == spec.partitions) return;
+  if (info.partitions == spec.partitions || spec.partitions == -1) return;
   std::string msg = what + ": the broker has no CreateTopics API";
   if (embedded)
     msg += " (it is librdkafka 2.0.2's embedded mock broker) and auto-created '" + spec.name +
@@ -130,9 +136,10 @@ void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
     if (t.name.empty())
       throw KafkaError("cannot create a topic with an empty name",
                        kafka::error_code::topic_exception, false);
-    if (t.partitions < 1)
+    if (t.partitions < 1 && t.partitions != -1)
       throw KafkaError("cannot create topic '" + t.name + "' with " +
-                           std::to_string(t.partitions) + " partitions (needs at least 1)",
+                           std::to_string(t.partitions) +
+                           " partitions (needs at least 1, or -1 for the broker's default)",
                        kafka::error_code::invalid_partitions, false);
     if (t.replication_factor < 1 && t.replication_factor != -1)
       throw KafkaError("cannot create topic '" + t.name + "' with replication factor " +
@@ -190,7 +197,7 @@ void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
         fallback.emplace_back(&*spec, err);
       } else {
         throw KafkaError("cannot create topic '" + result.name + "' with " +
-                             std::to_string(spec->partitions) + " partitions, replication factor " +
+                             partitions_text(spec->partitions) + ", replication factor " +
                              std::to_string(spec->replication_factor) + " on " + brokers + ": " +
                              err.name() + " (" + (err.detail().empty() ? err.text() : err.detail()) + ")",
                          err.number(), false);
@@ -201,7 +208,8 @@ void create_topics(const Cluster& cluster, const std::vector<TopicSpec>& topics,
   for (const auto& [spec, err] : fallback) auto_create(cluster, *spec, err, embedded, dl);
   // Return when the new topics are usable: metadata reaches the brokers a moment later.
   for (const TopicSpec* spec : created)
-    wait_for_topic([&] { return describe_topic(*client, spec->name, brokers, dl); }, spec->partitions, dl);
+    wait_for_topic([&] { return describe_topic(*client, spec->name, brokers, dl); },
+                   std::max(spec->partitions, 0), dl);
 }
 
 int partition_count(const Cluster& cluster, const std::string& topic,

@@ -147,6 +147,8 @@ int App::run(int argc, char** argv) {
       else
         logger_ = make_default_logger(LogLevel::info, parse_log_format(log_format));
     }
+    // The code's blocks see the parsed options; the settings from outside override them.
+    apply_blocks();
     for (const auto& name : apply_outside_settings(settings_, config_file, sets))
       logger_->warn("environment variable " + name + " names no setting (see `info` for their names); ignored");
     if (!metrics_port.empty()) settings_.set("metrics_port", metrics_port);

@@ -16,7 +16,9 @@ namespace {
 using admin::TopicChange;
 
 std::string spec_text(const admin::TopicSpec& s) {
-  std::string out = std::to_string(s.partitions) + " partitions, replication factor " +
+  std::string out = (s.partitions == -1 ? std::string("the broker's default partition count")
+                                        : std::to_string(s.partitions) + " partitions") +
+                    ", replication factor " +
                     (s.replication_factor == -1 ? std::string("the broker's default")
                                                 : std::to_string(s.replication_factor));
   for (const auto& [key, value] : s.configs) out += ", " + key + "=" + value;

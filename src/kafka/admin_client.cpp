@@ -313,6 +313,34 @@ class RdKafkaAdminClient final : public AdminClient {
     return out;
   }
 
+  Status subscribe(const std::string& topic) override {
+    auto list = make_list(1);
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+    return status(rd_kafka_subscribe(rk_.get(), list.get()));
+  }
+
+  std::vector<std::int32_t> assigned() override {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    std::vector<std::int32_t> out;
+    if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+    ListPtr list(raw);
+    for (int i = 0; i < list->cnt; ++i) out.push_back(list->elems[i].partition);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Status store(const std::string& topic, std::int32_t partition, std::int64_t next) override {
+    auto list = make_list(1);
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next;
+    return status(rd_kafka_offsets_store(rk_.get(), list.get()));
+  }
+
+  Status commit_stored(milliseconds) override {
+    // Synchronous; librdkafka bounds it by its own request timeouts.
+    const rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), nullptr, 0);
+    return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? Status{} : status(err);
+  }
+
   Status watermarks(const std::string& topic, std::int32_t partition, milliseconds timeout, std::int64_t& low,
                     std::int64_t& high) override {
     return status(rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high, to_ms(timeout)));

@@ -101,7 +101,8 @@ enum class AdminUse {
   /// A group's committed offsets (committed()): a consumer of the properties' group.id that
   /// never subscribes, so it neither joins the group nor disturbs it.
   group,
-  /// Reading a topic (assign(), read()): a consumer that never subscribes or commits.
+  /// Reading a topic (assign(), read()): a consumer that never subscribes or commits; or,
+  /// asked to (subscribe()), a member of the properties' group.id.
   read,
 };
 
@@ -204,6 +205,17 @@ class AdminClient {
     Status error;
   };
   virtual Read read(milliseconds timeout) = 0;
+  /// Instead of assign(): joins the properties' group.id for `topic`. librdkafka assigns
+  /// the partitions itself inside read(), each from the group's committed offset (else
+  /// auto.offset.reset). Destroying the client leaves the group.
+  virtual Status subscribe(const std::string& topic) = 0;
+  /// The partitions assigned now (subscribe()), sorted.
+  virtual std::vector<std::int32_t> assigned() = 0;
+  /// Stores `next` (the offset after the last one handled) for `partition` of `topic`, and
+  /// commits what is stored synchronously when `commit_now`; with enable.auto.offset.store
+  /// off, nothing else is ever committed. The commit's error (none when nothing was stored).
+  virtual Status store(const std::string& topic, std::int32_t partition, std::int64_t next) = 0;
+  virtual Status commit_stored(milliseconds timeout) = 0;
 };
 
 /// The real client, with exactly `properties` (bootstrap.servers included). Its log goes

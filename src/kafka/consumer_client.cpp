@@ -8,6 +8,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "kafka/connection_log.hpp"
 #include "kafka/handle.hpp"
 #include "kafka/library_version.hpp"
 #include "log_text.hpp"
@@ -386,6 +387,7 @@ class RdKafkaConsumerClient final : public ConsumerClient {
     auto* self = static_cast<RdKafkaConsumerClient*>(rd_kafka_opaque(rk));
     if (!self) return;
     const LogLevel l = log_level(level);
+    if (is_error_callback_log_line(fac, l)) return;  // error_cb has the same text
     ClientEvents* events = self->events();
     if (!events) {
       // While the client is built (rd_kafka_new logs its configuration warnings), before

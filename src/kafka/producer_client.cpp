@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "kafka/connection_log.hpp"
 #include "kafka/handle.hpp"
 #include "log_text.hpp"
 
@@ -115,9 +116,12 @@ class RdKafkaProducer final : public Producer {
   }
 
   std::size_t in_flight() const override { return in_flight_.load(); }
+  std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+  std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
 
  private:
   void finish(void* cb_id, const DeliveryReport& report) {
+    (report.ok() ? delivered_ : failed_).fetch_add(1, std::memory_order_relaxed);
     Callback cb;
     {
       std::lock_guard lock(mu_);
@@ -146,16 +150,20 @@ class RdKafkaProducer final : public Producer {
     DeliveryReport report;
     report.topic = rd_kafka_topic_name(m->rkt);
     report.partition = m->partition;
-    if (m->err)
+    if (m->err) {
       report.error = fmt::format("{} ({})", rd_kafka_err2name(m->err), rd_kafka_err2str(m->err));
-    else
+    } else {
       report.offset = m->offset;
+      self->connection_log_.note_answer();  // a broker answered: its errors are news again
+    }
     self->finish(m->_private, report);
   }
 
   static void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
     auto* self = static_cast<RdKafkaProducer*>(opaque);
     const auto code = static_cast<rd_kafka_resp_err_t>(err);
+    // Logged when news only (kafka/connection_log.hpp): librdkafka repeats them.
+    if (!self->connection_log_.note_error(status(code).with_text(reason), Clock::now())) return;
     self->logger_.error(fmt::format("producer: {}: {}", rd_kafka_err2name(code), self->redactor_.redact(reason)));
   }
 
@@ -167,17 +175,19 @@ class RdKafkaProducer final : public Producer {
     const std::string_view text(buf);
     if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
     const LogLevel l = log_level(level);
-    if (l < self->logger_.level()) return;
+    if (l < self->logger_.level() || is_error_callback_log_line(fac, l)) return;  // error_cb has the text
     self->logger_.write(l, fmt::format("librdkafka producer {}: {}", fac, self->redactor_.redact(text)));
   }
 
   Logger& logger_;
   SecretRedactor redactor_;
+  ConnectionLog connection_log_;  // error_cb's errors: which are news
   milliseconds message_timeout_{300000};
   KafkaPtr rk_;
   std::thread poller_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::uint64_t> delivered_{0}, failed_{0};  // every finish(), by outcome
   std::mutex mu_;
   std::condition_variable cv_;
   std::uintptr_t next_id_ = 0;                     // under mu_
@@ -185,6 +195,11 @@ class RdKafkaProducer final : public Producer {
 };
 
 }  // namespace
+
+ProducerCounts counts_of(const Producer& producer) {
+  if (const auto* p = dynamic_cast<const RdKafkaProducer*>(&producer)) return {p->delivered(), p->failed(), p->in_flight()};
+  return {0, 0, producer.in_flight()};
+}
 
 std::map<std::string, std::string> producer_properties(const Settings& settings, const std::string& brokers) {
   auto props = settings.kafka;

@@ -1,5 +1,7 @@
 #pragma once
 // The librdkafka producer behind samsa::Producer (App::producer()).
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +23,15 @@ std::map<std::string, std::string> producer_properties(const Settings& settings,
 /// overrides bootstrap.servers when not empty. Throws SettingsError for a bad or missing
 /// property, before anything connects. Starts the thread that serves delivery reports.
 std::unique_ptr<Producer> make_producer(const Settings& settings, const std::string& brokers, Logger& logger);
+/// What a producer has done since it was made, for /metrics.
+struct ProducerCounts {
+  std::uint64_t delivered = 0;  ///< acknowledged by the broker
+  std::uint64_t failed = 0;     ///< reported as not delivered
+  std::size_t in_flight = 0;    ///< produced, not yet delivered or failed
+};
+/// The counts of a producer make_producer made; for another Producer only its in_flight().
+ProducerCounts counts_of(const Producer& producer);
+
 /// Checks the librdkafka properties make_producer would use (settings.kafka with
 /// settings.producer_kafka over them; see check_client_properties), without connecting:
 /// `info` runs it. Throws SettingsError.

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "kafka/connection_log.hpp"
 #include "kafka/handle.hpp"
 #include "kafka/producer_client.hpp"
 #include "log_text.hpp"
@@ -87,7 +88,7 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   const std::string_view text(buf);
   if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
   const LogLevel l = log_level(level);
-  if (l < impl->logger.level()) return;
+  if (l < impl->logger.level() || is_error_callback_log_line(fac, l)) return;  // error_cb has the text
   impl->logger.write(l, fmt::format("librdkafka transactional producer {} {}: {}", impl->id, fac,
                                     impl->redactor.redact(text)));
 }

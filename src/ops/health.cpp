@@ -37,6 +37,17 @@ HealthReport finish(nlohmann::json groups, bool ok) {
 
 }  // namespace
 
+std::string joining_detail(const ListenerState& g, std::chrono::steady_clock::time_point now) {
+  std::string out;
+  if (g.brokers_down_since.time_since_epoch().count() != 0)
+    out = fmt::format("cannot reach the brokers: {} (for {} s)",
+                      g.broker_error.empty() ? std::string("no broker answers") : g.broker_error,
+                      duration_cast<std::chrono::seconds>(now - g.brokers_down_since).count());
+  for (const auto& t : g.missing_topics)
+    out += fmt::format("{}topic '{}' does not exist", out.empty() ? "" : "; ", t);
+  return out;
+}
+
 bool rebalance_stuck(const ListenerState& g, std::chrono::steady_clock::time_point now, const HealthLimits& limits) {
   return g.started && !g.stopping && g.rebalancing_since.time_since_epoch().count() != 0 &&
          now - g.rebalancing_since > limits.stuck_rebalance_after;
@@ -62,13 +73,15 @@ HealthReport readiness(const std::vector<ListenerState>& groups, std::chrono::st
     std::vector<std::string> why = not_live(g, now, limits);
     if (stopping || g.stopping) why.push_back("shutting down");
     if (!g.started) why.push_back("not started");
+    const std::string detail = g.joined ? std::string() : joining_detail(g, now);
     if (rebalance_stuck(g, now, limits))
-      why.push_back(fmt::format("{} for {} ms (stuck_rebalance_after {} ms): no broker answers, or the group "
-                                "cannot complete its rebalance",
+      why.push_back(fmt::format("{} for {} ms (stuck_rebalance_after {} ms): {}",
                                 g.joined ? "no assignment since a revocation" : "not joined",
-                                ms(now - g.rebalancing_since), limits.stuck_rebalance_after.count()));
+                                ms(now - g.rebalancing_since), limits.stuck_rebalance_after.count(),
+                                detail.empty() ? "no broker answers, or the group cannot complete its rebalance"
+                                               : detail));
     else if (!g.joined)
-      why.push_back("joining the group");
+      why.push_back(detail.empty() ? std::string("joining the group") : "joining the group: " + detail);
     all &= why.empty();
     auto j = group_json(g, why.empty(), why);
     if (why.empty() && g.partitions == 0) j["idle"] = "no partitions assigned (the group has more members than partitions)";

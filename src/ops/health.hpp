@@ -26,6 +26,12 @@ struct ListenerState {
   std::chrono::steady_clock::time_point rebalancing_since{};  ///< epoch: has an assignment
   std::chrono::milliseconds longest_job{0};
   std::size_t partitions = 0;
+  /// What the group's consumer knows of why it may not join (kafka::ConnectionLog): since
+  /// when no broker answers (epoch while one does), its last connection error, and the
+  /// subscribed topics the broker said do not exist.
+  std::chrono::steady_clock::time_point brokers_down_since{};
+  std::string broker_error;
+  std::vector<std::string> missing_topics;
 };
 
 struct HealthLimits {
@@ -45,6 +51,9 @@ HealthReport liveness(const std::vector<ListenerState>& groups, std::chrono::ste
 /// `stopping`: the app's shutdown started.
 HealthReport readiness(const std::vector<ListenerState>& groups, std::chrono::steady_clock::time_point now,
                        const HealthLimits& limits, bool stopping);
+/// Why a group that has not joined (yet) may not: "cannot reach the brokers: ERROR (for
+/// 12 s)", "topic 'T' does not exist", joined by "; "; empty when nothing is known.
+std::string joining_detail(const ListenerState& g, std::chrono::steady_clock::time_point now);
 /// The group's rebalance has lasted longer than stuck_rebalance_after (joining included).
 bool rebalance_stuck(const ListenerState& g, std::chrono::steady_clock::time_point now, const HealthLimits& limits);
 

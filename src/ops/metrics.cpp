@@ -243,6 +243,16 @@ std::string Metrics::scrape(const StatusBoard& board, const Scrape& now) const {
     m.counter.value = static_cast<double>(now.events_dropped);
     dropped.metric.push_back(m);
   }
+  // Counters read from the producer (it counts on its own thread), hence built here.
+  MetricFamily produced{"samsa_messages_produced_total", "Messages the app's producer (App::producer(), dead-letter dispatches included) got the broker's acknowledgement for", MetricType::Counter, {}};
+  MetricFamily produce_failures{"samsa_produce_failures_total", "Messages the app's producer reported as not delivered (their delivery callback got an error)", MetricType::Counter, {}};
+  for (auto [family, n] : {std::pair{&produced, now.producer.delivered}, std::pair{&produce_failures, now.producer.failed}}) {
+    ClientMetric m;
+    m.counter.value = static_cast<double>(n);
+    family->metric.push_back(m);
+  }
+  GaugeFamily producer_queue("samsa_producer_queued_messages", "Messages produced by the app's producer and not yet delivered or failed");
+  producer_queue.add({}, static_cast<double>(now.producer.in_flight));
   MetricFamily warnings{"samsa_warnings_total", "Detector warnings raised, by kind", MetricType::Counter, {}};
   for (const auto& [kind, n] : board.warning_counts()) {
     ClientMetric m;
@@ -279,10 +289,12 @@ std::string Metrics::scrape(const StatusBoard& board, const Scrape& now) const {
     }
     assigned.add({{"group", g.name}}, n);
   }
-  for (auto* f : {&up, &state, &uptime, &live, &ready, &assigned, &consumed, &marked, &committed, &high, &lag, &paused,
+  for (auto* f : {&up, &state, &uptime, &live, &ready, &producer_queue, &assigned, &consumed, &marked, &committed, &high, &lag, &paused,
                   &attempt, &stuck, &growing})
     families.push_back(std::move(f->family));
   families.push_back(std::move(dropped));
+  families.push_back(std::move(produced));
+  families.push_back(std::move(produce_failures));
   families.push_back(std::move(warnings));
   return prometheus::TextSerializer().Serialize(families);
 }

@@ -35,6 +35,11 @@ class Metrics {
     bool live = true, ready = false;
     std::uint64_t events_dropped = 0;
     double uptime_seconds = 0;
+    /// The app's producer (App::producer(), dead-letter dispatches included) since it was
+    /// made; zeros before it is: its series exist at 0 from the first scrape.
+    struct Producer {
+      std::uint64_t delivered = 0, failed = 0, in_flight = 0;
+    } producer;
   };
   /// The text exposition format (text/plain; version=0.0.4) of every metric.
   std::string scrape(const StatusBoard& board, const Scrape& now) const;

@@ -66,10 +66,11 @@ Operations::Operations(const Settings& settings, Logger& logger, Monitor& monito
 
 Operations::~Operations() { stop(); }
 
-void Operations::start(Listeners listeners) {
+void Operations::start(Listeners listeners, ProducerCounts producer) {
   {
     std::lock_guard lock(mu_);
     listeners_ = std::move(listeners);
+    producer_ = std::move(producer);
     state_ = "starting";
     started_ = Clock::now();
   }
@@ -99,6 +100,7 @@ void Operations::stop() {
   server_.reset();
   std::lock_guard lock(mu_);
   listeners_ = nullptr;
+  producer_ = nullptr;
   state_ = "stopped";
 }
 
@@ -205,6 +207,7 @@ HttpResponse Operations::respond(const std::string& path) {
       std::lock_guard lock(mu_);
       s.state = state_;
       s.uptime_seconds = std::chrono::duration<double>(now - started_).count();
+      if (producer_) s.producer = producer_();
     }
     s.live = liveness(states, now, limits_).ok;
     s.ready = readiness(states, now, limits_, board_.stopping()).ok;

@@ -35,15 +35,18 @@ namespace samsa::ops {
 class Operations {
  public:
   using Listeners = std::function<std::vector<ListenerState>()>;
+  /// What the app's producer did so far (zeros when there is none yet).
+  using ProducerCounts = std::function<Metrics::Scrape::Producer()>;
 
   Operations(const Settings& settings, Logger& logger, Monitor& monitor);
   ~Operations();
 
   /// serve() starts: takes the health limits from the settings, listens on
   /// metrics_host:metrics_port (throws SettingsError when it cannot) and starts the
-  /// detectors. `listeners` reads the groups' state; valid until stop(). (The stuck-partition
-  /// bound is the one of the first serve(): the board is built once.)
-  void start(Listeners listeners);
+  /// detectors. `listeners` reads the groups' state, `producer` the app's producer's counts
+  /// (for /metrics); both valid until stop(). (The stuck-partition bound is the one of the
+  /// first serve(): the board is built once.)
+  void start(Listeners listeners, ProducerCounts producer = {});
   /// "running", "stopping" (shown by /metrics and the page).
   void set_state(const char* state);
   /// serve() ends: stops the HTTP server and the detectors.
@@ -66,6 +69,7 @@ class Operations {
   HealthLimits limits_;
   std::mutex mu_;  // listeners_, state_
   Listeners listeners_;
+  ProducerCounts producer_;
   std::string state_ = "stopped";
   std::chrono::steady_clock::time_point started_{};
   std::unique_ptr<HttpServer> server_;

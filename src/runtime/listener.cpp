@@ -92,6 +92,11 @@ Listener::Health Listener::health() const {
   h.rebalancing_since = Clock::time_point(Clock::duration(rebalancing_since_.load()));
   h.longest_job = milliseconds(longest_job_ms_.load());
   h.partitions = partition_count_.load();
+  const auto connection = connection_log_.state();
+  h.brokers_down_since = connection.down_since;
+  h.broker_error = connection.last_error;
+  std::lock_guard lock(warned_mu_);
+  h.missing_topics.assign(warned_topics_.begin(), warned_topics_.end());
   return h;
 }
 
@@ -438,6 +443,8 @@ std::vector<Partition*> Listener::live_partitions() {
 
 void Listener::on_error(const kafka::Status& error) {
   publish_error(error, {});
+  // Logged when news only (kafka/connection_log.hpp): librdkafka repeats them.
+  const bool news = connection_log_.note_error(error, Clock::now());
   if (error.code() == kafka::Status::Code::fatal) {
     logger_.error(fmt::format("consumer group {}: fatal Kafka error: {}; stopping", name(), error.text()));
     exit_code_ = kExitFatal;
@@ -447,17 +454,23 @@ void Listener::on_error(const kafka::Status& error) {
   if (error.code() == kafka::Status::Code::all_brokers_down) {
     Clock::rep none = 0;
     brokers_down_since_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
-    logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying; marks "
+    if (news)
+      logger_.error(fmt::format("consumer group {}: no broker answers ({}); Samsa keeps retrying; marks "
                               "are kept and committed once a broker answers again",
                               name(), error.text()));
-  } else
-    logger_.warn(fmt::format("consumer group {}: {}: {}", name(), error.name(), error.text()));
+  } else if (news) {
+    // A broker that cannot be reached at error level, as librdkafka's own FAIL line (dropped
+    // for this one: kafka/connection_log.hpp) said it.
+    logger_.write(error.unreachable() ? LogLevel::error : LogLevel::warn,
+                  fmt::format("consumer group {}: {}: {}", name(), error.name(), error.text()));
+  }
 }
 
 void Listener::note_broker_answered(const char* how) {
   if (brokers_down_since_.load(std::memory_order_relaxed) == 0) return;
   const Clock::rep since = brokers_down_since_.exchange(0);
   if (since == 0) return;
+  connection_log_.note_answer();
   const auto down = std::chrono::duration_cast<milliseconds>(Clock::now() - Clock::time_point(Clock::duration(since)));
   logger_.warn(fmt::format("consumer group {}: recovered: a broker answers again ({}) after {} ms without one",
                            name(), how, down.count()));

@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kafka/connection_log.hpp"
 #include "kafka/consumer_client.hpp"
 #include "runtime/committer.hpp"
 #include "runtime/group_logger.hpp"
@@ -100,6 +101,11 @@ class Listener final : private kafka::ClientEvents {
     /// The longest a job running now has run (sampled every 100 ms).
     std::chrono::milliseconds longest_job{0};
     std::size_t partitions = 0;
+    /// Why it may not join (ops::ListenerState has the same): since when no broker answers
+    /// (epoch while one does), the last connection error, the topics said not to exist.
+    std::chrono::steady_clock::time_point brokers_down_since{};
+    std::string broker_error;
+    std::vector<std::string> missing_topics;
   };
   Health health() const;
 
@@ -370,7 +376,7 @@ class Listener final : private kafka::ClientEvents {
   /// (the broker resolves the subscription): this thread asks for the topics' metadata
   /// every 10 s until each one exists, or the listener stops, and warns about the missing.
   void watch_missing_topics();
-  std::mutex warned_mu_;
+  mutable std::mutex warned_mu_;  // mutable: health() reads warned_topics_
   std::set<std::string> warned_topics_;
   std::thread topic_watch_;
   std::thread watermark_watch_;
@@ -383,6 +389,8 @@ class Listener final : private kafka::ClientEvents {
   std::atomic<std::size_t> partition_count_{0};
   /// steady_clock ticks since all brokers went down; 0 while one answers.
   std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};
+  /// Which client errors are news to log, and the last one (for health()).
+  kafka::ConnectionLog connection_log_;
   /// Shutdown: "topic/partition@offset ..." of marks the broker did not confirm.
   std::string unconfirmed_;
 };

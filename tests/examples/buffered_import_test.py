@@ -32,7 +32,8 @@ BIN = {"buffered_import": ROOT / "build/bin/buffered_import", "samsa": ROOT / "b
 
 TOPIC, GROUP, PARTITIONS = "user_events", "events", 4  # as routed in buffered_import.cpp
 
-# Short sessions so that a member joins at once on the embedded broker (as scripts/demo),
+# Short sessions so that a member joins soon on the embedded broker (a restart waits the
+# leaver's session.timeout.ms - 1 s there; scripts/demo goes down to 2 s),
 # and a short back-off so that a failing partition is retried several times per case.
 FAST = ["--set", "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=500",
         "--set", "pause_timeout=200ms", "--set", "pause_max_timeout=1s"]

@@ -145,6 +145,20 @@ TEST_F(Operations, MetricsAndHealthFollowTrafficAPoisonMessageAPausedPartitionAn
   EXPECT_EQ(sum(m, "samsa_messages_consumed_total", "group=\"" + group + "\""), 39) << "40 produced, 1 poison";
   EXPECT_EQ(handled.load(), 39);
   EXPECT_EQ(sum(m, "samsa_dead_letters_total", "outcome=\"dispatched\""), 1);
+  // The dispatch went through the app's producer, which the metrics count.
+  EXPECT_EQ(value(m, "samsa_messages_produced_total"), 1) << m;
+  EXPECT_EQ(value(m, "samsa_produce_failures_total"), 0);
+  EXPECT_EQ(value(m, "samsa_producer_queued_messages"), 0);
+  {
+    // One the user's code produces, to a partition the topic does not have: a failure.
+    OutgoingMessage bad{dlq, std::nullopt, std::string_view("x")};
+    bad.partition = 99;
+    EXPECT_FALSE(t.app.producer().produce(bad).get().ok());
+    t.app.producer().produce_sync(dlq, std::nullopt, std::string_view("y"));
+    const std::string after = get(port, "/metrics").body;
+    EXPECT_EQ(value(after, "samsa_messages_produced_total"), 2) << after;
+    EXPECT_EQ(value(after, "samsa_produce_failures_total"), 1);
+  }
   EXPECT_EQ(sum(m, "samsa_hook_failures_total", "hook=\"consume\""), 2) << "the first delivery and max_retries = 1";
   EXPECT_EQ(sum(m, "samsa_retries_total"), 2) << "a back-off after each failure (the second one goes on at once)";
   EXPECT_GE(sum(m, "samsa_commits_total"), 1);
@@ -272,6 +286,39 @@ TEST_F(Operations, AGroupThatCannotJoinIsLiveButNotReady) {
   ASSERT_TRUE(eventually([&] { return value(get(port, "/metrics").body, "samsa_warnings_total{kind=\"stuck_rebalance\"}") == 1; }, 10s));
   EXPECT_EQ(value(get(port, "/metrics").body, "samsa_health_ready"), 0);
   running.stop();
+}
+
+TEST_F(Operations, AGroupThatCannotReachTheBrokersSaysWhyAndLogsEachFailureOncePerClient) {
+  // Nothing listens at this address. librdkafka reports the refused connection as a FAIL
+  // log line and an error callback, then _ALL_BROKERS_DOWN again at each re-bootstrap
+  // (2.14: every ~50 ms): Samsa logs each once per client (the group's consumer and the
+  // app's producer, here for the dead-letter queue) and /health/ready says why.
+  auto logger = std::make_shared<CapturingLogger>();
+  TestApp t(topic, group, [](RecordingConsumer&) {});
+  t.app.logger(logger);
+  t.topic_route().dead_letter_queue({topic + "_dlq", 3, true});
+  const int port = free_port();
+  operations_settings(t.app, port);
+  ServeOptions options;
+  const std::string address = "127.0.0.1:" + std::to_string(free_port());
+  options.brokers = address;
+  Running running(t.app, options);
+  Http ready;
+  ASSERT_TRUE(eventually([&] {
+    ready = get(port, "/health/ready");
+    return ready.status == 503 && ready.body.find("joining the group: cannot reach the brokers: " + address) !=
+                                      std::string::npos;
+  }, 20s)) << ready.body;
+  EXPECT_NE(ready.body.find("Connection refused (for "), std::string::npos) << ready.body;
+  EXPECT_EQ(ready.body.find("in state CONNECT"), std::string::npos) << "librdkafka's suffix is dropped: " << ready.body;
+  // Time for the repetitions that used to be logged (about 40 in 2 s).
+  std::this_thread::sleep_for(2s);
+  running.stop();
+  EXPECT_EQ(logger->grep("librdkafka FAIL").size(), 0u) << "the error callbacks carry the same text";
+  EXPECT_EQ(logger->grep("no broker answers").size(), 1u);
+  EXPECT_EQ(logger->grep("consumer group " + group + ": _TRANSPORT").size(), 1u);
+  EXPECT_EQ(logger->grep("producer: _TRANSPORT").size(), 1u);
+  EXPECT_EQ(logger->grep("producer: _ALL_BROKERS_DOWN").size(), 1u);
 }
 
 TEST_F(Operations, LibrdkafkaStatisticsReachTheBusAndTheMetrics) {

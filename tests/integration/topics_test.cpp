@@ -118,6 +118,29 @@ TEST_F(Topics, AMissingTopicIsPlannedAsCreateThenCreatedWithTheRoutedPartitions)
   EXPECT_TRUE(has(plan.out, "plan: 2 topics: 2 ok, 0 to create, 0 differ, 0 unknown")) << plan.out;
 }
 
+TEST_F(Topics, UndeclaredPartitionsAreNeverADifferenceAndAMissingTopicGetsTheBrokersDefault) {
+  // No .partitions() on the route: the existing topic's 3 are fine (not "1 declared, delete
+  // and recreate the topic"), and a missing topic is created with the broker's default.
+  Broker::get().create_topic(topic, 3);
+  const std::string missing = topic + "-new";
+  auto routes = [&](Routes& r) {
+    r.consumer_group(group).topic(topic).consumer<Nothing>();
+    r.consumer_group(group).topic(missing).consumer<Nothing>();
+  };
+  Output plan = topics("plan", routes);
+  EXPECT_EQ(plan.code, kExitTopicsDiffer) << plan.out << plan.err;  // the missing one
+  EXPECT_TRUE(has(plan.out, "topic " + topic + ": ok\n")) << plan.out;
+  EXPECT_TRUE(has(topic_lines(plan.out, missing),
+                  "topic " + missing + ": create (the broker's default partition count"))
+      << plan.out;
+
+  Output create = topics("create", routes);
+  EXPECT_EQ(create.code, kExitOk) << create.out << create.err;
+  EXPECT_TRUE(has(create.out, "topic " + missing + ": created\n")) << create.out;
+  EXPECT_GE(admin::partition_count(Broker::get().bootstrap(), missing), 1);
+  EXPECT_EQ(admin::partition_count(Broker::get().bootstrap(), topic), 3);
+}
+
 TEST_F(Topics, AMatchingTopicIsOkAndReadyWithExitZero) {
   Broker::get().create_topic(topic, 3);
   auto routes = [&](Routes& r) {

@@ -83,6 +83,10 @@ class FakeAdminClient final : public kafka::AdminClient {
     return kafka::Status(kafka::Status::Code::other, "_NOT_IMPLEMENTED", "the fake admin client does not read topics");
   }
   Read read(milliseconds) override { return {}; }
+  kafka::Status subscribe(const std::string&) override { return assign({}); }
+  std::vector<std::int32_t> assigned() override { return {}; }
+  kafka::Status store(const std::string&, std::int32_t, std::int64_t) override { return assign({}); }
+  kafka::Status commit_stored(milliseconds) override { return assign({}); }
 
  private:
   /// The partition, or null when the cluster has no such partition.

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`samsa consume` on the embedded broker: its two formats, its stops and its usage errors.
+"""`samsa consume` on the embedded broker: its two formats, its stops, reading as a group member
+(--group, committing only with --commit) and its usage errors.
 
     tests/tools/consume_cli_test.py --samsa BIN [unittest args]
 
@@ -67,12 +68,49 @@ class ConsumeCliTest(unittest.TestCase):
         self.assertEqual(json.loads(lines[1].strip())["id"], 3)
         self.assertTrue(lines[2].startswith("events/1@2 "))
 
+    def offsets(self, group):
+        """The committed offset of each partition of `events` for `group` ("-" for none)."""
+        r = subprocess.run([SAMSA, "offsets", "--brokers", self.brokers, "--group", group, "--topic", "events"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return {int(row.split()[1]): row.split()[2] for row in r.stdout.splitlines()[1:]}
+
+    def test_a_group_member_commits_only_when_asked(self):
+        # A 2 s session: the embedded broker admits the next member of a group only the
+        # leaver's session.timeout.ms - 1 s after it left.
+        fast = ["--set", "kafka.session.timeout.ms=2000", "--set", "kafka.heartbeat.interval.ms=500"]
+        r = self.consume("--topic", "events", "--group", "readers", "--from-beginning", "--until-end",
+                         "--format", "json", *fast)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 6)
+        self.assertIn("6 records from events as a member of group readers (nothing committed)", r.stderr)
+        self.assertEqual(self.offsets("readers"), {0: "-", 1: "-"})
+
+        r = self.consume("--topic", "events", "--group", "readers", "--commit", "--from-beginning", "--until-end",
+                         "--format", "json", *fast)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()), 6, "nothing was committed before: from the beginning")
+        self.assertIn("(offsets committed)", r.stderr)
+        self.assertEqual(self.offsets("readers"), {0: "3", 1: "3"})
+
+        # Again: from the group's committed offsets, the ends, so nothing.
+        r = self.consume("--topic", "events", "--group", "readers", "--from-beginning", "--until-end", *fast)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("0 records from events as a member of group readers", r.stderr)
+
     def test_usage_errors_exit_2_and_a_missing_topic_exits_1(self):
         r = self.consume("--topic", "events", "--offset", "3")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--offset needs --partition", r.stderr)
         r = self.consume("--topic", "events", "--format", "xml")
         self.assertEqual(r.returncode, 2)
+        r = self.consume("--topic", "events", "--group", "g", "--partition", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--group reads the partitions the group assigns", r.stderr)
+        r = self.consume("--topic", "events", "--commit")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--commit needs --group", r.stderr)
         r = self.consume("--topic", "no_such_topic", "--until-end")
         self.assertEqual(r.returncode, 1)
         self.assertIn("does not exist", r.stderr)

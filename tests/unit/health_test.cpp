@@ -21,6 +21,14 @@ ListenerState serving() {
   return g;
 }
 
+// A started group that has not joined, for `for_` so far.
+ListenerState joining(Clock::duration for_) {
+  auto g = serving();
+  g.joined = false;
+  g.rebalancing_since = kNow - for_;
+  return g;
+}
+
 std::string reasons(const HealthReport& r) { return r.body["groups"][0]["reasons"].dump(); }
 
 TEST(Health, AServingGroupIsLiveAndReady) {
@@ -61,9 +69,7 @@ TEST(Health, AListenerThatEndedByItselfIsNotLive) {
 TEST(Health, JoiningIsNotReadyAndStuckJoiningSaysSo) {
   HealthLimits limits;
   limits.stuck_rebalance_after = 20s;
-  auto g = serving();
-  g.joined = false;
-  g.rebalancing_since = kNow - 5s;
+  auto g = joining(5s);
   auto r = readiness({g}, kNow, limits, false);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(reasons(r).find("joining"), std::string::npos);
@@ -74,6 +80,43 @@ TEST(Health, JoiningIsNotReadyAndStuckJoiningSaysSo) {
   EXPECT_NE(reasons(r).find("not joined for 25000 ms"), std::string::npos) << reasons(r);
   EXPECT_TRUE(rebalance_stuck(g, kNow, limits));
   EXPECT_TRUE(liveness({g}, kNow, limits).ok) << "a rebalance is the broker's, not a reason to restart";
+}
+
+TEST(Health, JoiningSaysWhyWhenTheConsumerKnows) {
+  HealthLimits limits;
+  limits.stuck_rebalance_after = 60s;
+  auto g = joining(12s);
+  g.brokers_down_since = kNow - 12s;
+  g.broker_error = "127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection refused";
+  auto r = readiness({g}, kNow, limits, false);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.body["groups"][0]["reasons"][0],
+            "joining the group: cannot reach the brokers: 127.0.0.1:1/bootstrap: Connect to "
+            "ipv4#127.0.0.1:1 failed: Connection refused (for 12 s)");
+
+  g.broker_error.clear();  // all down, no error text (yet)
+  EXPECT_EQ(joining_detail(g, kNow), "cannot reach the brokers: no broker answers (for 12 s)");
+
+  g.brokers_down_since = {};  // the brokers answer; a subscribed topic does not exist
+  g.missing_topics = {"orders", "payments"};
+  r = readiness({g}, kNow, limits, false);
+  EXPECT_EQ(r.body["groups"][0]["reasons"][0],
+            "joining the group: topic 'orders' does not exist; topic 'payments' does not exist");
+
+  g.rebalancing_since = kNow - 61s;  // stuck: the same detail instead of the guess
+  r = readiness({g}, kNow, limits, false);
+  EXPECT_NE(reasons(r).find("not joined for 61000 ms (stuck_rebalance_after 60000 ms): topic 'orders' does not exist"),
+            std::string::npos) << reasons(r);
+
+  g.joined = true;  // once joined, a missing topic is not a readiness matter
+  g.rebalancing_since = {};
+  EXPECT_TRUE(readiness({g}, kNow, limits, false).ok);
+}
+
+TEST(Health, JoiningWithNothingKnownSaysJustThat) {
+  auto g = joining(1s);
+  EXPECT_EQ(joining_detail(g, kNow), "");
+  EXPECT_EQ(readiness({g}, kNow, HealthLimits{}, false).body["groups"][0]["reasons"][0], "joining the group");
 }
 
 TEST(Health, AShortRebalanceKeepsAJoinedGroupReady) {

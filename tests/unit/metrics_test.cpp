@@ -119,6 +119,25 @@ TEST(Metrics, AGroupsCountersExistAtZeroBeforeTheirFirstEvent) {
   EXPECT_EQ(sample(text, R"(samsa_rebalances_total{group="quiet",kind="lost"})"), "0");
 }
 
+TEST(Metrics, TheProducersSeriesExistAtZeroBeforeItIsMadeThenReadItsCounts) {
+  Metrics metrics;
+  StatusBoard board{std::chrono::seconds(60)};
+  Metrics::Scrape s;
+  s.state = "running";
+  std::string text = metrics.scrape(board, s);  // no producer yet
+  EXPECT_EQ(sample(text, "samsa_messages_produced_total"), "0") << text;
+  EXPECT_EQ(sample(text, "samsa_produce_failures_total"), "0");
+  EXPECT_EQ(sample(text, "samsa_producer_queued_messages"), "0");
+  EXPECT_NE(text.find("# TYPE samsa_messages_produced_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE samsa_produce_failures_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE samsa_producer_queued_messages gauge"), std::string::npos);
+  s.producer = {12, 3, 5};
+  text = metrics.scrape(board, s);
+  EXPECT_EQ(sample(text, "samsa_messages_produced_total"), "12");
+  EXPECT_EQ(sample(text, "samsa_produce_failures_total"), "3");
+  EXPECT_EQ(sample(text, "samsa_producer_queued_messages"), "5");
+}
+
 TEST_F(Fed, BuildInfoAndTheProcessesOwnFigures) {
   const std::string text = scrape();
   EXPECT_EQ(sample(text, std::string("samsa_build_info{librdkafka=\"") + samsa::librdkafka_version() +

@@ -63,6 +63,27 @@ TEST(TopicPlan, AMatchingTopicIsOk) {
   EXPECT_TRUE(c.differences.empty());
 }
 
+TEST(TopicPlan, UndeclaredPartitionsAreNotComparedWhateverTheClustersCount) {
+  // No .partitions() on the route: the topic's count is whatever it is, never "delete and
+  // recreate the topic" because 1 was assumed.
+  for (int actual : {1, 3, 12}) {
+    auto c = plan_one({"orders", -1, 1, {}}, {{"orders", state(actual, 1)}});
+    EXPECT_EQ(c.action, Action::ok) << actual << " partitions";
+    EXPECT_TRUE(c.differences.empty()) << actual << " partitions";
+  }
+  // Other properties are still compared.
+  auto c = plan_one({"orders", -1, 3, {}}, {{"orders", state(8, 1)}});
+  EXPECT_EQ(c.action, Action::differs);
+  ASSERT_EQ(c.differences.size(), 1u);
+  EXPECT_EQ(c.differences[0].kind, Kind::replication_factor);
+}
+
+TEST(TopicPlan, AMissingTopicWithUndeclaredPartitionsIsCreatedWithTheBrokersDefault) {
+  auto c = plan_one({"orders", -1, 1, {}}, {});
+  EXPECT_EQ(c.action, Action::create);
+  EXPECT_EQ(c.declared.partitions, -1);
+}
+
 TEST(TopicPlan, FewerPartitionsThanDeclaredAreReportedWithTheCommandThatAddsThem) {
   auto c = plan_one({"orders", 6, 1}, {{"orders", state(3)}});
   EXPECT_STREQ(action_name(c.action), "differs");

@@ -40,7 +40,7 @@ TEST(DeclaredTopics, RoutedTopicsOnceThenTheirDeadLetterTopicsWithTheSourcesPart
             (std::map<std::string, std::string>{{"cleanup.policy", "delete"}, {"retention.ms", "86400000"}}));
   EXPECT_TRUE(topics[0].dead_letter_of.empty());
   EXPECT_EQ(topics[1].spec.name, "skipped");
-  EXPECT_EQ(topics[1].spec.partitions, 1);
+  EXPECT_EQ(topics[1].spec.partitions, -1) << "no .partitions(): not declared, the broker's default";
   EXPECT_EQ(topics[2].spec.name, "orders-dlq") << "a skipping dead-letter queue has no topic";
   EXPECT_EQ(topics[2].spec.partitions, 6);
   EXPECT_EQ(topics[2].spec.replication_factor, 3);
