@@ -114,6 +114,11 @@ class AdminClient {
   /// tag (usually why it cannot connect: "Connect to ipv4#127.0.0.1:9 failed: Connection
   /// refused"); empty when none. Any thread.
   virtual std::string first_log_error() const = 0;
+  /// The first authentication or TLS failure librdkafka logged since the client was made
+  /// (is_security_failure holds, text() is librdkafka's line); ok when none. librdkafka
+  /// then keeps reconnecting, failing the same way: a request times out, and this says why.
+  /// Any thread.
+  virtual Status security_failure() const = 0;
 
   // The cluster's metadata.
 
