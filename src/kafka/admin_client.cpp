@@ -112,23 +112,13 @@ class RdKafkaAdminClient final : public AdminClient {
   }
 
   Status all_topics(milliseconds timeout, std::vector<TopicMetadata>& out) override {
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &raw, to_ms(timeout));
-    MetadataPtr md(raw);
-    if (err) return status(err);
-    out = topics_of(*md);
-    return {};
+    return metadata(nullptr, timeout, out);
   }
 
   Status topic(const std::string& topic, milliseconds timeout, std::vector<TopicMetadata>& out) override {
     rd_kafka_topic_t* rkt = handle(topic);
     if (!rkt) return not_sent(rd_kafka_last_error());
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt, &raw, to_ms(timeout));
-    MetadataPtr md(raw);
-    if (err) return status(err);
-    out = topics_of(*md);
-    return {};
+    return metadata(rkt, timeout, out);
   }
 
   bool is_mock_cluster(milliseconds timeout) override {
@@ -429,6 +419,28 @@ class RdKafkaAdminClient final : public AdminClient {
     TopicPtr rkt(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
     if (!rkt) return nullptr;
     return topics_.emplace(topic, std::move(rkt)).first->second.get();
+  }
+
+  // A metadata request (of `rkt`, or of all topics when null), asked in slices of at most
+  // 500 ms: every command's first request, so that a connection the cluster refused for the
+  // client's security settings (security_failure) ends it within a slice, with that failure,
+  // instead of at `timeout` (librdkafka retries the connection until then). A cluster that
+  // answers within a slice sees one request, as before.
+  Status metadata(rd_kafka_topic_t* rkt, milliseconds timeout, std::vector<TopicMetadata>& out) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<milliseconds>(end - std::chrono::steady_clock::now());
+      const milliseconds slice = std::clamp(left, milliseconds(1), milliseconds(500));
+      const rd_kafka_metadata_t* raw = nullptr;
+      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), rkt ? 0 : 1, rkt, &raw, to_ms(slice));
+      MetadataPtr md(raw);
+      if (!err) {
+        out = topics_of(*md);
+        return {};
+      }
+      if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || left <= slice) return status(err);
+      if (Status refused = security_failure(); !refused.ok()) return refused;
+    }
   }
 
   // Options for an admin request of `op`, giving the cluster `timeout` (at least 1 ms); null,

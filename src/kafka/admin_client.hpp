@@ -122,7 +122,8 @@ class AdminClient {
 
   // The cluster's metadata.
 
-  /// Every topic of the cluster. Asking for all topics is the one metadata request that never
+  /// Every topic of the cluster (this and topic(): a connection refused for its security
+  /// settings ends the wait early, returning security_failure()). Asking for all topics is the one metadata request that never
   /// creates a topic (librdkafka 2.0.2's mock cluster auto-creates every topic named in one).
   virtual Status all_topics(milliseconds timeout, std::vector<TopicMetadata>& out) = 0;
   /// `topic`'s metadata, asked for by name: a broker that auto-creates topics creates it when

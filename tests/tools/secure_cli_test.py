@@ -114,7 +114,8 @@ class SecureCliTest(unittest.TestCase):
             "app topics plan": [APP, "topics", "plan"],
             "app server": [APP, "server"],
         }
-        # All at once: each waits for its first request's timeout (10 s) before it reports.
+        # All at once: a command that waited for its request's timeout instead of the refusal
+        # would still fail here, only later (within the 90 s each is given).
         env = dict(os.environ, SAMSA_LOG_LEVEL="warn")
         running = {name: subprocess.Popen([*argv, "--brokers", self.brokers, *set_args(props)], env=env,
                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
