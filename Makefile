@@ -32,7 +32,7 @@ CMAKE_CONFIGURE = cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebI
 MINUTES ?= 5
 NODES ?= 1
 
-.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-exactly-once bench-suite bench-quick all deps build test check test-unit test-embedded test-kafka test-package test-torture torture demo clean
+.PHONY: deps-demo test-tsan build-tsan test-sanitize build-sanitize librdkafka-modern bench bench-exactly-once bench-suite bench-quick all deps build test check test-unit test-embedded test-kafka test-secure test-package test-torture torture demo clean
 
 all: build
 
@@ -86,7 +86,7 @@ build-tsan: deps
 test-tsan: build-tsan
 	@BUILD=$(TSAN_BUILD) scripts/run-tests sanitize
 
-test-unit test-embedded test-kafka test-package test-torture: build
+test-unit test-embedded test-kafka test-secure test-package test-torture: build
 	@BUILD=$(BUILD) scripts/run-tests $(subst test-,,$@)
 
 # The long torture run: make torture MINUTES=30 NODES=3 (SEED=N to replay a schedule).

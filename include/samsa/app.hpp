@@ -104,7 +104,10 @@ class App {
   /// Returns an ExitCode: kExitOk after a graceful shutdown (jobs finished, before_stop
   /// run, offsets committed synchronously and confirmed, group left), kExitUncommitted when
   /// the broker did not confirm that commit, kExitShutdownTimeout when the shutdown took
-  /// longer than shutdown_timeout, kExitFatal on a fatal Kafka error.
+  /// longer than shutdown_timeout, kExitFatal on a fatal Kafka error, or when the cluster
+  /// refused a consumer group's first connection for its security settings (a failed SASL
+  /// authentication or TLS handshake: a setting to fix, which no retry fixes; the log names
+  /// it). A broker that does not answer is retried, at start too.
   int serve(const ServeOptions& options = {});
 
   /// Asks serve() to shut down gracefully. Thread-safe; returns at once. A second call

@@ -13,7 +13,9 @@ enum ExitCode : int {
   /// The graceful shutdown took longer than shutdown_timeout: what was marked was
   /// committed, jobs still running were abandoned.
   kExitShutdownTimeout = 3,
-  /// A consumer group failed fatally (e.g. a fatal librdkafka error).
+  /// A consumer group failed fatally (e.g. a fatal librdkafka error, or a SASL
+  /// authentication or TLS handshake failure before it first reached the cluster), or an
+  /// admin command (`topics plan`, `topics create`) could not read the cluster.
   kExitFatal = 4,
   /// The graceful shutdown finished, but the broker did not confirm the commit of some
   /// marked offsets (broker unreachable, membership lost): what was handled after the last

@@ -33,12 +33,20 @@ std::unique_ptr<kafka::AdminClient> make_client(const Cluster& cluster, kafka::A
 
 KafkaError failure(const std::string& what, const kafka::Status& status, const std::string& brokers,
                    const kafka::AdminClient& client, const Deadline& dl) {
+  // Retrying cannot help: say which setting to fix, not "is a broker running".
+  if (const kafka::Status sec = client.security_failure(); !sec.ok()) return refused(what, brokers, sec);
   if (!status.unreachable()) return status.error(what);
   std::string msg = what + ": no answer from the Kafka cluster at " + brokers + " within " +
                     dl.budget_text() + " (" + status.name() + ")";
   if (auto log = client.first_log_error(); !log.empty()) msg += "; librdkafka says: " + log;
   msg += " (is a broker running at that address? check the bootstrap servers)";
   return KafkaError(std::move(msg), status.number(), true);
+}
+
+KafkaError refused(const std::string& what, const std::string& brokers, const kafka::Status& security) {
+  return KafkaError(what + ": the Kafka cluster at " + brokers + " refused the connection: " +
+                        kafka::security_failure_text(security),
+                    security.number(), false);
 }
 
 }  // namespace samsa::admin::detail

@@ -21,10 +21,16 @@ std::unique_ptr<kafka::AdminClient> make_client(const Cluster& cluster, kafka::A
                                                 const std::map<std::string, std::string>& defaults = {},
                                                 const std::map<std::string, std::string>& owned = {});
 
-// The exception for `what` failing with `status`. When the cluster did not answer (timeout,
-// transport), it says which cluster, within what time, and librdkafka's own account of the
-// connection failure; otherwise status.error(what).
+// The exception for `what` failing with `status`. When the client's connection failed
+// authentication or its TLS handshake (AdminClient::security_failure), it says so and names
+// the settings to fix (kafka::security_failure_text), whatever `status`. When the cluster
+// did not answer (timeout, transport), it says which cluster, within what time, and
+// librdkafka's own account of the connection failure; otherwise status.error(what).
 KafkaError failure(const std::string& what, const kafka::Status& status, const std::string& brokers,
                    const kafka::AdminClient& client, const Deadline& dl);
+
+// The exception for `what` failing because the cluster refused the client's connection with
+// `security` (AdminClient::security_failure): not retriable, naming the settings to fix.
+KafkaError refused(const std::string& what, const std::string& brokers, const kafka::Status& security);
 
 }  // namespace samsa::admin::detail

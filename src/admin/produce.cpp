@@ -75,6 +75,7 @@ void produce_stream(const Cluster& cluster, const std::string& topic, std::int64
     if (failed.partition >= 0) msg += " (partition " + std::to_string(failed.partition) + ")";
     msg += ": " + err.name() + " (" + err.text() + ")";
     if (err.code() == Code::fatal) msg += ": " + client->fatal_error();
+    if (const kafka::Status sec = client->security_failure(); !sec.ok()) return refused(msg, brokers, sec);
     if (err.unreachable()) {
       if (auto log = client->first_log_error(); !log.empty()) msg += "; librdkafka says: " + log;
       msg += " (is a broker running at that address?)";

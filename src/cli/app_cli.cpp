@@ -95,6 +95,9 @@ int App::run(int argc, char** argv) {
   create->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
   auto* plan = topics->add_subcommand("plan", "Print how the cluster's topics differ from the routes");
   plan->add_option("--brokers", brokers, "Bootstrap servers (default: $KAFKA_BROKERS or the settings)");
+  // The admin client takes the app's kafka.* (TLS, SASL), so these take --set as server does.
+  for (auto* command : {create, plan})
+    command->add_option("--set", sets, "Override a setting, KEY=VALUE (repeatable), e.g. kafka.security.protocol=SSL");
 
   for (auto& o : cli_options_) {
     if (o.text) cli.add_option(o.flag, *o.text, o.help)->capture_default_str();

@@ -106,24 +106,19 @@ class RdKafkaAdminClient final : public AdminClient {
     return first_log_error_;
   }
 
+  Status security_failure() const override {
+    std::lock_guard lock(mu_);
+    return security_failure_;
+  }
+
   Status all_topics(milliseconds timeout, std::vector<TopicMetadata>& out) override {
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &raw, to_ms(timeout));
-    MetadataPtr md(raw);
-    if (err) return status(err);
-    out = topics_of(*md);
-    return {};
+    return metadata(nullptr, timeout, out);
   }
 
   Status topic(const std::string& topic, milliseconds timeout, std::vector<TopicMetadata>& out) override {
     rd_kafka_topic_t* rkt = handle(topic);
     if (!rkt) return not_sent(rd_kafka_last_error());
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt, &raw, to_ms(timeout));
-    MetadataPtr md(raw);
-    if (err) return status(err);
-    out = topics_of(*md);
-    return {};
+    return metadata(rkt, timeout, out);
   }
 
   bool is_mock_cluster(milliseconds timeout) override {
@@ -409,6 +404,24 @@ class RdKafkaAdminClient final : public AdminClient {
       if (auto end = line.find("]: "); end != std::string_view::npos) line.remove_prefix(end + 3);
     std::lock_guard lock(self->mu_);
     if (self->first_log_error_.empty()) self->first_log_error_ = line;
+    if (self->security_failure_.ok()) self->security_failure_ = security_failure_of(line);
+  }
+
+  // The log line of a broker connection that failed authentication or its TLS handshake, as
+  // an error: librdkafka's error callback says so with a code, but only to a client whose
+  // main queue is polled, which an admin client's is not; its log lines come straight from
+  // the broker threads. The texts are librdkafka's (rd_kafka_broker_fail's callers, the
+  // same in 2.0.2 and 2.14.2).
+  static Status security_failure_of(std::string_view line) {
+    const auto has = [&](std::string_view what) { return line.find(what) != std::string_view::npos; };
+    if (has("SASL authentication error") || has("SASL authentication failure") ||
+        has("mechanism handshake failed") || has("Failed to initialize SASL authentication"))
+      return status(RD_KAFKA_RESP_ERR__AUTHENTICATION).with_text(std::string(line));
+    // A disconnect during the handshake is librdkafka's guess at a PLAINTEXT listener: a
+    // transport failure, not a certificate's.
+    if (has("SSL handshake failed") && !has("connecting to a PLAINTEXT broker listener"))
+      return status(RD_KAFKA_RESP_ERR__SSL).with_text(std::string(line));
+    return {};
   }
 
   // Called inside poll() and flush(), on the caller's thread.
@@ -434,6 +447,28 @@ class RdKafkaAdminClient final : public AdminClient {
     TopicPtr rkt(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
     if (!rkt) return nullptr;
     return topics_.emplace(topic, std::move(rkt)).first->second.get();
+  }
+
+  // A metadata request (of `rkt`, or of all topics when null), asked in slices of at most
+  // 500 ms: every command's first request, so that a connection the cluster refused for the
+  // client's security settings (security_failure) ends it within a slice, with that failure,
+  // instead of at `timeout` (librdkafka retries the connection until then). A cluster that
+  // answers within a slice sees one request, as before.
+  Status metadata(rd_kafka_topic_t* rkt, milliseconds timeout, std::vector<TopicMetadata>& out) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<milliseconds>(end - std::chrono::steady_clock::now());
+      const milliseconds slice = std::clamp(left, milliseconds(1), milliseconds(500));
+      const rd_kafka_metadata_t* raw = nullptr;
+      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), rkt ? 0 : 1, rkt, &raw, to_ms(slice));
+      MetadataPtr md(raw);
+      if (!err) {
+        out = topics_of(*md);
+        return {};
+      }
+      if (err != RD_KAFKA_RESP_ERR__TIMED_OUT || left <= slice) return status(err);
+      if (Status refused = security_failure(); !refused.ok()) return refused;
+    }
   }
 
   // Options for an admin request of `op`, giving the cluster `timeout` (at least 1 ms); null,
@@ -475,6 +510,7 @@ class RdKafkaAdminClient final : public AdminClient {
   // so that they outlive it.
   mutable std::mutex mu_;
   std::string first_log_error_;  // under mu_
+  Status security_failure_;      // under mu_
   rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // under mu_
   std::int32_t delivery_partition_ = -1;                           // under mu_
   std::atomic<bool> delivery_failed_{false};

@@ -115,10 +115,16 @@ class AdminClient {
   /// tag (usually why it cannot connect: "Connect to ipv4#127.0.0.1:9 failed: Connection
   /// refused"); empty when none. Any thread.
   virtual std::string first_log_error() const = 0;
+  /// The first authentication or TLS failure librdkafka logged since the client was made
+  /// (is_security_failure holds, text() is librdkafka's line); ok when none. librdkafka
+  /// then keeps reconnecting, failing the same way: a request times out, and this says why.
+  /// Any thread.
+  virtual Status security_failure() const = 0;
 
   // The cluster's metadata.
 
-  /// Every topic of the cluster. Asking for all topics is the one metadata request that never
+  /// Every topic of the cluster (this and topic(): a connection refused for its security
+  /// settings ends the wait early, returning security_failure()). Asking for all topics is the one metadata request that never
   /// creates a topic (librdkafka 2.0.2's mock cluster auto-creates every topic named in one).
   virtual Status all_topics(milliseconds timeout, std::vector<TopicMetadata>& out) = 0;
   /// `topic`'s metadata, asked for by name: a broker that auto-creates topics creates it when

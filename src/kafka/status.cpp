@@ -121,6 +121,9 @@ Status::Code code_of(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR__QUEUE_FULL: return Code::queue_full;
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: return Code::all_brokers_down;
     case RD_KAFKA_RESP_ERR__FATAL: return Code::fatal;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED: return Code::authentication;
+    case RD_KAFKA_RESP_ERR__SSL: return Code::tls;
     default: return Code::other;
   }
 }
@@ -140,6 +143,35 @@ Status status(rd_kafka_resp_err_t err) {
 }
 
 Status status_of(int number) { return status(static_cast<rd_kafka_resp_err_t>(number)); }
+
+std::string security_failure_text(const Status& s) {
+  const std::string& text = s.text();
+  const auto says = [&](const char* what) { return text.find(what) != std::string::npos; };
+  std::string advice;
+  if (s.code() == Status::Code::authentication) {
+    // librdkafka lists the broker's mechanisms when the mechanism is what it refused
+    // ("SASL SCRAM-SHA-512 mechanism handshake failed: ...: broker's supported mechanisms:").
+    if (says("mechanism handshake failed") || says("supported mechanisms"))
+      advice = "SASL authentication failed: the broker does not offer this mechanism: set kafka.sasl.mechanism to one "
+               "it lists";
+    else
+      advice = "SASL authentication failed: check kafka.sasl.username and kafka.sasl.password (and "
+               "kafka.sasl.mechanism, kafka.security.protocol)";
+  } else if (s.code() == Status::Code::tls) {
+    if (says("certificate verify failed") || says("could not be verified"))
+      advice = "TLS: the broker's certificate is not trusted: set kafka.ssl.ca.location to the PEM file of the CA "
+               "that signed it (and check that the certificate names the host of the bootstrap servers)";
+    else if (says("client SSL authentication might be required"))
+      advice = "TLS: the broker asks for a client certificate: set kafka.ssl.certificate.location and "
+               "kafka.ssl.key.location";
+    else
+      advice = "TLS handshake failed: check kafka.security.protocol and kafka.ssl.ca.location (and the other "
+               "kafka.ssl.* settings)";
+  } else {
+    return {};
+  }
+  return advice + " (librdkafka: " + text + ")";
+}
 
 Status not_sent(rd_kafka_resp_err_t err, std::string reason) {
   const Status s = status(err);

@@ -28,6 +28,8 @@ class Status {
     queue_full,             // the producer's queue is full: wait for deliveries
     all_brokers_down,       // no broker answers; librdkafka keeps trying
     fatal,                  // the client cannot go on (e.g. a fenced idempotent member)
+    authentication,         // SASL: the broker refused the credentials (or the mechanism)
+    tls,                    // TLS: the handshake failed (an untrusted broker certificate, ...)
     unexpected_answer,      // librdkafka's answer lacks what was asked for (never seen)
     other,
   };
@@ -117,5 +119,19 @@ class Status {
 /// librdkafka's error `number` (an rd_kafka_resp_err_t value) classified as kafka::status()
 /// does, for code outside src/kafka/ (an admin function's own timeout, fakes, tests).
 Status status_of(int number);
+
+/// A failure that no retry can fix: the client's security settings do not fit the broker's
+/// listener (Code::authentication or Code::tls). librdkafka reports these through its error
+/// callback, each once, and then keeps reconnecting and failing the same way.
+inline bool is_security_failure(const Status& s) {
+  return s.code() == Status::Code::authentication || s.code() == Status::Code::tls;
+}
+
+/// For a security failure: what failed and the settings to fix, by their Samsa names
+/// (`kafka.sasl.password`, `kafka.ssl.ca.location`, ...: what apps and the `samsa` tool
+/// take), then librdkafka's own sentence, e.g. "SASL authentication failed: check
+/// kafka.sasl.username and kafka.sasl.password (...) (librdkafka: ...)". Empty for any
+/// other status.
+std::string security_failure_text(const Status& s);
 
 }  // namespace samsa::kafka

@@ -451,6 +451,28 @@ void Listener::on_error(const kafka::Status& error) {
     stop_ = true;
     return;
   }
+  // After a security failure stopped the group, the same failure (librdkafka reports each
+  // connection attempt's) and "no broker answers" say nothing new and must not read as if
+  // Samsa kept retrying.
+  if (stopped_by_security_ && (kafka::is_security_failure(error) ||
+                               error.code() == kafka::Status::Code::all_brokers_down))
+    return;
+  if (kafka::is_security_failure(error)) {
+    if (!reached_cluster_.load()) {
+      logger_.error(fmt::format("consumer group {}: cannot connect to the Kafka cluster: {}; stopping: a security "
+                                "setting is wrong, and retrying cannot fix it",
+                                name(), kafka::security_failure_text(error)));
+      exit_code_ = kExitFatal;
+      stop_ = true;
+      stopped_by_security_ = true;
+      return;
+    }
+    if (news)
+      logger_.error(fmt::format("consumer group {}: {}; it connected before, so Samsa keeps retrying; marks are "
+                                "kept and committed once the connection succeeds again",
+                                name(), kafka::security_failure_text(error)));
+    return;
+  }
   if (error.code() == kafka::Status::Code::all_brokers_down) {
     Clock::rep none = 0;
     brokers_down_since_.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
@@ -467,6 +489,7 @@ void Listener::on_error(const kafka::Status& error) {
 }
 
 void Listener::note_broker_answered(const char* how) {
+  if (!reached_cluster_.load(std::memory_order_relaxed)) reached_cluster_.store(true);
   if (brokers_down_since_.load(std::memory_order_relaxed) == 0) return;
   const Clock::rep since = brokers_down_since_.exchange(0);
   if (since == 0) return;

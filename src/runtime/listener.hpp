@@ -261,6 +261,14 @@ class Listener final : private kafka::ClientEvents {
   void on_rebalance_error(const kafka::Status& error, const std::vector<TopicPartitionOffset>& parts) override;
   void on_commit(const kafka::CommitAnswer& answer) override { committer_.on_answer(answer); }
   void on_consumer_error(const kafka::Status& error, const std::string& topic) override;
+  /// A fatal librdkafka error stops the group (kExitFatal). So does an authentication or
+  /// TLS failure (kafka::is_security_failure) before the group ever reached the cluster:
+  /// it is a setting to fix, which no retry fixes, so `server` exits at start with
+  /// kExitFatal and an error naming the setting instead of retrying for ever. After the
+  /// group reached the cluster one is logged as an error and librdkafka keeps retrying, as
+  /// for a broker that does not answer: it follows a change on the cluster (credentials
+  /// rotated, a broker restarted with another certificate) while this member's marks are
+  /// still worth committing once the cluster is fixed.
   void on_error(const kafka::Status& error) override;
   void on_log(LogLevel level, const std::string& facility, const std::string& text) override;
   void on_statistics(const std::string& json) override;
@@ -391,6 +399,11 @@ class Listener final : private kafka::ClientEvents {
   std::atomic<std::chrono::steady_clock::rep> brokers_down_since_{0};
   /// Which client errors are news to log, and the last one (for health()).
   kafka::ConnectionLog connection_log_;
+  /// Once a broker answered this group (an assignment, a fetched message, a confirmed
+  /// commit): from then on an authentication or TLS failure is not fatal (see on_error).
+  std::atomic<bool> reached_cluster_{false};
+  /// on_error stopped the group for a security failure (listener thread only).
+  bool stopped_by_security_ = false;
   /// Shutdown: "topic/partition@offset ..." of marks the broker did not confirm.
   std::string unconfirmed_;
 };

@@ -133,6 +133,12 @@ void MemoryConsumerClient::rebalance_revoke(const std::vector<TP>& parts, bool l
   cv_.notify_all();
 }
 
+void MemoryConsumerClient::report_error(kafka::Status error) {
+  std::lock_guard lock(mu_);
+  errors_.push_back(std::move(error));
+  cv_.notify_all();
+}
+
 void MemoryConsumerClient::fail_commits(int n, kafka::Status error) {
   std::lock_guard lock(mu_);
   failing_commits_ = n;
@@ -199,7 +205,15 @@ kafka::Fetched MemoryConsumerClient::poll(std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);
   for (;;) {
-    // Rebalances and commit answers first, as librdkafka serves its queue in order.
+    // Errors, rebalances and commit answers first, as librdkafka serves its queue in order.
+    if (!errors_.empty()) {
+      kafka::Status e = std::move(errors_.front());
+      errors_.pop_front();
+      lock.unlock();
+      events_->on_error(e);
+      lock.lock();
+      continue;
+    }
     if (!rebalances_.empty()) {
       Rebalance r = std::move(rebalances_.front());
       rebalances_.pop_front();

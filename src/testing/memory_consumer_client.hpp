@@ -70,6 +70,9 @@ class MemoryConsumerClient final : public kafka::ConsumerClient {
   void rebalance_assign(const std::vector<TP>& parts);
   /// The next poll() runs on_revoked(parts, lost).
   void rebalance_revoke(const std::vector<TP>& parts, bool lost = false);
+  /// The next poll() reports `error` through on_error, before any rebalance it serves (as
+  /// librdkafka's error callback reports a failed connection before the group can form).
+  void report_error(kafka::Status error);
   /// The next `n` commit() calls fail with `error` (then they succeed again).
   void fail_commits(int n, kafka::Status error);
   /// The next `n` seek() calls fail.
@@ -169,6 +172,7 @@ class MemoryConsumerClient final : public kafka::ConsumerClient {
   std::set<std::string> topics_;  // the topic keys: set nodes never move
   std::deque<Rebalance> rebalances_;
   std::deque<kafka::CommitAnswer> async_answers_;
+  std::deque<kafka::Status> errors_;
   std::vector<std::string> calls_;
   std::vector<TP> order_;  // assigned partitions, for round robin
   std::size_t next_ = 0;

@@ -28,7 +28,7 @@ class CapturingLogger : public Logger {
 
 TEST_F(BadInput, AnEmptyPayloadIsDeliveredAsAnEmptyViewAndItsJsonIsAClearError) {
   Broker::get().create_topic(topic, 1);
-  admin::produce(Broker::get().bootstrap(), topic, {{std::nullopt, "", 0}, {std::string("k"), "{\"id\":1}", 0}});
+  admin::produce(Broker::get().cluster(), topic, {{std::nullopt, "", 0}, {std::string("k"), "{\"id\":1}", 0}});
   std::atomic<bool> empty_seen{false};
   std::string json_error;
   std::mutex mu;
@@ -55,7 +55,7 @@ TEST_F(BadInput, AnEmptyPayloadIsDeliveredAsAnEmptyViewAndItsJsonIsAClearError) 
 TEST_F(BadInput, AHugePayloadIsDeliveredWhole) {
   Broker::get().create_topic(topic, 1);
   const std::string huge(900 * 1024, 'x');
-  admin::produce(Broker::get().bootstrap(), topic, {{std::nullopt, huge, 0}});
+  admin::produce(Broker::get().cluster(), topic, {{std::nullopt, huge, 0}});
   std::atomic<std::size_t> size{0};
   TestApp t(topic, group, [&](RecordingConsumer& c) { size = c.messages().first().raw_payload().size(); });
   Running run(t.app);

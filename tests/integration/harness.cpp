@@ -10,7 +10,31 @@ Broker& Broker::get() {
   return broker;
 }
 
+namespace {
+
+// "k=v;k=v" -> {k: v}. A malformed entry stops the tests: a property silently dropped would
+// run them against the wrong listener.
+std::map<std::string, std::string> parse_properties(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(';', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    if (!item.empty()) {
+      const std::size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw std::runtime_error("SAMSA_TEST_KAFKA_PROPERTIES: '" + item + "' is not KEY=VALUE");
+      out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 Broker::Broker() {
+  if (const char* env = std::getenv("SAMSA_TEST_KAFKA_PROPERTIES"); env && *env) properties_ = parse_properties(env);
   if (const char* env = std::getenv("SAMSA_TEST_BROKERS"); env && *env) {
     bootstrap_ = env;
   } else if (const char* req = std::getenv("SAMSA_REQUIRE_REAL_KAFKA");
@@ -19,6 +43,9 @@ Broker::Broker() {
         "these tests need real Kafka and SAMSA_TEST_BROKERS is not set: run them with "
         "`make test-kafka` (it starts one with scripts/kafka-local)");
   } else {
+    if (!properties_.empty())
+      throw std::runtime_error("SAMSA_TEST_KAFKA_PROPERTIES is set but SAMSA_TEST_BROKERS is not: the embedded "
+                               "broker speaks PLAINTEXT only");
     embedded_ = std::make_unique<testing::EmbeddedBroker>(1);
     bootstrap_ = embedded_->bootstrap_servers();
   }
@@ -28,7 +55,16 @@ void Broker::create_topic(const std::string& topic, int partitions) {
   if (embedded_)
     embedded_->create_topic(topic, partitions);
   else
-    admin::create_topics(bootstrap_, {{topic, partitions, 1}});
+    admin::create_topics(cluster(), {{topic, partitions, 1}});
+}
+
+std::vector<std::string> test_kafka_args() {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : Broker::get().properties()) {
+    out.push_back("--set");
+    out.push_back("kafka." + key + "=" + value);
+  }
+  return out;
 }
 
 std::string unique_name(const std::string& prefix) {
@@ -58,9 +94,10 @@ GroupProtocol test_group_protocol() {
 }
 
 std::map<std::string, std::string> fast_kafka() {
-  std::map<std::string, std::string> props = {{"bootstrap.servers", Broker::get().bootstrap()},
-                                              {"auto.commit.interval.ms", "200"},
-                                              {"fetch.wait.max.ms", "50"}};
+  std::map<std::string, std::string> props = Broker::get().properties();
+  props["bootstrap.servers"] = Broker::get().bootstrap();
+  props["auto.commit.interval.ms"] = "200";
+  props["fetch.wait.max.ms"] = "50";
   // A 1 s metadata refresh on real Kafka only, where a topic created after the app
   // subscribed must be seen soon (BadInput.AMissingTopicIsReportedAndConsumedOnceItExists).
   // The embedded broker creates every topic a client names, and there a periodic refresh
@@ -83,17 +120,17 @@ std::map<std::string, std::string> fast_kafka() {
 }
 
 std::int64_t committed(const std::string& group, const std::string& topic, int partition) {
-  return admin::committed_offset(Broker::get().bootstrap(), group, topic, partition);
+  return admin::committed_offset(Broker::get().cluster(), group, topic, partition);
 }
 
 std::string committed_metadata(const std::string& group, const std::string& topic, int partition) {
-  for (const auto& row : admin::group_offsets(Broker::get().bootstrap(), group, {topic}))
+  for (const auto& row : admin::group_offsets(Broker::get().cluster(), group, {topic}))
     if (row.partition == partition) return row.metadata;
   throw std::runtime_error("no partition " + std::to_string(partition) + " in " + topic);
 }
 
 void produce(const std::string& topic, std::int64_t first, std::int64_t count, int partitions) {
-  admin::produce_events(Broker::get().bootstrap(), topic, first, count, partitions);
+  admin::produce_events(Broker::get().cluster(), topic, first, count, partitions);
 }
 
 std::vector<ReadMessage> read_messages(const std::string& topic, std::size_t count, std::chrono::milliseconds timeout,

@@ -5,6 +5,11 @@
 // The broker: real Apache Kafka when SAMSA_TEST_BROKERS is set (make test starts one with
 // scripts/kafka-local), else an embedded broker started once per test binary. Every test
 // gets its own topic and consumer group, so tests never see each other's data.
+//
+// A secure listener: SAMSA_TEST_KAFKA_PROPERTIES="security.protocol=SSL;ssl.ca.location=F"
+// (librdkafka properties, KEY=VALUE separated by ';') reaches every client the tests make:
+// the apps' settings.kafka (fast_kafka), the admin functions (Broker::cluster), the apps'
+// command lines (test_kafka_args). make test's secure step sets it (scripts/run-tests secure).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -28,6 +33,11 @@ class Broker {
  public:
   static Broker& get();
   const std::string& bootstrap() const { return bootstrap_; }
+  /// The broker with the properties of SAMSA_TEST_KAFKA_PROPERTIES: what every admin call
+  /// of the tests takes, so that it reaches a TLS or SASL listener as the apps do.
+  admin::Cluster cluster() const { return {bootstrap_, properties_}; }
+  /// SAMSA_TEST_KAFKA_PROPERTIES, parsed (empty when unset).
+  const std::map<std::string, std::string>& properties() const { return properties_; }
   bool embedded() const { return embedded_ != nullptr; }
   testing::EmbeddedBroker& mock() { return *embedded_; }
   void create_topic(const std::string& topic, int partitions);
@@ -36,7 +46,11 @@ class Broker {
   Broker();
   std::unique_ptr<testing::EmbeddedBroker> embedded_;
   std::string bootstrap_;
+  std::map<std::string, std::string> properties_;
 };
+
+/// The test properties as an app's command-line arguments: "--set", "kafka.KEY=VALUE", ...
+std::vector<std::string> test_kafka_args();
 
 /// "<prefix>-<test name>-<random>": unique per test and per run.
 std::string unique_name(const std::string& prefix);
@@ -47,7 +61,8 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 /// The group protocol the tests run under: $SAMSA_TEST_GROUP_PROTOCOL (classic or consumer).
 GroupProtocol test_group_protocol();
 
-/// librdkafka settings for fast tests: short sessions, frequent auto-commits.
+/// librdkafka settings for fast tests: short sessions, frequent auto-commits; and the
+/// properties of SAMSA_TEST_KAFKA_PROPERTIES.
 std::map<std::string, std::string> fast_kafka();
 
 /// The committed offset of group/topic/partition read back from the broker (-1: none).

@@ -130,7 +130,7 @@ TEST_F(Lifecycle, InvalidSettingsAndRoutesAreAllNamedAtOnce) {
 TEST_F(Lifecycle, APoisonMessageIsRetriedNotSkipped) {
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 3);
-  admin::produce(Broker::get().bootstrap(), topic, {{std::nullopt, "not json", 0}});
+  admin::produce(Broker::get().cluster(), topic, {{std::nullopt, "not json", 0}});
   produce(topic, 3, 3);
   // Reads every payload: offset 3 cannot be deserialized.
   TestApp t(topic, group, [](RecordingConsumer& c) {

@@ -86,7 +86,7 @@ std::string gauge(const std::string& name, const std::string& group, const std::
 }
 
 std::int64_t log_end(const std::string& group, const std::string& topic, int partition) {
-  for (const auto& p : admin::group_offsets(Broker::get().bootstrap(), group, {topic}))
+  for (const auto& p : admin::group_offsets(Broker::get().cluster(), group, {topic}))
     if (p.partition == partition) return p.end;
   return -1;
 }
@@ -371,7 +371,7 @@ TEST_F(Operations, ACommittedOffsetMovedBackwardsIsDetected) {
   r.group = group;
   r.topic = topic;
   r.to = admin::ResetTarget::parse("5");
-  admin::reset_offsets(Broker::get().bootstrap(), r);
+  admin::reset_offsets(Broker::get().cluster(), r);
   ASSERT_EQ(committed(group, topic), 5);
   slow = true;
   Running again(t.app);
@@ -412,7 +412,7 @@ const nlohmann::json* group_of(const nlohmann::json& status, const std::string& 
 // it can (librdkafka 2.0.2's embedded broker has no DescribeConsumerGroups).
 std::string cannot_describe(const std::string& group) {
   try {
-    const auto d = admin::describe_group(Broker::get().bootstrap(), group, 10s);
+    const auto d = admin::describe_group(Broker::get().cluster(), group, 10s);
     return d.known ? std::string() : d.reason;
   } catch (const std::exception& e) {
     return e.what();
@@ -460,7 +460,7 @@ TEST_F(Operations, TheStatusShowsEveryMemberOfTheGroupWithItsPartitionsAsTheBrok
   EXPECT_EQ(client_ids, (std::set<std::string>{first.app.settings().client_id, "samsa-second"}));
 
   // What the broker says now, asked by the test's own admin client.
-  const admin::GroupDescription d = admin::describe_group(Broker::get().bootstrap(), group);
+  const admin::GroupDescription d = admin::describe_group(Broker::get().cluster(), group);
   ASSERT_TRUE(d.known) << d.reason;
   EXPECT_EQ(d.state, "Stable");
   std::map<std::string, std::set<std::string>> broker;

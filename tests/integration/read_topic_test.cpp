@@ -9,7 +9,7 @@ class ReadTopicTest : public BrokerTest {
  protected:
   std::vector<admin::ReadRecord> read(const admin::ReadOptions& options) {
     std::vector<admin::ReadRecord> out;
-    admin::read_topic(Broker::get().bootstrap(), topic, options, [&](const admin::ReadRecord& r) {
+    admin::read_topic(Broker::get().cluster(), topic, options, [&](const admin::ReadRecord& r) {
       out.push_back(r);
       return true;
     });
@@ -41,7 +41,10 @@ TEST_F(ReadTopicTest, ReadsEveryPartitionFromTheBeginningToItsEndInOrder) {
 TEST_F(ReadTopicTest, HeadersNullValuesAndOnePartitionFromAnOffset) {
   Broker::get().create_topic(topic, 1);
   App app;
-  app.setup([](Settings& s) { s.kafka["bootstrap.servers"] = Broker::get().bootstrap(); });
+  app.setup([](Settings& s) {
+    s.kafka = Broker::get().properties();
+    s.kafka["bootstrap.servers"] = Broker::get().bootstrap();
+  });
   for (int i = 0; i < 4; ++i)
     app.producer().produce_sync(OutgoingMessage{topic, std::nullopt, i == 3 ? std::nullopt : std::optional<std::string_view>("v"),
                                                 {{"original_offset", std::to_string(i)}, {"empty", std::nullopt}}, 0});
@@ -62,13 +65,13 @@ TEST_F(ReadTopicTest, CountStopsAndTheCallbackCanStop) {
   produce(topic, 0, 20);
   EXPECT_EQ(read({.from_beginning = true, .count = 7}).size(), 7u);
   int seen = 0;
-  const auto n = admin::read_topic(Broker::get().bootstrap(), topic, {.from_beginning = true},
+  const auto n = admin::read_topic(Broker::get().cluster(), topic, {.from_beginning = true},
                                    [&](const admin::ReadRecord&) { return ++seen < 3; });
   EXPECT_EQ(n, 3);
   // From the end: nothing comes, and the stop function ends the wait.
   const auto start = std::chrono::steady_clock::now();
   const auto none = admin::read_topic(
-      Broker::get().bootstrap(), topic, {}, [](const admin::ReadRecord&) { return true; },
+      Broker::get().cluster(), topic, {}, [](const admin::ReadRecord&) { return true; },
       [&] { return std::chrono::steady_clock::now() - start > 2s; });
   EXPECT_EQ(none, 0);
 }
@@ -78,7 +81,7 @@ TEST_F(ReadTopicTest, BadRequestsAreClearErrors) {
   EXPECT_THROW(read({.offset = 3}), std::invalid_argument);
   EXPECT_THROW(read({.partition = 2, .until_end = true}), std::invalid_argument);
   try {
-    admin::read_topic(Broker::get().bootstrap(), unique_name("missing"), {.until_end = true},
+    admin::read_topic(Broker::get().cluster(), unique_name("missing"), {.until_end = true},
                       [](const admin::ReadRecord&) { return true; });
     ADD_FAILURE() << "a missing topic was read";
   } catch (const KafkaError& e) {

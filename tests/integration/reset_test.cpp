@@ -20,7 +20,7 @@ admin::OffsetResetRequest request(const std::string& group, const std::string& t
 }
 
 std::vector<admin::OffsetReset> reset(const admin::OffsetResetRequest& r) {
-  return admin::reset_offsets(Broker::get().bootstrap(), r);
+  return admin::reset_offsets(Broker::get().cluster(), r);
 }
 
 // The message of the KafkaError `reset(r)` throws ("" when it does not).
@@ -193,16 +193,18 @@ TEST_F(Reset, IsTheWayPastAPoisonMessage_StopResetToItsOffsetPlusOneStart) {
 TEST_F(Reset, KafkaPropertiesReachTheAdminClients) {
   Broker::get().create_topic(topic, 1);
   produce(topic, 0, 3);
-  const std::string brokers = Broker::get().bootstrap();
   // A valid property is taken; the function's own (group.id) stays its own.
-  admin::Cluster cluster(brokers, {{"client.id", "samsa-reset-test"}, {"group.id", "not-this"}});
+  admin::Cluster cluster = Broker::get().cluster();
+  cluster.kafka["client.id"] = "samsa-reset-test";
+  cluster.kafka["group.id"] = "not-this";
   admin::reset_offsets(cluster, request(group, topic, "2"));
   EXPECT_EQ(admin::committed_offset(cluster, group, topic, 0), 2);
   EXPECT_EQ(committed(group, topic), 2);
 
   for (const auto& [key, value] : std::map<std::string, std::string>{
            {"socket.timeout.ms", "not-a-number"}, {"no.such.property", "1"}}) {
-    admin::Cluster bad(brokers, {{key, value}});
+    admin::Cluster bad = Broker::get().cluster();
+    bad.kafka[key] = value;
     try {
       admin::reset_offsets(bad, request(group, topic, "0"));
       ADD_FAILURE() << key << "=" << value << " was taken";

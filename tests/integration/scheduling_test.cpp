@@ -67,7 +67,7 @@ TEST_F(Scheduling, ALongConsumeHoldsUpOnlyItsOwnPartition) {
   Broker::get().create_topic(topic, 2);
   std::vector<admin::Record> first(5);
   for (auto& r : first) r = {std::nullopt, R"({"id":0})", 0};
-  admin::produce(Broker::get().bootstrap(), topic, first);
+  admin::produce(Broker::get().cluster(), topic, first);
   // Partition 0's first batch waits until partition 1 was consumed to its end (ten batches
   // of five), and partition 1's messages are produced only once that batch runs: the
   // listener must keep polling and dispatching while a job runs.
@@ -83,7 +83,7 @@ TEST_F(Scheduling, ALongConsumeHoldsUpOnlyItsOwnPartition) {
   ASSERT_TRUE(eventually([&] { return started.load(); }));
   std::vector<admin::Record> second(kPerPartition);
   for (auto& r : second) r = {std::nullopt, R"({"id":1})", 1};
-  admin::produce(Broker::get().bootstrap(), topic, second);
+  admin::produce(Broker::get().cluster(), topic, second);
   ASSERT_TRUE(eventually([&] { return t.probe.consumed >= 5 + kPerPartition; }, 90s));
   EXPECT_TRUE(other_finished) << "partition 1 was consumed while partition 0's job ran";
   ASSERT_TRUE(eventually([&] { return committed(group, topic, 0) == 5 && committed(group, topic, 1) == kPerPartition; }));

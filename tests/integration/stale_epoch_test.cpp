@@ -92,7 +92,7 @@ TEST_F(StaleEpoch, SyncMarksRacingEpochBumpsAreCommittedOrFalseOnlyForPartitions
       const auto before = ledger.snapshot();
       std::vector<admin::PartitionOffsets> rows;
       try {
-        rows = admin::group_offsets(Broker::get().bootstrap(), group, {topic}, 10s);
+        rows = admin::group_offsets(Broker::get().cluster(), group, {topic}, 10s);
       } catch (const std::exception&) {
         continue;  // no answer this time: nothing to check
       }

@@ -27,6 +27,7 @@ Output topics(const std::string& command, const std::function<void(Routes&)>& dr
   app.routes(draw);
   std::string brokers = Broker::get().bootstrap();
   std::vector<std::string> args = {"app", "topics", command, "--brokers", brokers};
+  for (const auto& a : test_kafka_args()) args.push_back(a);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   Output o;
@@ -70,7 +71,7 @@ TEST_F(Topics, FewerPartitionsThanRoutedAreReportedByPlanAndCreateAndNeverAdded)
   EXPECT_TRUE(has(line, "topic " + topic + ": differs")) << create.out;
   EXPECT_TRUE(has(line, "partitions: 3 on the cluster, 6 declared")) << create.out;
   EXPECT_FALSE(has(line, "ready")) << create.out;
-  EXPECT_EQ(admin::partition_count(Broker::get().bootstrap(), topic), 3)
+  EXPECT_EQ(admin::partition_count(Broker::get().cluster(), topic), 3)
       << "Samsa never adds partitions itself";
 }
 
@@ -102,7 +103,7 @@ TEST_F(Topics, AMissingTopicIsPlannedAsCreateThenCreatedWithTheRoutedPartitions)
   EXPECT_TRUE(has(topic_lines(plan.out, dlq), "topic " + dlq + " (dead-letter topic of " + topic +
                                                   "): create (" + std::to_string(partitions) +
                                                   " partitions")) << plan.out;
-  EXPECT_EQ(admin::partition_count(Broker::get().bootstrap(), topic), 0) << "plan creates nothing";
+  EXPECT_EQ(admin::partition_count(Broker::get().cluster(), topic), 0) << "plan creates nothing";
 
   Output create = topics("create", routes);
   EXPECT_EQ(create.code, kExitOk) << create.out << create.err;
@@ -110,8 +111,8 @@ TEST_F(Topics, AMissingTopicIsPlannedAsCreateThenCreatedWithTheRoutedPartitions)
   EXPECT_TRUE(has(create.out, "topic " + dlq + " (dead-letter topic of " + topic + "): created\n"))
       << create.out;
   EXPECT_TRUE(has(create.out, "create: 2 topics: 2 created, 0 ready, 0 differ, 0 unknown")) << create.out;
-  EXPECT_EQ(admin::partition_count(Broker::get().bootstrap(), topic), partitions);
-  EXPECT_EQ(admin::partition_count(Broker::get().bootstrap(), dlq), partitions);
+  EXPECT_EQ(admin::partition_count(Broker::get().cluster(), topic), partitions);
+  EXPECT_EQ(admin::partition_count(Broker::get().cluster(), dlq), partitions);
 
   plan = topics("plan", routes);
   EXPECT_EQ(plan.code, kExitOk) << plan.out << plan.err;

@@ -38,6 +38,8 @@ class FakeAdminClient final : public kafka::AdminClient {
   std::function<std::int64_t(const std::string& topic, std::int32_t partition, std::int64_t time_ms)> offset_at;
   /// first_log_error().
   std::string log_error;
+  /// security_failure() (ok: none).
+  kafka::Status security;
 
   /// Request errors, one per call of the kind.
   std::deque<kafka::Status> all_topics_errors, describe_errors, committed_errors, alter_errors;
@@ -53,6 +55,7 @@ class FakeAdminClient final : public kafka::AdminClient {
   std::vector<std::string> calls_of(const std::string& prefix) const;
 
   std::string first_log_error() const override { return log_error; }
+  kafka::Status security_failure() const override { return security; }
   kafka::Status all_topics(milliseconds timeout, std::vector<kafka::TopicMetadata>& out) override;
   kafka::Status topic(const std::string& topic, milliseconds timeout, std::vector<kafka::TopicMetadata>& out) override;
   bool is_mock_cluster(milliseconds timeout) override;

@@ -129,6 +129,8 @@ struct World {
   std::vector<std::pair<int, std::int64_t>> delivered;  // (partition, offset), in order
   std::atomic<int> refused_marks{0};
   std::atomic<bool> in_job{false};  // start_with_a_held_job's job started
+  /// Reported by the first poll, before the assignment (FakeConsumerClient::report_error).
+  std::vector<kafka::Status> errors_at_start;
 
   World() {
     settings.automatically_mark_as_consumed = false;
@@ -151,6 +153,7 @@ struct World {
       fake->produce("t", p, payloads);
       parts.push_back({"t", p});
     }
+    for (const auto& e : errors_at_start) fake->report_error(e);
     fake->rebalance_assign(parts);
     pool = std::make_unique<runtime::WorkerPool>(settings.concurrency);
     listener =
@@ -693,6 +696,62 @@ TEST(Committer, AnOffsetConfirmedTwiceIsReportedOnce) {
   EXPECT_EQ(events, 1);
 }
 
+
+// ---- Security failures (docs/operations.md, "Secure clusters: TLS and SASL") ----
+
+TEST(KafkaStatus, AuthenticationAndTlsFailuresAreSecurityFailuresWhoseTextNamesTheSettingToFix) {
+  const kafka::Status sasl = kafka::status(RD_KAFKA_RESP_ERR__AUTHENTICATION)
+                                 .with_text("SASL authentication error: Authentication failed during authentication "
+                                            "due to invalid credentials with SASL mechanism SCRAM-SHA-256");
+  EXPECT_EQ(sasl.code(), kafka::Status::Code::authentication);
+  EXPECT_TRUE(kafka::is_security_failure(sasl));
+  EXPECT_TRUE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)));
+  EXPECT_NE(kafka::security_failure_text(sasl).find("kafka.sasl.password"), std::string::npos);
+  const kafka::Status mechanism = kafka::status(RD_KAFKA_RESP_ERR__AUTHENTICATION)
+                                      .with_text("SASL SCRAM-SHA-512 mechanism handshake failed: Broker: Unsupported "
+                                                 "SASL mechanism: broker's supported mechanisms: SCRAM-SHA-256");
+  EXPECT_NE(kafka::security_failure_text(mechanism).find("kafka.sasl.mechanism"), std::string::npos);
+
+  const kafka::Status untrusted =
+      kafka::status(RD_KAFKA_RESP_ERR__SSL)
+          .with_text("SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker "
+                     "certificate could not be verified, verify that ssl.ca.location is correctly configured");
+  EXPECT_EQ(untrusted.code(), kafka::Status::Code::tls);
+  EXPECT_TRUE(kafka::is_security_failure(untrusted));
+  EXPECT_NE(kafka::security_failure_text(untrusted).find("kafka.ssl.ca.location"), std::string::npos);
+  const kafka::Status client_cert =
+      kafka::status(RD_KAFKA_RESP_ERR__SSL)
+          .with_text("SSL handshake failed: unexpected message: client SSL authentication might be required");
+  EXPECT_NE(kafka::security_failure_text(client_cert).find("kafka.ssl.certificate.location"), std::string::npos);
+
+  // An unreachable broker is retried, not a setting to fix.
+  EXPECT_FALSE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR__TRANSPORT)));
+  EXPECT_FALSE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)));
+  EXPECT_EQ(kafka::security_failure_text(kafka::status(RD_KAFKA_RESP_ERR__TRANSPORT)), "");
+}
+
+TEST(Listener, ASecurityFailureBeforeTheGroupReachedTheClusterStopsItFatallyNamingTheSetting) {
+  World w;
+  w.errors_at_start = {kafka::status(RD_KAFKA_RESP_ERR__AUTHENTICATION).with_text("invalid credentials (fake)"),
+                       kafka::status(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)};
+  w.start(1, 5);
+  ASSERT_TRUE(w.listener->wait_finished(10s)) << "the group stops by itself";
+  EXPECT_EQ(w.listener->exit_code(), kExitFatal);
+  EXPECT_TRUE(w.logger.has("cannot connect to the Kafka cluster: SASL authentication failed: check "
+                           "kafka.sasl.username and kafka.sasl.password"));
+  EXPECT_FALSE(w.logger.has("Samsa keeps retrying")) << "the stop is not followed by a retry message";
+}
+
+TEST(Listener, ASecurityFailureAfterTheGroupReachedTheClusterIsLoggedAndRetried) {
+  World w;
+  w.start(1, 5);
+  ASSERT_TRUE(eventually([&] { return w.offsets(0).size() == 5; }));
+  w.fake->report_error(kafka::status(RD_KAFKA_RESP_ERR__SSL).with_text("SSL handshake failed: certificate verify "
+                                                                       "failed (fake)"));
+  ASSERT_TRUE(eventually([&] { return w.logger.has("kafka.ssl.ca.location"); }));
+  EXPECT_FALSE(w.listener->finished()) << "a member that reached the cluster keeps going";
+  EXPECT_EQ(w.stop(), kExitOk);
+}
 
 // ---- A stale member epoch (KIP-848; docs/offsets.md, "A stale member epoch") ----
 
