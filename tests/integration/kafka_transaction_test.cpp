@@ -18,7 +18,7 @@ class KafkaTransactionTest : public BrokerTest {
   /// A transactional TestApp copying `topic` to `out`, with `behaviour` as its consume().
   void make_transactional(TestApp& t, const std::string& id) {
     t.group_route().transactional(true);
-    t.app.setup([&](Settings& s) { s.transactional_id = id; });
+    t.app.setup([id](Settings& s) { s.transactional_id = id; });  // by value: the block runs at serve()
   }
   /// Copies each message of the batch to `out` with its source offset in a header, and
   /// marks the batch, in one transaction; returns what transaction() returned.
