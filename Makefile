@@ -1,9 +1,10 @@
 # Samsa: the two commands of the Quick start, and the rest.
 #   make demo   - install what the demo needs, build, run buffered_import on an embedded broker
 #   make test   - install the rest, build and run every test (scripts/test-all): unit, embedded
-#                 broker, real Apache Kafka, package and a short torture run on librdkafka
-#                 2.14.2; unit, embedded and real Kafka on Debian's 2.0.2; unit and embedded
-#                 under ASan+UBSan and ThreadSanitizer. Ends with a table of each step's time
+#                 broker, real Apache Kafka, its TLS and SASL/SCRAM listeners, PostgreSQL,
+#                 package and a short torture run on librdkafka 2.14.2; unit, embedded and
+#                 real Kafka on Debian's 2.0.2; unit and embedded under ASan+UBSan and
+#                 ThreadSanitizer. Ends with a table of each step's time
 #   make check  - the inner loop: unit and embedded on the default build
 #   make torture - the delivery-guarantee torture test on real Kafka (MINUTES, NODES, SEED)
 #   make bench   - benchmarks against a raw librdkafka loop and peers (bench/results/)
