@@ -414,6 +414,7 @@ class RdKafkaAdminClient final : public AdminClient {
   // same in 2.0.2 and 2.14.2).
   static Status security_failure_of(std::string_view line) {
     const auto has = [&](std::string_view what) { return line.find(what) != std::string_view::npos; };
+    if (is_transient_security_text(line)) return {};  // a retry can succeed
     if (has("SASL authentication error") || has("SASL authentication failure") ||
         has("mechanism handshake failed") || has("Failed to initialize SASL authentication"))
       return status(RD_KAFKA_RESP_ERR__AUTHENTICATION).with_text(std::string(line));
@@ -449,16 +450,20 @@ class RdKafkaAdminClient final : public AdminClient {
     return topics_.emplace(topic, std::move(rkt)).first->second.get();
   }
 
-  // A metadata request (of `rkt`, or of all topics when null), asked in slices of at most
-  // 500 ms: every command's first request, so that a connection the cluster refused for the
-  // client's security settings (security_failure) ends it within a slice, with that failure,
-  // instead of at `timeout` (librdkafka retries the connection until then). A cluster that
-  // answers within a slice sees one request, as before.
+  // A metadata request (of `rkt`, or of all topics when null), asked in slices, the first
+  // 500 ms and each next one twice as long: every command's first request, so that a
+  // connection the cluster refused for the client's security settings (security_failure)
+  // ends it within a slice, with that failure, instead of at `timeout` (librdkafka retries
+  // the connection until then). A cluster that answers within a slice sees one request, as
+  // before; one slower than 500 ms is answered by a later, longer slice (an answer that
+  // comes after its slice ended is dropped).
   Status metadata(rd_kafka_topic_t* rkt, milliseconds timeout, std::vector<TopicMetadata>& out) {
     const auto end = std::chrono::steady_clock::now() + timeout;
+    milliseconds next_slice(500);
     for (;;) {
       const auto left = std::chrono::duration_cast<milliseconds>(end - std::chrono::steady_clock::now());
-      const milliseconds slice = std::clamp(left, milliseconds(1), milliseconds(500));
+      const milliseconds slice = std::clamp(left, milliseconds(1), next_slice);
+      next_slice *= 2;
       const rd_kafka_metadata_t* raw = nullptr;
       const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), rkt ? 0 : 1, rkt, &raw, to_ms(slice));
       MetadataPtr md(raw);

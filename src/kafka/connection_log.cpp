@@ -5,8 +5,11 @@ namespace samsa::kafka {
 bool ConnectionLog::note_error(const Status& error, Clock::time_point now) {
   std::lock_guard lock(mu_);
   if (error.code() == Status::Code::all_brokers_down) {
-    if (state_.down_since != Clock::time_point{}) return false;
-    state_.down_since = now;
+    // Once per outage, and again each kRepeatAfter while it lasts (or while no answer was
+    // seen to end it: an idle client hears from no broker even when they are back).
+    if (state_.down_since != Clock::time_point{} && now - down_logged_ < kRepeatAfter) return false;
+    if (state_.down_since == Clock::time_point{}) state_.down_since = now;
+    down_logged_ = now;
     return true;
   }
   std::string text = without_state_suffix(error.text());

@@ -6,7 +6,7 @@
 // 2.14 raises again at each re-bootstrap (every ~50 ms while no broker answers: seen 272
 // lines in 14 s). Samsa therefore drops those FAIL log lines (is_error_callback_log_line)
 // and logs an error callback only when it is news: the first _ALL_BROKERS_DOWN since a
-// broker last answered, and each other error once per text (without librdkafka's
+// broker last answered (again each kRepeatAfter while none answers), and each other error once per text (without librdkafka's
 // "(after Nms in state X, N identical error(s) suppressed)" suffix) until a broker answers
 // again or kRepeatAfter passed (a problem that lasts is logged again, with its text, that
 // often). Each client (a consumer group's consumer, the app's producer) has its own.
@@ -48,6 +48,8 @@ class ConnectionLog {
  private:
   mutable std::mutex mu_;
   State state_;
+  // When _ALL_BROKERS_DOWN was last logged.
+  Clock::time_point down_logged_{};
   // Logged since the last answer: (code number, text) -> when.
   std::map<std::pair<int, std::string>, Clock::time_point> logged_;
 };

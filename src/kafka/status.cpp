@@ -158,7 +158,10 @@ std::string security_failure_text(const Status& s) {
       advice = "SASL authentication failed: check kafka.sasl.username and kafka.sasl.password (and "
                "kafka.sasl.mechanism, kafka.security.protocol)";
   } else if (s.code() == Status::Code::tls) {
-    if (says("certificate verify failed") || says("could not be verified"))
+    if (says("certificate has expired"))
+      advice = "TLS: the broker's certificate has expired (or this machine's clock is wrong): renew the broker's "
+               "certificate";
+    else if (says("certificate verify failed") || says("could not be verified"))
       advice = "TLS: the broker's certificate is not trusted: set kafka.ssl.ca.location to the PEM file of the CA "
                "that signed it (and check that the certificate names the host of the bootstrap servers)";
     else if (says("client SSL authentication might be required"))

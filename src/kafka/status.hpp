@@ -4,6 +4,7 @@
 // a code and traits, and keeps librdkafka's name, description and number for the logs, the
 // messages and KafkaError::code().
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "samsa/errors.hpp"
@@ -120,11 +121,24 @@ class Status {
 /// does, for code outside src/kafka/ (an admin function's own timeout, fakes, tests).
 Status status_of(int number);
 
+/// A connection problem during a SASL or TLS handshake that librdkafka reports as an
+/// authentication or TLS failure although a retry can succeed: the connection dropped or
+/// timed out mid-handshake ("... mechanism handshake failed: Local: Broker transport failure:
+/// broker's supported mechanisms: (n/a)", a broker restarting), an OAUTHBEARER token its
+/// provider did not hand out in time, or a socket error inside TLS ("SSL transport error").
+inline bool is_transient_security_text(std::string_view text) {
+  return text.find("Local: ") != std::string_view::npos || text.find("(n/a)") != std::string_view::npos ||
+         text.find("Failed to acquire") != std::string_view::npos ||
+         text.find("SSL transport error") != std::string_view::npos;
+}
+
 /// A failure that no retry can fix: the client's security settings do not fit the broker's
-/// listener (Code::authentication or Code::tls). librdkafka reports these through its error
-/// callback, each once, and then keeps reconnecting and failing the same way.
+/// listener (Code::authentication or Code::tls, but not is_transient_security_text).
+/// librdkafka reports these through its error callback, each once, and then keeps
+/// reconnecting and failing the same way.
 inline bool is_security_failure(const Status& s) {
-  return s.code() == Status::Code::authentication || s.code() == Status::Code::tls;
+  return (s.code() == Status::Code::authentication || s.code() == Status::Code::tls) &&
+         !is_transient_security_text(s.text());
 }
 
 /// For a security failure: what failed and the settings to fix, by their Samsa names

@@ -88,7 +88,10 @@ void log_cb(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   const std::string_view text(buf);
   if (text.find("is a consumer property and will be ignored by this producer") != std::string_view::npos) return;
   const LogLevel l = log_level(level);
-  if (l < impl->logger.level() || is_error_callback_log_line(fac, l)) return;  // error_cb has the text
+  // Its FAIL lines are kept (unlike the other clients'): its error callback runs only inside
+  // rd_kafka_poll, which a transaction's begin/commit/abort calls, so an idle producer's
+  // connection failures would otherwise go unsaid.
+  if (l < impl->logger.level()) return;
   impl->logger.write(l, fmt::format("librdkafka transactional producer {} {}: {}", impl->id, fac,
                                     impl->redactor.redact(text)));
 }

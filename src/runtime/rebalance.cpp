@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "runtime/current_exception.hpp"
 #include "runtime/listener.hpp"
 #include "samsa/exit_codes.hpp"
 
@@ -125,11 +126,12 @@ void Listener::assign(const std::vector<TopicPartitionOffset>& parts) {
     try {
       created.push_back(std::make_unique<Partition>(*this, *route, effective(settings_, group_, *route), e.partition));
       if (route->offset_store() && stores_answer) stores_answer = start_from_store(*created.back(), e);
-    } catch (const std::exception& ex) {
+    } catch (...) {
       // Without a consumer its messages would be dropped unmarked (never committed): stop
-      // rather than leave the partition stuck.
+      // rather than leave the partition stuck. Whatever the factory threw: this runs inside
+      // librdkafka's C callback, which nothing may leave by an exception.
       logger_.error(fmt::format("consumer group {}: cannot create the consumer for {}/{}: {}; stopping",
-                                name(), e.topic, e.partition, ex.what()));
+                                name(), e.topic, e.partition, current_exception_text()));
       exit_code_ = kExitFatal;
       stop_ = true;
     }
@@ -185,13 +187,13 @@ bool Listener::start_from_store(Partition& p, TopicPartitionOffset& e) {
   try {
     if (const std::optional<std::int64_t> next = p.load_stored()) e.offset = *next;
     return true;
-  } catch (const std::exception& ex) {
+  } catch (...) {
     // Assigned as without a store; the read is tried again before any delivery (with
     // initialized(), and its back-off), so nothing is consumed from a guessed offset.
     logger_.warn(p.at(-1), fmt::format("consumer group {}: {}/{}: the offset store {} did not answer ({}); the "
                                        "partition delivers nothing until it does",
                                        name(), p.topic(), p.partition(), p.route().offset_store()->describe(),
-                                       ex.what()));
+                                       current_exception_text()));
     return false;
   }
 }

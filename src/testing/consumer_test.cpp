@@ -370,12 +370,14 @@ ConsumerTest::~ConsumerTest() = default;
 ConsumerTest& ConsumerTest::setup(const std::function<void(Settings&)>& block) {
   if (impl_->started) throw std::logic_error("ConsumerTest::setup: after the start");
   impl_->app.setup(block);
+  impl_->app.settings();  // runs it now: a ConsumerTest has no command line to wait for
   return *this;
 }
 
 ConsumerTest& ConsumerTest::routes(const std::function<void(Routes&)>& draw) {
   if (impl_->started) throw std::logic_error("ConsumerTest::routes: after the start");
   impl_->app.routes(draw);
+  impl_->app.routes();  // runs it now, as setup()
   return *this;
 }
 

@@ -31,6 +31,18 @@ TEST(ConnectionLog, AllBrokersDownIsNewsOncePerOutage) {
   EXPECT_TRUE(log.note_error(all_down(), t0 + 30s)) << "a new outage is news";
 }
 
+TEST(ConnectionLog, AnOutageThatLastsIsNewsAgainEachRepeatInterval) {
+  // An idle client hears from no broker even after they are back (nothing calls
+  // note_answer), so the next outage would never be logged without the repeat.
+  ConnectionLog log;
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(log.note_error(all_down(), t0));
+  EXPECT_FALSE(log.note_error(all_down(), t0 + ConnectionLog::kRepeatAfter - 1s));
+  EXPECT_TRUE(log.note_error(all_down(), t0 + ConnectionLog::kRepeatAfter));
+  EXPECT_FALSE(log.note_error(all_down(), t0 + ConnectionLog::kRepeatAfter + 1s));
+  EXPECT_EQ(log.state().down_since, t0) << "the outage began at its first report";
+}
+
 TEST(ConnectionLog, AnErrorIsNewsOncePerTextWithoutLibrdkafkasSuffixUntilABrokerAnswers) {
   ConnectionLog log;
   const auto t0 = Clock::now();

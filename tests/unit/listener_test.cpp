@@ -724,6 +724,22 @@ TEST(KafkaStatus, AuthenticationAndTlsFailuresAreSecurityFailuresWhoseTextNamesT
           .with_text("SSL handshake failed: unexpected message: client SSL authentication might be required");
   EXPECT_NE(kafka::security_failure_text(client_cert).find("kafka.ssl.certificate.location"), std::string::npos);
 
+  const kafka::Status expired = kafka::status(RD_KAFKA_RESP_ERR__SSL)
+                                    .with_text("SSL handshake failed: Failed to verify broker certificate: "
+                                               "certificate has expired");
+  EXPECT_TRUE(kafka::is_security_failure(expired));
+  EXPECT_NE(kafka::security_failure_text(expired).find("expired"), std::string::npos);
+
+  // A handshake the connection cut short (a broker restarting), a token its provider did not
+  // hand out in time, a socket error inside TLS: librdkafka reports them as authentication or
+  // TLS failures, but a retry can succeed.
+  for (const char* text : {"SASL SCRAM-SHA-256 mechanism handshake failed: Local: Broker transport failure: broker's "
+                           "supported mechanisms: (n/a)",
+                           "Failed to acquire SASL OAUTHBEARER token: the provider timed out"})
+    EXPECT_FALSE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR__AUTHENTICATION).with_text(text))) << text;
+  EXPECT_FALSE(kafka::is_security_failure(
+      kafka::status(RD_KAFKA_RESP_ERR__SSL).with_text("SSL transport error: Connection reset by peer")));
+
   // An unreachable broker is retried, not a setting to fix.
   EXPECT_FALSE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR__TRANSPORT)));
   EXPECT_FALSE(kafka::is_security_failure(kafka::status(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)));

@@ -106,9 +106,10 @@ class ConsumerTest {
   ConsumerTest(const ConsumerTest&) = delete;
   ConsumerTest& operator=(const ConsumerTest&) = delete;
 
-  /// Runs `block` on the settings (as App::setup). Before the runtime starts.
+  /// Runs `block` on the settings, now (an App records its blocks until its command line is
+  /// parsed; a ConsumerTest has none). Before the runtime starts.
   ConsumerTest& setup(const std::function<void(Settings&)>& block);
-  /// Runs `draw` on the routes (as App::routes). Before the runtime starts.
+  /// Runs `draw` on the routes, now. Before the runtime starts.
   ConsumerTest& routes(const std::function<void(Routes&)>& draw);
   /// Runs only these consumer groups of the routes (all when never called).
   ConsumerTest& consumer_groups(std::vector<std::string> names);
