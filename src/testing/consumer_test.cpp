@@ -121,15 +121,14 @@ struct ConsumerTest::Impl {
   /// The running group that consumes `topic` (std::logic_error for none or several).
   Group& group_of(const std::string& topic) {
     Group* found = nullptr;
-    for (auto& g : groups)
-      for (const auto& t : g.route->topics())
-        if (t->name() == topic) {
-          if (found)
-            throw std::logic_error(fmt::format("ConsumerTest: topic '{}' is consumed by consumer groups '{}' and '{}': "
-                                               "run one of them (consumer_groups())",
-                                               topic, found->route->name(), g.route->name()));
-          found = &g;
-        }
+    for (auto& g : groups) {
+      if (!g.route->find(topic)) continue;
+      if (found)
+        throw std::logic_error(fmt::format("ConsumerTest: topic '{}' is consumed by consumer groups '{}' and '{}': "
+                                           "run one of them (consumer_groups())",
+                                           topic, found->route->name(), g.route->name()));
+      found = &g;
+    }
     if (!found) throw std::logic_error(fmt::format("ConsumerTest: no consumer group that runs consumes topic '{}'", topic));
     return *found;
   }
@@ -270,8 +269,7 @@ struct ConsumerTest::Impl {
         for (int p = 0; p < partitions; ++p) group.assigned.push_back({t->name(), p});
       }
       for (const auto& r : early) {
-        if (std::none_of(g->topics().begin(), g->topics().end(), [&](const auto& t) { return t->name() == r.topic; }))
-          continue;
+        if (!g->find(r.topic)) continue;
         client->append(r);
         if (std::find(group.assigned.begin(), group.assigned.end(), TopicPartition{r.topic, r.partition}) ==
             group.assigned.end())
@@ -330,11 +328,8 @@ struct ConsumerTest::Impl {
     auto r = record(topic, std::move(m));
     if (!started) {
       // Checked now, so that a typo fails here rather than as a message nobody consumes.
-      bool routed = false;
-      for (const auto& g : app.routes().groups())
-        if (runs(*g))
-          for (const auto& t : g->topics()) routed |= t->name() == topic;
-      if (!routed)
+      const auto& all = app.routes().groups();
+      if (std::none_of(all.begin(), all.end(), [&](const auto& g) { return runs(*g) && g->find(topic); }))
         throw std::logic_error(fmt::format("ConsumerTest: no consumer group that runs consumes topic '{}'", topic));
       std::int64_t offset = 0;
       for (const auto& e : early) offset += e.topic == r.topic && e.partition == r.partition ? 1 : 0;
@@ -344,9 +339,7 @@ struct ConsumerTest::Impl {
     std::int64_t offset = -1;
     bool routed = false;
     for (auto& g : groups) {
-      if (std::none_of(g.route->topics().begin(), g.route->topics().end(),
-                       [&](const auto& t) { return t->name() == topic; }))
-        continue;
+      if (!g.route->find(topic)) continue;
       routed = true;
       const TopicPartition tp{topic, r.partition};
       offset = g.client->append(r);

@@ -94,16 +94,22 @@ std::int64_t MemoryConsumerClient::append(Record r) {
   return offset;
 }
 
+const MemoryConsumerClient::PartitionState* MemoryConsumerClient::find(const std::string& topic,
+                                                                       std::int32_t partition) const {
+  const auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? nullptr : &it->second;
+}
+
 std::int64_t MemoryConsumerClient::position(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = parts_.find({topic, partition});
-  return it == parts_.end() ? 0 : it->second.position;
+  const PartitionState* p = find(topic, partition);
+  return p ? p->position : 0;
 }
 
 std::int64_t MemoryConsumerClient::log_end(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = parts_.find({topic, partition});
-  return it == parts_.end() ? 0 : static_cast<std::int64_t>(it->second.log.size());
+  const PartitionState* p = find(topic, partition);
+  return p ? static_cast<std::int64_t>(p->log.size()) : 0;
 }
 
 bool MemoryConsumerClient::rebalance_pending() const {
@@ -113,8 +119,8 @@ bool MemoryConsumerClient::rebalance_pending() const {
 
 std::string MemoryConsumerClient::committed_metadata(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = parts_.find({topic, partition});
-  return it == parts_.end() ? std::string() : it->second.committed_metadata;
+  const PartitionState* p = find(topic, partition);
+  return p ? p->committed_metadata : std::string();
 }
 
 void MemoryConsumerClient::rebalance_assign(const std::vector<TP>& parts) {
@@ -169,14 +175,14 @@ void MemoryConsumerClient::fail_seeks(int n) {
 
 std::int64_t MemoryConsumerClient::committed(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = parts_.find({topic, partition});
-  return it == parts_.end() ? -1 : it->second.committed;
+  const PartitionState* p = find(topic, partition);
+  return p ? p->committed : -1;
 }
 
 bool MemoryConsumerClient::paused(const std::string& topic, std::int32_t partition) const {
   std::lock_guard lock(mu_);
-  auto it = parts_.find({topic, partition});
-  return it != parts_.end() && it->second.paused;
+  const PartitionState* p = find(topic, partition);
+  return p && p->paused;
 }
 
 std::vector<std::string> MemoryConsumerClient::calls() const {

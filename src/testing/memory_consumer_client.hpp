@@ -162,6 +162,8 @@ class MemoryConsumerClient final : public kafka::ConsumerClient {
   };
   static const kafka::Fetched::Source kSource;
   static const kafka::Fetched::Source kBorrowed;
+  /// The partition's state, null when nothing touched it yet. Under mu_.
+  const PartitionState* find(const std::string& topic, std::int32_t partition) const;
   void record(const std::string& what);  // under mu_
   /// Commits what was stored for `parts` (the auto-commit's part of unassign and close).
   void commit_stored(const std::vector<TP>& parts);  // under mu_
